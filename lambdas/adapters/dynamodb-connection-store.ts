@@ -1,0 +1,79 @@
+import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CONNECTION_SHARDS, type IndexName } from '../../lib/table-schema';
+import type { Connection } from '../domain/mechanic';
+import type { ConnectionStore } from '../ports';
+import { connectionIndex, isConditionFailure, keys, withoutKeys } from './dynamodb-keys';
+
+/** API Gateway closes a WebSocket after 2 hours; a connection item lives a little longer, then TTL sweeps it. */
+const CONNECTION_TTL_SECONDS = 3 * 60 * 60;
+
+export class DynamoDbConnectionStore implements ConnectionStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async put(connection: Connection): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...keys.connection(connection.connection_id),
+          ...connection,
+          mechanic_pk: connectionIndex.mechanic(connection.mechanic_id),
+          shard_pk: connectionIndex.shard(connectionIndex.shardOf(connection.connection_id)),
+          ...(connection.workshop_id ? { workshop_pk: connectionIndex.workshop(connection.workshop_id) } : {}),
+          connection_sk: connection.connection_id,
+          expires_at_epoch: Math.floor(Date.parse(connection.connected_at) / 1000) + CONNECTION_TTL_SECONDS,
+        },
+      }),
+    );
+  }
+
+  async delete(connectionId: string): Promise<void> {
+    await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: keys.connection(connectionId) }));
+  }
+
+  async listByMechanic(mechanicId: string): Promise<Connection[]> {
+    const all: Connection[] = [];
+    for await (const page of this.query('connections-by-mechanic', 'mechanic_pk', connectionIndex.mechanic(mechanicId))) all.push(...page);
+    return all;
+  }
+
+  listByWorkshop(workshopId: string): AsyncIterable<Connection[]> {
+    return this.query('connections-by-workshop', 'workshop_pk', connectionIndex.workshop(workshopId));
+  }
+
+  async *listAll(): AsyncIterable<Connection[]> {
+    for (let shard = 0; shard < CONNECTION_SHARDS; shard++) yield* this.query('connections-by-shard', 'shard_pk', connectionIndex.shard(shard));
+  }
+
+  async setWorkshop(connectionId: string, workshopId: string | null): Promise<void> {
+    const update = workshopId
+      ? { UpdateExpression: 'SET workshop_id = :w, workshop_pk = :wpk', ExpressionAttributeValues: { ':w': workshopId, ':wpk': connectionIndex.workshop(workshopId) } }
+      : { UpdateExpression: 'SET workshop_id = :w REMOVE workshop_pk', ExpressionAttributeValues: { ':w': null } };
+    try {
+      await this.db.send(new UpdateCommand({ TableName: this.tableName, Key: keys.connection(connectionId), ConditionExpression: 'attribute_exists(pk)', ...update }));
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error; // disconnected meanwhile: nothing to update
+    }
+  }
+
+  private async *query(indexName: IndexName, keyName: string, keyValue: string): AsyncIterable<Connection[]> {
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: indexName,
+          KeyConditionExpression: '#k = :k',
+          ExpressionAttributeNames: { '#k': keyName },
+          ExpressionAttributeValues: { ':k': keyValue },
+          ExclusiveStartKey,
+        }),
+      );
+      yield (page.Items ?? []).map((item) => withoutKeys<Connection>(item));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * How each item type fills the table's generic keys (lib/table-schema.ts),
+ * and how stored items are turned back into domain records.
+ */
+import { CONNECTION_SHARDS } from '../../lib/table-schema';
+import { createHash } from 'node:crypto';
+
+export const keys = {
+  session: (id: string) => ({ pk: `SESSION#${id}`, sk: 'SESSION' }),
+  request: (id: string) => ({ pk: `REQUEST#${id}`, sk: 'REQUEST' }),
+  mechanic: (id: string) => ({ pk: `MECHANIC#${id}`, sk: 'MECHANIC' }),
+  connection: (id: string) => ({ pk: `CONNECTION#${id}`, sk: 'CONNECTION' }),
+};
+
+/** Index keys of a connection item. */
+export const connectionIndex = {
+  mechanic: (mechanicId: string) => `MECHANIC#${mechanicId}`,
+  workshop: (workshopId: string) => `WORKSHOP#${workshopId}`,
+  shard: (shard: number) => `SHARD#${shard}`,
+  /** Stable shard of a connection: spreads connections evenly, no coordination needed. */
+  shardOf: (connectionId: string): number => createHash('sha1').update(connectionId).digest().readUInt32BE(0) % CONNECTION_SHARDS,
+};
+
+const STORAGE_ONLY = new Set(['pk', 'sk', 'mechanic_pk', 'shard_pk', 'workshop_pk', 'connection_sk', 'expires_at_epoch']);
+
+/** Drops key and index attributes: what is left is the domain record. */
+export function withoutKeys<T>(item: Record<string, unknown>): T {
+  return Object.fromEntries(Object.entries(item).filter(([name]) => !STORAGE_ONLY.has(name))) as T;
+}
+
+export const isConditionFailure = (error: unknown): boolean => (error as { name?: string })?.name === 'ConditionalCheckFailedException';

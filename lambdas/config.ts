@@ -1,0 +1,43 @@
+/**
+ * Environment contract between the deployers (CDK stack, sandbox) and the
+ * handlers. The stack and the sandbox set these names; `wiring.ts` reads them.
+ * AWS endpoints are not here: SDK v3 honours `AWS_ENDPOINT_URL_<SERVICE>`.
+ */
+export const ENV = {
+  tableName: 'TABLE_NAME',
+  flagParameterName: 'FLAG_PARAMETER_NAME',
+  /** Seconds a flag read is cached. @default 10 */
+  flagCacheTtlSeconds: 'FLAG_CACHE_TTL_SECONDS',
+  /** Seconds the favorite has the request to themselves. @default 600 */
+  priorityWindowSeconds: 'PRIORITY_WINDOW_SECONDS',
+  /** `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`: the `@connections` endpoint. */
+  connectionsEndpoint: 'CONNECTIONS_ENDPOINT',
+  scheduleGroupName: 'SCHEDULE_GROUP_NAME',
+  fallbackFunctionArn: 'FALLBACK_FUNCTION_ARN',
+  schedulerRoleArn: 'SCHEDULER_ROLE_ARN',
+  fallbackDeadLetterQueueArn: 'FALLBACK_DLQ_ARN',
+  jwtIssuer: 'JWT_ISSUER',
+  jwtAudience: 'JWT_AUDIENCE',
+  /** @default `${JWT_ISSUER}/.well-known/jwks.json` */
+  jwksUrl: 'JWKS_URL',
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+export const DEFAULT_PRIORITY_WINDOW_SECONDS = 600;
+export const DEFAULT_FLAG_CACHE_TTL_SECONDS = 10;
+
+/** Reads a required variable; a missing one is a deployment bug, so fail loudly at cold start. */
+export function requireEnv(name: EnvName, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[name];
+  if (!value) throw new Error(`Missing environment variable ${name}`);
+  return value;
+}
+
+export function numberEnv(name: EnvName, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`Environment variable ${name} must be a positive number, got "${raw}"`);
+  return value;
+}

@@ -1,0 +1,30 @@
+/**
+ * Identifiers derived from one another, so every retry and every component
+ * lands on the same records: one request per session, one schedule per request.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+
+/** A new session id; with an `Idempotency-Key` the same customer and key always give the same id. */
+export function newSessionId(customerId: string, idempotencyKey?: string): string {
+  if (idempotencyKey === undefined) return randomUUID();
+  const digest = createHash('sha256').update(`${customerId}\n${idempotencyKey}`).digest('hex');
+  // Shaped like a v4 UUID so every session id has one format.
+  return `${digest.slice(0, 8)}-${digest.slice(8, 12)}-4${digest.slice(13, 16)}-${((parseInt(digest[16]!, 16) & 0x3) | 0x8).toString(16)}${digest.slice(17, 20)}-${digest.slice(20, 32)}`;
+}
+
+const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const isSessionId = (value: string): boolean => SESSION_ID.test(value);
+
+export const requestIdFor = (sessionId: string): string => `req-${sessionId}`;
+
+const REQUEST_ID = /^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const isRequestId = (value: string): boolean => REQUEST_ID.test(value);
+
+/** EventBridge Scheduler names: at most 64 characters of `[0-9a-zA-Z-_.]`. */
+export const SCHEDULE_NAME = /^[0-9a-zA-Z\-_.]{1,64}$/;
+
+export function fallbackScheduleName(requestId: string): string {
+  const name = `fallback-${requestId}`;
+  if (!SCHEDULE_NAME.test(name)) throw new Error(`Request id ${requestId} does not make a valid schedule name`);
+  return name;
+}

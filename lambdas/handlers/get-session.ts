@@ -1,0 +1,6 @@
+/** GET /sessions/{id} — the session, its request and the audit trail, for its owner only. */
+import { getSessionView } from '../use-cases/sessions';
+import { deps } from '../wiring';
+import { callerId, httpHandler, json, pathId } from './shared/http';
+
+export const handler = httpHandler(async (event) => json(200, await getSessionView(deps, { customerId: callerId(event), sessionId: pathId(event) })));

@@ -1,0 +1,19 @@
+/**
+ * Scheduler target: `{"request_id": …}` at the end of the priority window.
+ * Throwing hands the retry to the scheduler's retry policy, then its DLQ.
+ */
+import { describeError } from '../domain/errors';
+import { runFallback } from '../use-cases/run-fallback';
+import { deps } from '../wiring';
+import { fallbackInputSchema } from './shared/schemas';
+
+export const handler = async (event: unknown): Promise<{ ran: boolean }> => {
+  const input = fallbackInputSchema.safeParse(event);
+  if (!input.success) {
+    // Retrying cannot fix a malformed input: log it loudly and finish.
+    deps.log.error('[Fallback] Ignoring an invocation without a request_id', { error: describeError(input.error) });
+    return { ran: false };
+  }
+  const outcome = await runFallback(deps, { requestId: input.data.request_id, reason: 'preferred_mechanic_no_response' });
+  return { ran: outcome.ran };
+};

@@ -1,0 +1,13 @@
+/** WebSocket `$default` — anything that is not accept, decline or ping: an `error` event, connection kept. */
+import { AppError } from '../domain/errors';
+import { webSocketRoutes } from '../../lib/routes';
+import { messageBody, messageHandler } from './shared/websocket';
+
+const ACTIONS = webSocketRoutes.map((r) => r.routeKey).filter((key) => !key.startsWith('$'));
+
+export const handler = messageHandler(async (event) => {
+  const message = messageBody(event);
+  const action = (message as { action?: unknown } | null)?.action;
+  const what = typeof action === 'string' ? `unknown action "${action.slice(0, 64)}"` : 'action is required';
+  throw new AppError(400, typeof action === 'string' ? 'unknown_action' : 'invalid_request', `${what}; expected one of ${ACTIONS.join(', ')}`);
+});

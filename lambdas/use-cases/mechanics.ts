@@ -1,0 +1,73 @@
+/**
+ * The mechanic's side: admin upsert, and the WebSocket connection life cycle
+ * (authorize the handshake, index the connection, drop it on disconnect).
+ */
+import type { Mechanic, MechanicStatus } from '../domain/mechanic';
+import { canWork } from '../domain/mechanic';
+import type { Deps } from './deps';
+import { describeError } from '../domain/errors';
+
+export async function putMechanic(
+  deps: Pick<Deps, 'mechanics' | 'connections' | 'pusher' | 'clock' | 'log'>,
+  input: { mechanicId: string; status: MechanicStatus; name: string | null; workshopId: string | null },
+): Promise<Mechanic> {
+  const mechanic: Mechanic = {
+    mechanic_id: input.mechanicId,
+    status: input.status,
+    name: input.name,
+    workshop_id: input.workshopId,
+    updated_at: deps.clock.now().toISOString(),
+  };
+  await deps.mechanics.put(mechanic);
+  deps.log.info('[mechanics] Mechanic updated', { mechanic_id: mechanic.mechanic_id, status: mechanic.status, workshop_id: mechanic.workshop_id });
+
+  // Live connections carry the mechanic's standing: a suspended mechanic stops getting offers now, not at reconnect.
+  for (const connection of await deps.connections.listByMechanic(mechanic.mechanic_id)) {
+    if (!canWork(mechanic)) {
+      await deps.connections.delete(connection.connection_id);
+      await deps.pusher.disconnect(connection.connection_id).catch((error: unknown) =>
+        deps.log.warn('Could not close the connection of a mechanic no longer approved', { connection_id: connection.connection_id, error: describeError(error) }),
+      );
+    } else if (connection.workshop_id !== mechanic.workshop_id) {
+      await deps.connections.setWorkshop(connection.connection_id, mechanic.workshop_id);
+    }
+  }
+  return mechanic;
+}
+
+export type HandshakeVerdict = { allowed: true; mechanic: Mechanic } | { allowed: false; why: string };
+
+/** `$connect` authorizer: a valid token whose `sub` is an approved mechanic. */
+export async function authorizeMechanic(deps: Pick<Deps, 'tokens' | 'mechanics' | 'log'>, token: string): Promise<HandshakeVerdict> {
+  let subject: string;
+  try {
+    subject = (await deps.tokens.verify(token)).subject;
+  } catch (error) {
+    deps.log.info('[connect] Handshake refused: invalid token', { error: describeError(error) });
+    return { allowed: false, why: 'invalid_token' };
+  }
+  const mechanic = await deps.mechanics.get(subject);
+  if (!mechanic || !canWork(mechanic)) {
+    deps.log.info('[connect] Handshake refused: not an approved mechanic', { mechanic_id: subject, status: mechanic?.status ?? 'unknown' });
+    return { allowed: false, why: 'not_approved' };
+  }
+  return { allowed: true, mechanic };
+}
+
+export async function connectMechanic(
+  deps: Pick<Deps, 'connections' | 'clock' | 'log'>,
+  input: { connectionId: string; mechanicId: string; workshopId: string | null },
+): Promise<void> {
+  await deps.connections.put({
+    connection_id: input.connectionId,
+    mechanic_id: input.mechanicId,
+    workshop_id: input.workshopId,
+    connected_at: deps.clock.now().toISOString(),
+  });
+  deps.log.info('[connect] Mechanic connected', { connection_id: input.connectionId, mechanic_id: input.mechanicId });
+}
+
+export async function disconnectMechanic(deps: Pick<Deps, 'connections' | 'log'>, input: { connectionId: string; mechanicId?: string }): Promise<void> {
+  await deps.connections.delete(input.connectionId);
+  deps.log.info('[connect] Mechanic disconnected', { connection_id: input.connectionId, mechanic_id: input.mechanicId });
+}

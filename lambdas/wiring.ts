@@ -1,0 +1,91 @@
+/**
+ * The one place that builds AWS clients and adapters, from the environment
+ * the stack (or the sandbox) sets. Each piece is built on first use and then
+ * kept for the container's life, so a handler needs only the env of what it
+ * uses (ws-ping has no table) and clients are reused across invocations.
+ * Endpoints come from `AWS_ENDPOINT_URL_<SERVICE>` where set (the sandbox).
+ */
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbConnectionStore } from './adapters/dynamodb-connection-store';
+import { DynamoDbMechanicStore } from './adapters/dynamodb-mechanic-store';
+import { DynamoDbRequestStore } from './adapters/dynamodb-request-store';
+import { DynamoDbSessionStore } from './adapters/dynamodb-session-store';
+import { ApiGatewayPusher } from './adapters/apigw-pusher';
+import { EventBridgeFallbackScheduler } from './adapters/eventbridge-scheduler';
+import { jsonLogger, systemClock } from './adapters/json-logger';
+import { JoseTokenVerifier } from './adapters/jose-token-verifier';
+import { SsmFeatureFlag } from './adapters/ssm-flag';
+import { DEFAULT_FLAG_CACHE_TTL_SECONDS, DEFAULT_PRIORITY_WINDOW_SECONDS, ENV, numberEnv, requireEnv } from './config';
+import type { Deps } from './use-cases/deps';
+
+function once<T>(build: () => T): () => T {
+  let built: { value: T } | undefined;
+  return () => (built ??= { value: build() }).value;
+}
+
+const log = jsonLogger({ service: 'priority-dispatch', function: process.env.AWS_LAMBDA_FUNCTION_NAME });
+
+const documentClient = once(() =>
+  DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false } }),
+);
+const tableName = once(() => requireEnv(ENV.tableName));
+
+const sessions = once(() => new DynamoDbSessionStore(documentClient(), tableName()));
+const requests = once(() => new DynamoDbRequestStore(documentClient(), tableName()));
+const mechanics = once(() => new DynamoDbMechanicStore(documentClient(), tableName()));
+const connections = once(() => new DynamoDbConnectionStore(documentClient(), tableName()));
+const pusher = once(() => new ApiGatewayPusher(new ApiGatewayManagementApiClient({ endpoint: requireEnv(ENV.connectionsEndpoint) })));
+const scheduler = once(
+  () =>
+    new EventBridgeFallbackScheduler(new SchedulerClient({}), {
+      groupName: requireEnv(ENV.scheduleGroupName),
+      // Only functions that create schedules get these; deleting needs the group alone.
+      functionArn: process.env[ENV.fallbackFunctionArn] ?? '',
+      roleArn: process.env[ENV.schedulerRoleArn] ?? '',
+      deadLetterQueueArn: process.env[ENV.fallbackDeadLetterQueueArn] ?? '',
+    }),
+);
+const flag = once(
+  () => new SsmFeatureFlag(new SSMClient({}), requireEnv(ENV.flagParameterName), numberEnv(ENV.flagCacheTtlSeconds, DEFAULT_FLAG_CACHE_TTL_SECONDS), systemClock, log),
+);
+const tokens = once(() => {
+  const issuer = requireEnv(ENV.jwtIssuer);
+  return new JoseTokenVerifier(process.env[ENV.jwksUrl] || `${issuer.replace(/\/$/, '')}/.well-known/jwks.json`, issuer, requireEnv(ENV.jwtAudience));
+});
+const priorityWindowSeconds = once(() => numberEnv(ENV.priorityWindowSeconds, DEFAULT_PRIORITY_WINDOW_SECONDS));
+
+export const deps: Deps = {
+  get sessions() {
+    return sessions();
+  },
+  get requests() {
+    return requests();
+  },
+  get mechanics() {
+    return mechanics();
+  },
+  get connections() {
+    return connections();
+  },
+  get pusher() {
+    return pusher();
+  },
+  get scheduler() {
+    return scheduler();
+  },
+  get flag() {
+    return flag();
+  },
+  get tokens() {
+    return tokens();
+  },
+  clock: systemClock,
+  log,
+  get priorityWindowSeconds() {
+    return priorityWindowSeconds();
+  },
+};

@@ -1,0 +1,10 @@
+/** Names derived from the stage, shared by the stack, the sandbox and the docs. */
+
+export const DEFAULT_STAGE = 'dev';
+
+export const stackName = (stage: string): string => `PriorityDispatch-${stage}`;
+
+/** The feature flag ops flip: value `true` or `false`. */
+export const flagParameterName = (stage: string): string => `/priority-dispatch/${stage}/ENABLE_FAVORITES_PRIORITY`;
+
+export const scheduleGroupName = (stage: string): string => `priority-dispatch-${stage}`;

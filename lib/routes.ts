@@ -1,0 +1,165 @@
+/**
+ * THE manifest: every Lambda handler, what it may touch, and the HTTP and
+ * WebSocket routes that reach it. The CDK stack builds functions, grants and
+ * routes from it; the sandbox loads the same handler files from it. To follow
+ * any behaviour: find its route here, open the handler, follow its use case.
+ *
+ * Plain data only (no aws-cdk-lib import) so the sandbox can read it too.
+ */
+
+/** DynamoDB actions a function may call on the table and its indexes. */
+export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query';
+
+export interface FunctionSpec {
+  /** Handler file, relative to the repository root; it exports `handler`. */
+  readonly entry: string;
+  readonly description: string;
+  /** Table actions granted (least privilege); omitted = no table access. */
+  readonly table?: readonly TableAction[];
+  /** Reads the feature flag parameter. */
+  readonly readsFlag?: boolean;
+  /** Posts to / deletes WebSocket connections through the `@connections` API. */
+  readonly pushes?: boolean;
+  /** Creates fallback schedules (and so may pass the scheduler role). */
+  readonly createsSchedules?: boolean;
+  /** Deletes fallback schedules. */
+  readonly deletesSchedules?: boolean;
+  /** Verifies JWTs itself (the WebSocket `$connect` authorizer). */
+  readonly verifiesJwt?: boolean;
+}
+
+/** Everything routing a request and pushing to mechanics needs. */
+const ROUTING_TABLE_ACTIONS = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'] as const;
+
+export const functions = {
+  intakeStart: {
+    entry: 'lambdas/handlers/intake-start.ts',
+    description: 'POST /intake/start: store the booking; fulfil free, trial and credit plans at once',
+    table: ROUTING_TABLE_ACTIONS,
+    readsFlag: true,
+    pushes: true,
+    createsSchedules: true,
+  },
+  checkoutComplete: {
+    entry: 'lambdas/handlers/checkout-complete.ts',
+    description: 'POST /sessions/{id}/checkout/complete: fulfil a paid session (idempotent)',
+    table: ROUTING_TABLE_ACTIONS,
+    readsFlag: true,
+    pushes: true,
+    createsSchedules: true,
+  },
+  cancelSession: {
+    entry: 'lambdas/handlers/cancel-session.ts',
+    description: 'POST /sessions/{id}/cancel: cancel a pending request and tell the offered mechanics',
+    table: ROUTING_TABLE_ACTIONS,
+    pushes: true,
+    deletesSchedules: true,
+  },
+  getSession: {
+    entry: 'lambdas/handlers/get-session.ts',
+    description: 'GET /sessions/{id}: the session, its request and audit trail, for its owner',
+    table: ['GetItem'],
+  },
+  putMechanic: {
+    entry: 'lambdas/handlers/put-mechanic.ts',
+    description: 'PUT /mechanics/{id}: admin upsert of a mechanic; suspension drops live connections',
+    table: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'],
+    pushes: true,
+  },
+  wsAuthorizer: {
+    entry: 'lambdas/handlers/ws-authorizer.ts',
+    description: 'WebSocket $connect authorizer: JWT from ?token=, mechanic must be approved',
+    table: ['GetItem'],
+    verifiesJwt: true,
+  },
+  wsConnect: {
+    entry: 'lambdas/handlers/ws-connect.ts',
+    description: 'WebSocket $connect: index the connection',
+    table: ['PutItem'],
+  },
+  wsDisconnect: {
+    entry: 'lambdas/handlers/ws-disconnect.ts',
+    description: 'WebSocket $disconnect: remove the connection from the index',
+    table: ['DeleteItem'],
+  },
+  wsDefault: {
+    entry: 'lambdas/handlers/ws-default.ts',
+    description: 'WebSocket $default: answer unknown or malformed messages with an error event',
+    pushes: true,
+  },
+  wsPing: {
+    entry: 'lambdas/handlers/ws-ping.ts',
+    description: 'WebSocket ping: answer pong',
+    pushes: true,
+  },
+  wsAccept: {
+    entry: 'lambdas/handlers/ws-accept.ts',
+    description: 'WebSocket accept: first conditional write wins the request',
+    table: ROUTING_TABLE_ACTIONS,
+    pushes: true,
+    deletesSchedules: true,
+  },
+  wsDecline: {
+    entry: 'lambdas/handlers/ws-decline.ts',
+    description: "WebSocket decline: the favorite's decline ends the priority window now",
+    table: ROUTING_TABLE_ACTIONS,
+    pushes: true,
+    deletesSchedules: true,
+  },
+  runFallback: {
+    entry: 'lambdas/handlers/run-fallback.ts',
+    description: 'Scheduler target: broadcast a priority request nobody took in its window',
+    table: ROUTING_TABLE_ACTIONS,
+    pushes: true,
+  },
+} as const satisfies Record<string, FunctionSpec>;
+
+export type FunctionName = keyof typeof functions;
+
+/** `customer`: any valid JWT. `admin`: a valid JWT whose scopes include {@link ADMIN_SCOPE}. */
+export type HttpAuth = 'customer' | 'admin';
+
+export interface HttpRoute {
+  readonly method: 'GET' | 'POST' | 'PUT';
+  /** API Gateway path with `{param}` placeholders. */
+  readonly path: string;
+  readonly function: FunctionName;
+  readonly auth: HttpAuth;
+}
+
+export const ADMIN_SCOPE = 'admin';
+
+export const httpRoutes: readonly HttpRoute[] = [
+  { method: 'POST', path: '/intake/start', function: 'intakeStart', auth: 'customer' },
+  { method: 'POST', path: '/sessions/{id}/checkout/complete', function: 'checkoutComplete', auth: 'customer' },
+  { method: 'POST', path: '/sessions/{id}/cancel', function: 'cancelSession', auth: 'customer' },
+  { method: 'GET', path: '/sessions/{id}', function: 'getSession', auth: 'customer' },
+  { method: 'PUT', path: '/mechanics/{id}', function: 'putMechanic', auth: 'admin' },
+];
+
+export interface WebSocketRoute {
+  /** `$connect`, `$disconnect`, `$default` or a value of the `action` field. */
+  readonly routeKey: string;
+  readonly function: FunctionName;
+}
+
+/** Route selection is on `$request.body.action`, as in DESIGN §3. */
+export const WEBSOCKET_ROUTE_SELECTION = '$request.body.action';
+
+export const webSocketRoutes: readonly WebSocketRoute[] = [
+  { routeKey: '$connect', function: 'wsConnect' },
+  { routeKey: '$disconnect', function: 'wsDisconnect' },
+  { routeKey: '$default', function: 'wsDefault' },
+  { routeKey: 'accept', function: 'wsAccept' },
+  { routeKey: 'decline', function: 'wsDecline' },
+  { routeKey: 'ping', function: 'wsPing' },
+];
+
+/** The REQUEST authorizer on `$connect`; a handshake without `?token=` is refused before it runs. */
+export const webSocketAuthorizer = {
+  function: 'wsAuthorizer',
+  identitySource: 'route.request.querystring.token',
+} as const satisfies { function: FunctionName; identitySource: string };
+
+/** The function the fallback schedules invoke, with input `{"request_id": …}`. */
+export const scheduleTarget: FunctionName = 'runFallback';

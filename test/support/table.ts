@@ -1,0 +1,23 @@
+/** A fresh table (from the real schema) on the run's dynalite, and a document client for it. */
+import { randomUUID } from 'node:crypto';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { inject } from 'vitest';
+import { createTableInput } from '../../lib/table-schema';
+
+export interface TestTable {
+  readonly tableName: string;
+  readonly endpoint: string;
+  readonly db: DynamoDBDocumentClient;
+}
+
+export const testCredentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+export async function createTestTable(): Promise<TestTable> {
+  const endpoint = inject('dynamoEndpoint');
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: testCredentials });
+  const tableName = `test-${randomUUID().slice(0, 8)}`;
+  await client.send(new CreateTableCommand(createTableInput(tableName)));
+  const db = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  return { tableName, endpoint, db };
+}
