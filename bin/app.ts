@@ -1,0 +1,39 @@
+/**
+ * The CDK app: reads context, builds the one stack, runs cdk-nag.
+ *   npx cdk synth -c stage=prod -c jwtIssuer=https://auth.example.com -c jwtAudience=priority-dispatch
+ * Optional: -c priorityWindowMinutes=10 -c flagCacheTtlSeconds=10
+ */
+import { App, Duration, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { DEFAULT_STAGE, stackName } from '../lib/naming';
+import { PriorityDispatchStack } from '../lib/priority-dispatch-stack';
+
+const app = new App();
+const context = (key: string): string | undefined => {
+  const value: unknown = app.node.tryGetContext(key);
+  return value === undefined || value === null || value === '' ? undefined : String(value);
+};
+const positiveNumber = (key: string): number | undefined => {
+  const raw = context(key);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`context ${key} must be a positive number, got "${raw}"`);
+  return value;
+};
+
+const stage = context('stage') ?? DEFAULT_STAGE;
+const priorityWindowMinutes = positiveNumber('priorityWindowMinutes');
+const flagCacheTtlSeconds = positiveNumber('flagCacheTtlSeconds');
+
+new PriorityDispatchStack(app, stackName(stage), {
+  stackName: stackName(stage),
+  description: `priority-dispatch (${stage}): favorite-mechanic priority dispatch with a durable broadcast fallback`,
+  stage,
+  jwtIssuer: context('jwtIssuer'),
+  jwtAudience: context('jwtAudience'),
+  priorityWindow: priorityWindowMinutes === undefined ? undefined : Duration.seconds(Math.round(priorityWindowMinutes * 60)),
+  flagCacheTtl: flagCacheTtlSeconds === undefined ? undefined : Duration.seconds(flagCacheTtlSeconds),
+});
+
+// cdk-nag 3 is a policy-validation plugin: any unacknowledged finding fails synth.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

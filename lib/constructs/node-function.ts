@@ -1,0 +1,216 @@
+/**
+ * The one project Lambda function: runtime, architecture, log group, bundling
+ * and a role of its own. What flows through here: a handler file from the
+ * manifest (lib/routes.ts) goes in; a function whose every permission was
+ * added by one `bind*` call comes out. Each `bind*` sets the environment
+ * variables the handler's wiring reads (names from `ENV`) AND the matching
+ * least-privilege grant, so the two can never disagree.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type { WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IStringParameter } from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+import { ENV, type EnvName } from '../../lambdas/config';
+import type { TableAction } from '../routes';
+import { tableSchema } from '../table-schema';
+import type { FallbackScheduler } from './fallback-scheduler';
+import { acknowledgeWildcardResource } from './nag';
+
+/** Repository root: handler entries in the manifest are relative to it. */
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * The newest Node.js runtime this aws-cdk-lib knows (cdk-nag L1 flags older
+ * ones). Bump it together with aws-cdk-lib.
+ */
+export const FUNCTION_RUNTIME = Runtime.NODEJS_24_X;
+
+/**
+ * esbuild's ESM output has no `require`; a bundled CommonJS dependency that
+ * requires a Node built-in needs one.
+ */
+const ESM_REQUIRE_SHIM =
+  "import { createRequire as __pdCreateRequire } from 'node:module'; const require = __pdCreateRequire(import.meta.url);";
+
+export interface ProjectFunctionProps {
+  /** Handler file relative to the repository root; it exports `handler`. */
+  readonly entry: string;
+  readonly description: string;
+  /**
+   * API Gateway gives up on an integration after 29–30 s, so API handlers
+   * cannot usefully run longer.
+   * @default Duration.seconds(29)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Memory in MB; Lambda CPU scales with it (one full vCPU at 1,769 MB).
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /** Applies to the log group. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+export class ProjectFunction extends Construct {
+  readonly function: NodejsFunction;
+  /** The function's own role: it starts with nothing but writing to its own log group. */
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: ProjectFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+
+    // A role per function instead of AWSLambdaBasicExecutionRole (cdk-nag IAM4):
+    // the log group exists already, so the function only needs to write to it.
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${props.entry}`,
+    });
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: path.join(REPO_ROOT, props.entry),
+      handler: 'handler',
+      description: props.description,
+      runtime: FUNCTION_RUNTIME,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(29),
+      role: this.role,
+      logGroup: this.logGroup,
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+      environment: {
+        // Stack traces point at the TypeScript sources.
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_SHIM,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // Bundle the AWS SDK too: the versions in package-lock.json are the ones
+        // that run, not whatever the Lambda runtime happens to ship.
+        externalModules: [],
+        // The local esbuild only: there is no Docker here or in CI.
+        forceDockerBundling: false,
+      },
+    });
+  }
+
+  /** The environment variable and the grant live together; this is the only env setter. */
+  private setEnv(name: EnvName, value: string): void {
+    this.function.addEnvironment(name, value);
+  }
+
+  /**
+   * `TABLE_NAME` + exactly `dynamodb:<action>` on the table. `Query` also gets
+   * each GSI by name (from lib/table-schema.ts) rather than `index/*`.
+   */
+  bindTable(table: ITableV2, actions: readonly TableAction[]): void {
+    if (actions.length === 0) return;
+    this.setEnv(ENV.tableName, table.tableName);
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: [...new Set(actions)].map((action) => `dynamodb:${action}`),
+        resources: [table.tableArn],
+      }),
+    );
+    if (actions.includes('Query')) {
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['dynamodb:Query'],
+          resources: tableSchema.globalSecondaryIndexes.map((index) => `${table.tableArn}/index/${index.indexName}`),
+        }),
+      );
+    }
+  }
+
+  /** `FLAG_PARAMETER_NAME`, `FLAG_CACHE_TTL_SECONDS` + `ssm:GetParameter` on that one parameter. */
+  bindFlag(parameter: IStringParameter, cacheTtl: Duration): void {
+    this.setEnv(ENV.flagParameterName, parameter.parameterName);
+    this.setEnv(ENV.flagCacheTtlSeconds, String(cacheTtl.toSeconds()));
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['ssm:GetParameter'], resources: [parameter.parameterArn] }),
+    );
+  }
+
+  /**
+   * `CONNECTIONS_ENDPOINT` (the stage's `@connections` callback URL) +
+   * `execute-api:ManageConnections` on that stage's connections.
+   */
+  bindPush(stage: WebSocketStage): void {
+    this.setEnv(ENV.connectionsEndpoint, stage.callbackUrl);
+    stage.grantManagementApiAccess(this.role);
+    const connections = `${Stack.of(stage).formatArn({ service: 'execute-api', resource: stage.api.apiId })}/${stage.stageName}/*/@connections/*`;
+    acknowledgeWildcardResource(
+      this.role,
+      connections,
+      'Connection ids are minted by API Gateway at run time, so @connections/* of this one API stage is the narrowest ARN; the method segment is * because a push needs POST (send), GET and DELETE (drop a gone or suspended connection).',
+    );
+  }
+
+  /**
+   * Everything a handler needs to create a fallback schedule:
+   * `scheduler:CreateSchedule` in the project's group and `iam:PassRole` of
+   * the scheduler's role, to the Scheduler service only.
+   */
+  bindScheduleCreation(fallback: FallbackScheduler, priorityWindow: Duration): void {
+    this.setEnv(ENV.scheduleGroupName, fallback.group.scheduleGroupName);
+    this.setEnv(ENV.fallbackFunctionArn, fallback.target.functionArn);
+    this.setEnv(ENV.schedulerRoleArn, fallback.role.roleArn);
+    this.setEnv(ENV.fallbackDeadLetterQueueArn, fallback.deadLetterQueue.queueArn);
+    this.setEnv(ENV.priorityWindowSeconds, String(priorityWindow.toSeconds()));
+    this.addScheduleStatement('scheduler:CreateSchedule', fallback);
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['iam:PassRole'],
+        resources: [fallback.role.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      }),
+    );
+  }
+
+  /** `SCHEDULE_GROUP_NAME` + `scheduler:DeleteSchedule` in the project's group. */
+  bindScheduleDeletion(fallback: FallbackScheduler): void {
+    this.setEnv(ENV.scheduleGroupName, fallback.group.scheduleGroupName);
+    this.addScheduleStatement('scheduler:DeleteSchedule', fallback);
+  }
+
+  /** `JWT_ISSUER`, `JWT_AUDIENCE`: the function verifies tokens itself (no AWS permission involved). */
+  bindJwt(issuer: string, audience: string): void {
+    this.setEnv(ENV.jwtIssuer, issuer);
+    this.setEnv(ENV.jwtAudience, audience);
+  }
+
+  private addScheduleStatement(action: string, fallback: FallbackScheduler): void {
+    this.role.addToPrincipalPolicy(new PolicyStatement({ actions: [action], resources: [fallback.scheduleArnPattern] }));
+    acknowledgeWildcardResource(
+      this.role,
+      fallback.scheduleArnPattern,
+      'Schedule names are derived from request ids at run time; the wildcard is confined to the schedules of this stage’s own schedule group.',
+    );
+  }
+}

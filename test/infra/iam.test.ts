@@ -1,0 +1,174 @@
+/**
+ * Least privilege, checked from the synthesized template: every function gets
+ * exactly the grants its manifest flags imply (computed here independently of
+ * the construct code), a few key functions are pinned by hand so a widening
+ * anywhere fails, and the scheduler role can do nothing but run the fallback.
+ */
+import { describe, expect, it } from 'vitest';
+import { type FunctionName, type FunctionSpec, functions as manifest, scheduleTarget } from '../../lib/routes';
+import { tableSchema } from '../../lib/table-schema';
+import { arnOf, buildStack, grantsOf, logicalId, roleProperties, sorted } from './synth-helpers';
+
+const { stack, template } = buildStack({ stage: 'dev' });
+const names = Object.keys(manifest) as FunctionName[];
+
+// How each resource renders once flattened (`<LogicalId.Arn>`, `<AWS::Region>`, …).
+const TABLE = arnOf(stack.data.table);
+const INDEXES = tableSchema.globalSecondaryIndexes.map((index) => `${TABLE}/index/${index.indexName}`);
+const FLAG = `arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter<${logicalId(stack.flag.parameter)}>`;
+const CONNECTIONS = `arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${logicalId(stack.apis.webSocketApi)}>/dev/*/@connections/*`;
+const SCHEDULES = 'arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/priority-dispatch-dev/*';
+const SCHEDULER_ROLE = arnOf(stack.fallback.role);
+const DLQ = arnOf(stack.fallback.deadLetterQueue);
+const FALLBACK_FN = arnOf(stack.functions.runFallback.function);
+const logsOf = (name: FunctionName) => [
+  `logs:CreateLogStream on ${arnOf(stack.functions[name].logGroup)}`,
+  `logs:PutLogEvents on ${arnOf(stack.functions[name].logGroup)}`,
+];
+
+const grantsOfFunction = (name: FunctionName) => grantsOf(template, logicalId(stack.functions[name].role));
+const grantSet = (name: FunctionName) => sorted(grantsOfFunction(name).map((g) => g.grant));
+
+/** What the manifest flags mean, written out independently of node-function.ts. */
+function expectedFromManifest(name: FunctionName, spec: FunctionSpec): string[] {
+  const expected = [...logsOf(name)];
+  for (const action of spec.table ?? []) expected.push(`dynamodb:${action} on ${TABLE}`);
+  if (spec.table?.includes('Query')) expected.push(...INDEXES.map((index) => `dynamodb:Query on ${index}`));
+  if (spec.readsFlag) expected.push(`ssm:GetParameter on ${FLAG}`);
+  if (spec.pushes) expected.push(`execute-api:ManageConnections on ${CONNECTIONS}`);
+  if (spec.createsSchedules) expected.push(`scheduler:CreateSchedule on ${SCHEDULES}`, `iam:PassRole on ${SCHEDULER_ROLE}`);
+  if (spec.deletesSchedules) expected.push(`scheduler:DeleteSchedule on ${SCHEDULES}`);
+  // The schedule target's failed async invocations go to the DLQ (fallback-scheduler.ts).
+  if (name === scheduleTarget) expected.push(`sqs:SendMessage on ${DLQ}`);
+  return sorted(expected);
+}
+
+describe('function roles: exactly what the manifest lists', () => {
+  it.each(names)('%s', (name) => {
+    expect(grantSet(name)).toEqual(expectedFromManifest(name, manifest[name]));
+  });
+
+  it.each(names)('%s: no managed policies, no inline policies on the role, only Allow', (name) => {
+    const role = roleProperties(template, logicalId(stack.functions[name].role));
+    expect(role.ManagedPolicyArns).toBeUndefined();
+    expect(role.Policies).toBeUndefined();
+    expect(role.AssumeRolePolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }],
+    });
+    expect(new Set(grantsOfFunction(name).map((g) => g.effect))).toEqual(new Set(['Allow']));
+  });
+});
+
+describe('function roles: pinned by hand (a widening anywhere fails here)', () => {
+  const pinned: Partial<Record<FunctionName, string[]>> = {
+    getSession: [...logsOf('getSession'), `dynamodb:GetItem on ${TABLE}`],
+    wsPing: [...logsOf('wsPing'), `execute-api:ManageConnections on ${CONNECTIONS}`],
+    wsDefault: [...logsOf('wsDefault'), `execute-api:ManageConnections on ${CONNECTIONS}`],
+    wsConnect: [...logsOf('wsConnect'), `dynamodb:PutItem on ${TABLE}`],
+    wsDisconnect: [...logsOf('wsDisconnect'), `dynamodb:DeleteItem on ${TABLE}`],
+    wsAuthorizer: [...logsOf('wsAuthorizer'), `dynamodb:GetItem on ${TABLE}`],
+    intakeStart: [
+      ...logsOf('intakeStart'),
+      `dynamodb:GetItem on ${TABLE}`,
+      `dynamodb:PutItem on ${TABLE}`,
+      `dynamodb:UpdateItem on ${TABLE}`,
+      `dynamodb:DeleteItem on ${TABLE}`,
+      `dynamodb:Query on ${TABLE}`,
+      `dynamodb:Query on ${TABLE}/index/connections-by-mechanic`,
+      `dynamodb:Query on ${TABLE}/index/connections-by-shard`,
+      `dynamodb:Query on ${TABLE}/index/connections-by-workshop`,
+      `ssm:GetParameter on ${FLAG}`,
+      `execute-api:ManageConnections on ${CONNECTIONS}`,
+      `scheduler:CreateSchedule on ${SCHEDULES}`,
+      `iam:PassRole on ${SCHEDULER_ROLE}`,
+    ],
+    runFallback: [
+      ...logsOf('runFallback'),
+      `dynamodb:GetItem on ${TABLE}`,
+      `dynamodb:PutItem on ${TABLE}`,
+      `dynamodb:UpdateItem on ${TABLE}`,
+      `dynamodb:DeleteItem on ${TABLE}`,
+      `dynamodb:Query on ${TABLE}`,
+      `dynamodb:Query on ${TABLE}/index/connections-by-mechanic`,
+      `dynamodb:Query on ${TABLE}/index/connections-by-shard`,
+      `dynamodb:Query on ${TABLE}/index/connections-by-workshop`,
+      `execute-api:ManageConnections on ${CONNECTIONS}`,
+      `sqs:SendMessage on ${DLQ}`,
+    ],
+  };
+
+  it.each(Object.entries(pinned))('%s', (name, expected) => {
+    expect(grantSet(name as FunctionName)).toEqual(sorted(expected));
+  });
+});
+
+describe('scheduler', () => {
+  it('the role the Scheduler assumes can only invoke the fallback function and send to the DLQ', () => {
+    const roleId = logicalId(stack.fallback.role);
+    expect(sorted(grantsOf(template, roleId).map((g) => g.grant))).toEqual(
+      sorted([`lambda:InvokeFunction on ${FALLBACK_FN}`, `lambda:InvokeFunction on ${FALLBACK_FN}:*`, `sqs:SendMessage on ${DLQ}`]),
+    );
+    const role = roleProperties(template, roleId);
+    expect(role.ManagedPolicyArns).toBeUndefined();
+    expect(role.Policies).toBeUndefined();
+    expect(role.AssumeRolePolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Action: 'sts:AssumeRole',
+          Effect: 'Allow',
+          Principal: { Service: 'scheduler.amazonaws.com' },
+          Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+        },
+      ],
+    });
+  });
+
+  it('iam:PassRole is granted only on the scheduler role and only to scheduler.amazonaws.com', () => {
+    const passRoles = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((policy) =>
+      (policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown; Condition?: unknown }[]).filter(
+        (statement) => [statement.Action].flat().some((action) => action.startsWith('iam:')),
+      ),
+    );
+    const creators = names.filter((name) => (manifest[name] as FunctionSpec).createsSchedules);
+    expect(passRoles).toHaveLength(creators.length);
+    for (const statement of passRoles) {
+      expect(statement).toEqual({
+        Action: 'iam:PassRole',
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [logicalId(stack.fallback.role), 'Arn'] },
+        Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      });
+    }
+  });
+
+  it('the fallback function has no resource-based invoke permission: the Scheduler invokes through its role', () => {
+    const fallbackId = logicalId(stack.functions.runFallback.function);
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')).filter(
+      (permission) => JSON.stringify(permission.Properties.FunctionName).includes(fallbackId),
+    );
+    expect(permissions).toEqual([]);
+  });
+});
+
+describe('no wildcards beyond the acknowledged ones', () => {
+  const all = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((policy) =>
+    policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+  );
+
+  it('no action is a wildcard', () => {
+    const actions = all.flatMap((statement) => [statement.Action].flat());
+    expect(actions.filter((action) => action.includes('*'))).toEqual([]);
+  });
+
+  it('no statement grants Resource "*"', () => {
+    const resources = all.flatMap((statement) => [statement.Resource].flat());
+    expect(resources).not.toContain('*');
+  });
+
+  it('no statement carries a condition except iam:PassRole', () => {
+    const conditioned = all.filter((statement) => 'Condition' in statement);
+    expect(conditioned.every((statement) => statement.Action === 'iam:PassRole')).toBe(true);
+  });
+});

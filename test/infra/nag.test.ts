@@ -1,0 +1,96 @@
+/**
+ * cdk-nag AwsSolutions on the whole stack. cdk-nag 3 runs as a CDK policy
+ * validation plugin (`Validations.of(app).addPlugins(...)`, as bin/app.ts
+ * does) and findings are acknowledged with `Validations.of(x).acknowledge`.
+ * Every acknowledgement must carry a real reason and must still match a
+ * finding: a stale one would silently pre-approve a future, different problem.
+ */
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MIN_REASON_LENGTH } from '../../lib/constructs/nag';
+import { PriorityDispatchStack } from '../../lib/priority-dispatch-stack';
+import { TEST_ISSUER, buildApp } from './synth-helpers';
+
+function nagApp(): App {
+  const app = buildApp();
+  new PriorityDispatchStack(app, 'PriorityDispatch-dev', { jwtIssuer: TEST_ISSUER });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return app;
+}
+
+/** `{ id → reason }` of every acknowledgement recorded anywhere in the tree. */
+function acknowledgements(root: IConstruct): { path: string; id: string; reason: string }[] {
+  return root.node.findAll().flatMap((construct) =>
+    construct.node.metadata
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) =>
+        Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({
+          path: construct.node.path,
+          id: id.replace(/^annotation::/i, ''),
+          reason,
+        })),
+      ),
+  );
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('reports no unacknowledged error or warning, and synth succeeds with the plugin on', () => {
+    const app = nagApp();
+    const report = new AwsSolutionsChecks(app).validateScope(app);
+    expect(report.violations.map((v) => `${v.severity} ${v.ruleName} @ ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('fails synth on a finding nobody acknowledged (the plugin really gates synth)', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Careless');
+    const role = new Role(stack, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:*'], resources: ['*'] }));
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).toThrow(/AwsSolutions-IAM5/);
+  });
+
+  it('every acknowledgement gives a reason of decent length', () => {
+    const acks = acknowledgements(nagApp());
+    expect(acks.length).toBeGreaterThan(0);
+    for (const ack of acks) {
+      expect(ack.reason.trim().length, `${ack.id} on ${ack.path}`).toBeGreaterThanOrEqual(MIN_REASON_LENGTH);
+    }
+  });
+
+  it('every acknowledgement still matches a finding, and these are all of them', () => {
+    // Record acknowledgements instead of applying them, then see what cdk-nag finds.
+    const acknowledged = new Set<string>();
+    vi.spyOn(Validations.prototype, 'acknowledge').mockImplementation(function (...rules) {
+      for (const rule of rules) acknowledged.add(rule.id);
+    });
+    const app = buildApp();
+    new PriorityDispatchStack(app, 'PriorityDispatch-dev', { jwtIssuer: TEST_ISSUER });
+    const findings = new Set(new AwsSolutionsChecks(app).validateScope(app).violations.map((v) => v.ruleName));
+
+    expect([...acknowledged].sort()).toEqual([...findings].sort());
+    expect([...findings].map((id) => id.replace(/<[A-Za-z]+[0-9A-F]{8}(\.Arn)?>/g, '<Id>')).sort()).toEqual(
+      [
+        // WebSocket routes after $connect: API Gateway only authorizes $connect.
+        'AwsSolutions-APIG4',
+        // The account-level API Gateway logging role uses the AWS managed policy.
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        // Versions/aliases of the one fallback function.
+        'AwsSolutions-IAM5[Resource::<Id>:*]',
+        // Connection ids of this one API stage.
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<Id>/dev/*/@connections/*]',
+        // Schedules of this stage's group, named per request at run time.
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/priority-dispatch-dev/*]',
+        // The DLQ has no DLQ of its own.
+        'AwsSolutions-SQS3',
+      ].sort(),
+    );
+  });
+});

@@ -1,0 +1,389 @@
+/**
+ * The synthesized template, resource by resource: what DESIGN §2 promises,
+ * derived from the manifest (lib/routes.ts) and the schema (lib/table-schema.ts)
+ * so a new route or index is checked without touching this file.
+ */
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { ENV } from '../../lambdas/config';
+import { flagParameterName, scheduleGroupName, stackName } from '../../lib/naming';
+import { PLACEHOLDER_JWT_ISSUER, PriorityDispatchStack } from '../../lib/priority-dispatch-stack';
+import {
+  ADMIN_SCOPE,
+  type FunctionName,
+  type FunctionSpec,
+  WEBSOCKET_ROUTE_SELECTION,
+  functions as manifest,
+  httpRoutes,
+  scheduleTarget,
+  webSocketAuthorizer,
+  webSocketRoutes,
+} from '../../lib/routes';
+import { tableSchema } from '../../lib/table-schema';
+import { TEST_ISSUER, buildApp, buildStack, logicalId, sorted } from './synth-helpers';
+
+const { stack, template } = buildStack({ stage: 'dev', jwtAudience: 'test-audience' });
+const names = Object.keys(manifest) as FunctionName[];
+const resource = (id: string) => template.toJSON().Resources[id] as { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
+const fnResource = (name: FunctionName) => resource(logicalId(stack.functions[name].function));
+const getAttArn = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+
+describe('table', () => {
+  it('is one on-demand GlobalTable with PITR, TTL and the schema keys', () => {
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: tableSchema.partitionKey.name, KeyType: 'HASH' },
+        { AttributeName: tableSchema.sortKey.name, KeyType: 'RANGE' },
+      ],
+      TimeToLiveSpecification: { AttributeName: tableSchema.timeToLiveAttribute, Enabled: true },
+      Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })],
+    });
+  });
+
+  it('has every GSI of the schema, projecting ALL', () => {
+    const table = resource(logicalId(stack.data.table));
+    expect(table.Properties.GlobalSecondaryIndexes).toEqual(
+      tableSchema.globalSecondaryIndexes.map((index) => ({
+        IndexName: index.indexName,
+        KeySchema: [
+          { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
+          { AttributeName: index.sortKey.name, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      })),
+    );
+    expect(table.Properties.GlobalSecondaryIndexes).toHaveLength(3);
+  });
+
+  it('is destroyed with a dev stack (no deletion protection there)', () => {
+    const table = resource(logicalId(stack.data.table));
+    expect(table.DeletionPolicy).toBe('Delete');
+    expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBe(false);
+  });
+});
+
+describe('feature flag', () => {
+  it('is a String parameter named for the stage, "false" on first deploy, described for ops', () => {
+    template.resourceCountIs('AWS::SSM::Parameter', 1);
+    template.hasResourceProperties('AWS::SSM::Parameter', {
+      Type: 'String',
+      Name: flagParameterName('dev'),
+      Value: 'false',
+      Description: Match.stringLikeRegexp('"true" or "false".*without a redeploy'),
+    });
+  });
+});
+
+describe('fallback scheduler', () => {
+  it('has the schedule group named for the stage (and creates no schedules itself)', () => {
+    template.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: scheduleGroupName('dev') });
+    template.resourceCountIs('AWS::Scheduler::Schedule', 0);
+  });
+
+  it('has an encrypted, TLS-only DLQ keeping messages 14 days', () => {
+    const queueId = logicalId(stack.fallback.deadLetterQueue);
+    expect(resource(queueId).Properties).toEqual({ MessageRetentionPeriod: 14 * 24 * 3600, SqsManagedSseEnabled: true });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ],
+      },
+    });
+  });
+
+  it('alarms on one visible DLQ message', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: getAttArnQueueName(logicalId(stack.fallback.deadLetterQueue)) }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('sends the fallback function’s failed async invocations to the DLQ after 2 retries', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: logicalId(stack.functions[scheduleTarget].function) },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: getAttArn(logicalId(stack.fallback.deadLetterQueue)) } },
+    });
+  });
+});
+
+describe('functions', () => {
+  it('one function per manifest entry', () => {
+    template.resourceCountIs('AWS::Lambda::Function', names.length);
+  });
+
+  it.each(names)('%s: nodejs24.x on arm64, ESM handler, own log group kept one month', (name) => {
+    const fn = fnResource(name);
+    const logGroupId = logicalId(stack.functions[name].logGroup);
+    expect(fn.Properties).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      Description: manifest[name].description,
+      LoggingConfig: { LogGroup: { Ref: logGroupId } },
+      Role: getAttArn(logicalId(stack.functions[name].role)),
+      Timeout: name === scheduleTarget ? 60 : 29,
+      MemorySize: (manifest[name] as FunctionSpec).pushes ? 1024 : 256,
+    });
+    expect(resource(logGroupId).Properties).toEqual({ RetentionInDays: 30 });
+    expect(resource(logGroupId).DeletionPolicy).toBe('Delete');
+  });
+
+  it.each(names)('%s: exactly the environment its manifest flags need', (name) => {
+    const spec = manifest[name] as FunctionSpec;
+    const expected = new Set<string>(['NODE_OPTIONS']);
+    if (spec.table) expected.add(ENV.tableName);
+    if (spec.readsFlag) [ENV.flagParameterName, ENV.flagCacheTtlSeconds].forEach((n) => expected.add(n));
+    if (spec.pushes) expected.add(ENV.connectionsEndpoint);
+    if (spec.createsSchedules) {
+      [ENV.scheduleGroupName, ENV.fallbackFunctionArn, ENV.schedulerRoleArn, ENV.fallbackDeadLetterQueueArn, ENV.priorityWindowSeconds].forEach((n) =>
+        expected.add(n),
+      );
+    }
+    if (spec.deletesSchedules) expected.add(ENV.scheduleGroupName);
+    if (spec.verifiesJwt) [ENV.jwtIssuer, ENV.jwtAudience].forEach((n) => expected.add(n));
+    const env = fnResource(name).Properties.Environment.Variables as Record<string, unknown>;
+    expect(sorted(Object.keys(env))).toEqual(sorted(expected));
+    expect(env.NODE_OPTIONS).toBe('--enable-source-maps');
+  });
+
+  it('environment values point at the right resources', () => {
+    const env = fnResource('intakeStart').Properties.Environment.Variables;
+    expect(env).toEqual({
+      NODE_OPTIONS: '--enable-source-maps',
+      [ENV.tableName]: { Ref: logicalId(stack.data.table) },
+      [ENV.flagParameterName]: { Ref: logicalId(stack.flag.parameter) },
+      [ENV.flagCacheTtlSeconds]: '10',
+      [ENV.connectionsEndpoint]: {
+        'Fn::Join': [
+          '',
+          ['https://', { Ref: logicalId(stack.apis.webSocketApi) }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/dev'],
+        ],
+      },
+      [ENV.scheduleGroupName]: scheduleGroupName('dev'),
+      [ENV.fallbackFunctionArn]: getAttArn(logicalId(stack.functions[scheduleTarget].function)),
+      [ENV.schedulerRoleArn]: getAttArn(logicalId(stack.fallback.role)),
+      [ENV.fallbackDeadLetterQueueArn]: getAttArn(logicalId(stack.fallback.deadLetterQueue)),
+      [ENV.priorityWindowSeconds]: '600',
+    });
+    expect(fnResource('wsAuthorizer').Properties.Environment.Variables).toMatchObject({
+      [ENV.jwtIssuer]: TEST_ISSUER,
+      [ENV.jwtAudience]: 'test-audience',
+    });
+  });
+});
+
+describe('HTTP API', () => {
+  const httpApiId = logicalId(stack.apis.httpApi);
+  const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).filter((r) => r.Properties.ApiId.Ref === httpApiId);
+
+  it('has a JWT authorizer for the configured issuer and audience', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      ApiId: { Ref: httpApiId },
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: { Issuer: TEST_ISSUER, Audience: ['test-audience'] },
+    });
+  });
+
+  it('has exactly the manifest routes', () => {
+    expect(sorted(routes.map((r) => r.Properties.RouteKey))).toEqual(sorted(httpRoutes.map((r) => `${r.method} ${r.path}`)));
+  });
+
+  it.each(httpRoutes.map((r) => [`${r.method} ${r.path}`, r] as const))('%s: JWT-authorized, to its function', (routeKey, route) => {
+    const found = routes.find((r) => r.Properties.RouteKey === routeKey)!;
+    expect(found.Properties.AuthorizationType).toBe('JWT');
+    expect(found.Properties.AuthorizerId).toEqual({ Ref: expect.stringMatching(/JwtAuthorizer/) });
+    if (route.auth === 'admin') expect(found.Properties.AuthorizationScopes).toEqual([ADMIN_SCOPE]);
+    else expect(found.Properties.AuthorizationScopes).toBeUndefined();
+    expect(integrationTarget(found.Properties.Target)).toEqual(getAttArn(logicalId(stack.functions[route.function].function)));
+  });
+
+  it('the admin route carries the admin scope', () => {
+    const admin = routes.find((r) => r.Properties.RouteKey === 'PUT /mechanics/{id}')!;
+    expect(admin.Properties.AuthorizationScopes).toEqual(['admin']);
+  });
+
+  it('logs access on the auto-deployed $default stage', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      ApiId: { Ref: httpApiId },
+      StageName: '$default',
+      AutoDeploy: true,
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('\\$context\\.requestId') },
+    });
+  });
+});
+
+describe('WebSocket API', () => {
+  const wsApiId = logicalId(stack.apis.webSocketApi);
+  const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).filter((r) => r.Properties.ApiId.Ref === wsApiId);
+
+  it('selects routes on the action field', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'WEBSOCKET',
+      RouteSelectionExpression: WEBSOCKET_ROUTE_SELECTION,
+    });
+  });
+
+  it('has a REQUEST authorizer reading ?token=, run by the authorizer function', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      ApiId: { Ref: wsApiId },
+      AuthorizerType: 'REQUEST',
+      IdentitySource: [webSocketAuthorizer.identitySource],
+      AuthorizerUri: {
+        'Fn::Join': ['', Match.arrayWith([getAttArn(logicalId(stack.functions[webSocketAuthorizer.function].function))])],
+      },
+    });
+  });
+
+  it('has exactly the manifest routes', () => {
+    expect(sorted(routes.map((r) => r.Properties.RouteKey))).toEqual(sorted(webSocketRoutes.map((r) => r.routeKey)));
+  });
+
+  it.each(webSocketRoutes.map((r) => [r.routeKey, r] as const))('%s: to its function, authorized only on $connect', (routeKey, route) => {
+    const found = routes.find((r) => r.Properties.RouteKey === routeKey)!;
+    if (routeKey === '$connect') {
+      expect(found.Properties.AuthorizationType).toBe('CUSTOM');
+      expect(found.Properties.AuthorizerId).toEqual({ Ref: expect.stringMatching(/ConnectAuthorizer/) });
+    } else {
+      expect(found.Properties.AuthorizationType).toBe('NONE');
+    }
+    expect(integrationTarget(found.Properties.Target)).toEqual(getAttArn(logicalId(stack.functions[route.function].function)));
+  });
+
+  it('has an auto-deployed stage named after the stage, with access logs', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      ApiId: { Ref: wsApiId },
+      StageName: 'dev',
+      AutoDeploy: true,
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('\\$context\\.connectionId') },
+    });
+  });
+
+  it('registers the API Gateway CloudWatch role WebSocket logging needs, before the stage, retained', () => {
+    const accounts = template.findResources('AWS::ApiGateway::Account');
+    const [accountId, account] = Object.entries(accounts)[0]!;
+    expect(Object.keys(accounts)).toHaveLength(1);
+    expect(account.DeletionPolicy).toBe('Retain');
+    const stageId = logicalId(stack.apis.webSocketStage);
+    expect(resource(stageId)).toMatchObject({ DependsOn: expect.arrayContaining([accountId]) });
+  });
+
+  it('can leave the account role to someone else', () => {
+    const { template: without } = buildStack({ stage: 'dev', manageApiGatewayAccountRole: false });
+    without.resourceCountIs('AWS::ApiGateway::Account', 0);
+  });
+});
+
+describe('outputs', () => {
+  it('has the HTTP URL, WebSocket URL, flag name, table name, schedule group and DLQ', () => {
+    const outputs = template.toJSON().Outputs;
+    expect(sorted(Object.keys(outputs))).toEqual(
+      sorted(['HttpApiUrl', 'WebSocketUrl', 'FlagParameterName', 'TableName', 'ScheduleGroupName', 'FallbackDeadLetterQueueUrl']),
+    );
+    expect(outputs.WebSocketUrl.Value).toEqual({
+      'Fn::Join': ['', ['wss://', { Ref: logicalId(stack.apis.webSocketApi) }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/dev']],
+    });
+    expect(outputs.FlagParameterName.Value).toEqual({ Ref: logicalId(stack.flag.parameter) });
+    expect(outputs.TableName.Value).toEqual({ Ref: logicalId(stack.data.table) });
+    expect(outputs.ScheduleGroupName.Value).toBe(scheduleGroupName('dev'));
+  });
+});
+
+describe('props', () => {
+  it('names the stack and its parts after the stage', () => {
+    const { stack: prod, template: t } = buildStack({ stage: 'prod' });
+    expect(prod.stackName).toBe(stackName('prod'));
+    t.hasResourceProperties('AWS::SSM::Parameter', { Name: flagParameterName('prod') });
+    t.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: scheduleGroupName('prod') });
+    t.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: 'prod' });
+  });
+
+  it('retains state outside dev, with table deletion protection', () => {
+    const { stack: prod, template: t } = buildStack({ stage: 'prod' });
+    const json = t.toJSON().Resources;
+    expect(json[logicalId(prod.data.table)].DeletionPolicy).toBe('Retain');
+    expect(json[logicalId(prod.data.table)].Properties.Replicas[0].DeletionProtectionEnabled).toBe(true);
+    expect(json[logicalId(prod.fallback.deadLetterQueue)].DeletionPolicy).toBe('Retain');
+    expect(json[logicalId(prod.functions.getSession.logGroup)].DeletionPolicy).toBe('Retain');
+    expect(json[logicalId(prod.fallback.group)].DeletionPolicy).toBe('Retain');
+  });
+
+  it('an explicit removalPolicy wins over the stage default', () => {
+    const { stack: s, template: t } = buildStack({ stage: 'dev', removalPolicy: RemovalPolicy.RETAIN });
+    expect(t.toJSON().Resources[logicalId(s.data.table)].DeletionPolicy).toBe('Retain');
+  });
+
+  it('passes priorityWindow and flagCacheTtl to the handlers in seconds', () => {
+    const { stack: s, template: t } = buildStack({ priorityWindow: Duration.minutes(2), flagCacheTtl: Duration.seconds(5) });
+    const env = t.toJSON().Resources[logicalId(s.functions.checkoutComplete.function)].Properties.Environment.Variables;
+    expect(env[ENV.priorityWindowSeconds]).toBe('120');
+    expect(env[ENV.flagCacheTtlSeconds]).toBe('5');
+  });
+
+  it.each([
+    ['16 s', Duration.seconds(16)],
+    ['0 s', Duration.seconds(0)],
+    ['1 min', Duration.minutes(1)],
+    ['1.5 s', Duration.millis(1500)],
+  ])('refuses a flagCacheTtl of %s (must be 1–15 whole seconds)', (_label, flagCacheTtl) => {
+    expect(() => new PriorityDispatchStack(buildApp(), 'S', { flagCacheTtl })).toThrow(/flagCacheTtl/);
+  });
+
+  it('refuses a zero priority window and a malformed stage', () => {
+    expect(() => new PriorityDispatchStack(buildApp(), 'S', { priorityWindow: Duration.seconds(0) })).toThrow(/priorityWindow/);
+    expect(() => new PriorityDispatchStack(buildApp(), 'S', { stage: 'Prod_1' })).toThrow(/stage/);
+  });
+
+  it('without a jwtIssuer: the placeholder issuer (fail closed) and a synth warning', () => {
+    const app = buildApp();
+    const s = new PriorityDispatchStack(app, 'NoIssuer', {});
+    const t = Annotations.fromStack(s);
+    t.hasWarning('/NoIssuer', Match.stringLikeRegexp('jwtIssuer is not set.*refuse every request'));
+    const json = (s.node.root as typeof app).synth().getStackByName('NoIssuer').template;
+    const authorizers = Object.values(json.Resources as Record<string, { Type: string; Properties: any }>).filter(
+      (r) => r.Type === 'AWS::ApiGatewayV2::Authorizer' && r.Properties.AuthorizerType === 'JWT',
+    );
+    expect(authorizers.map((a) => a.Properties.JwtConfiguration.Issuer)).toEqual([PLACEHOLDER_JWT_ISSUER]);
+  });
+
+  it('with a jwtIssuer: no warning', () => {
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+  });
+});
+
+/**
+ * Route `Target: integrations/<Ref>` → the function that integration invokes:
+ * the `Fn::GetAtt [fn, Arn]` inside its `IntegrationUri` (HTTP APIs use the
+ * function ARN itself, WebSocket APIs wrap it in an apigateway invocation ARN).
+ */
+function integrationTarget(target: unknown): unknown {
+  const parts = (target as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+  const ref = (parts.find((p) => typeof p === 'object') as { Ref: string }).Ref;
+  expect(resource(ref).Properties.IntegrationType).toBe('AWS_PROXY');
+  return findGetAttArn(resource(ref).Properties.IntegrationUri);
+}
+
+function findGetAttArn(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(findGetAttArn).find((found) => found !== undefined);
+  if (node && typeof node === 'object') {
+    const getAtt = (node as Record<string, unknown>)['Fn::GetAtt'];
+    if (Array.isArray(getAtt) && getAtt[1] === 'Arn') return node;
+    return Object.values(node).map(findGetAttArn).find((found) => found !== undefined);
+  }
+  return undefined;
+}
+
+function getAttArnQueueName(queueId: string) {
+  return { 'Fn::GetAtt': [queueId, 'QueueName'] };
+}
