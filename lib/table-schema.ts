@@ -39,7 +39,7 @@ export const tableSchema = {
 
 /**
  * How many shards the connection index is split into. A broadcast queries
- * each shard (in parallel now; one invocation per shard group at scale).
+ * each shard in turn; at scale each shard group can go to its own invocation.
  * Changing it re-homes connections only as they reconnect, so pick it once.
  */
 export const CONNECTION_SHARDS = 16;

@@ -63,7 +63,6 @@ async function startPriority(deps: FulfillDeps, session: Session, mechanicId: st
   const now = deps.clock.now();
   // Whole seconds: the schedule's at() has no finer grain, and it must never fire before the window ends.
   const expiresAt = new Date(Math.ceil((now.getTime() + deps.priorityWindowSeconds * 1000) / 1000) * 1000);
-  const windowSeconds = Math.round((expiresAt.getTime() - now.getTime()) / 1000);
   try {
     // Before the request exists: a pending priority request always has its fallback.
     await deps.scheduler.scheduleFallback(requestId, expiresAt);
@@ -85,7 +84,7 @@ async function startPriority(deps: FulfillDeps, session: Session, mechanicId: st
   );
   if (!created || (await cancelIfSessionCancelled(deps, session, request))) return request;
 
-  const delivery = await pushToConnections(deps, connections, priorityOffer(request, windowSeconds));
+  const delivery = await pushToConnections(deps, connections, priorityOffer(request, deps.priorityWindowSeconds));
   if (delivery.delivered === 0) {
     deps.log.warn('[Priority] Offer reached none of the favorite\'s connections, broadcasting now', { ...log, ...delivery });
     await runFallback(deps, { requestId, reason: 'priority_failed' });
@@ -97,7 +96,7 @@ async function startPriority(deps: FulfillDeps, session: Session, mechanicId: st
     { priority_notified_at: deps.clock.now().toISOString() },
     { at: deps.clock.now().toISOString(), type: 'priority_offer_sent', mechanic_id: mechanicId, ...delivery },
   );
-  deps.log.info('[Priority] Priority offer sent', { ...log, expires_at: request.expires_at, window_seconds: windowSeconds, ...delivery });
+  deps.log.info('[Priority] Priority offer sent', { ...log, expires_at: request.expires_at, window_seconds: deps.priorityWindowSeconds, ...delivery });
   return request;
 }
 

@@ -1,6 +1,6 @@
 /** A fresh table (from the real schema) on the run's dynalite, and a document client for it. */
 import { randomUUID } from 'node:crypto';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import { createTableInput } from '../../lib/table-schema';
@@ -18,6 +18,8 @@ export async function createTestTable(): Promise<TestTable> {
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: testCredentials });
   const tableName = `test-${randomUUID().slice(0, 8)}`;
   await client.send(new CreateTableCommand(createTableInput(tableName)));
+  // dynalite answers CreateTable before the table is ACTIVE; writes before that fail.
+  await waitUntilTableExists({ client, maxWaitTime: 10, minDelay: 0.05, maxDelay: 0.1 }, { TableName: tableName });
   const db = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   return { tableName, endpoint, db };
 }

@@ -43,7 +43,7 @@ export const fallbackInputSchema = z.object({ request_id: z.string().min(1).max(
 
 /** Parses or throws a 400 whose message names the first offending field. */
 export function parseWith<T extends z.ZodType>(schema: T, input: unknown, where = 'body'): z.output<T> {
-  const result = schema.safeParse(input);
+  const result = schema.safeParse(input, { reportInput: true });
   if (result.success) return result.data;
   throw invalidRequest(describeIssue(result.error.issues[0]!, where));
 }

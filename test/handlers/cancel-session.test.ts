@@ -1,0 +1,125 @@
+/** POST /sessions/{id}/cancel: a pending request becomes cancelled, its schedule goes, the offered mechanics hear `request_taken`. */
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { httpEvent, responseOf, wsEvent } from '../support/handler-events';
+import { addMechanic, captureLogs, mockAwsWires, newCustomerId, readRequest, SCHEDULE_GROUP, setUpHandlerEnv } from '../support/handler-env';
+import type { TestTable } from '../support/table';
+
+const wires = mockAwsWires();
+const logs = captureLogs();
+let table: TestTable;
+let intakeStart: (typeof import('../../lambdas/handlers/intake-start'))['handler'];
+let cancelSession: (typeof import('../../lambdas/handlers/cancel-session'))['handler'];
+let wsAccept: (typeof import('../../lambdas/handlers/ws-accept'))['handler'];
+
+beforeAll(async () => {
+  table = await setUpHandlerEnv();
+  ({ handler: intakeStart } = await import('../../lambdas/handlers/intake-start'));
+  ({ handler: cancelSession } = await import('../../lambdas/handlers/cancel-session'));
+  ({ handler: wsAccept } = await import('../../lambdas/handlers/ws-accept'));
+});
+afterAll(() => vi.unstubAllEnvs());
+beforeEach(() => {
+  wires.reset();
+  logs.clear();
+});
+
+async function book(customer: string, body: object): Promise<{ session_id: string; request_id: string }> {
+  const response = responseOf(await intakeStart(httpEvent({ method: 'POST', route: '/intake/start', sub: customer, body })));
+  expect(response.status).toBe(201);
+  return response.body;
+}
+
+const cancel = (sub: string, id: string) => cancelSession(httpEvent({ method: 'POST', route: '/sessions/{id}/cancel', id, sub }));
+
+describe('cancel', () => {
+  it('a pending priority request → 200, cancelled, its schedule deleted, the favorite told request_taken', async () => {
+    // Arrange
+    wires.setFlag('true');
+    const favorite = await addMechanic(table, { connections: 2 });
+    const bystander = await addMechanic(table);
+    const customer = newCustomerId();
+    const booked = await book(customer, { plan: 'free', concern: 'Cancel me', preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' });
+    expect(wires.schedulesCreated()).toHaveLength(1);
+
+    // Act
+    const response = responseOf(await cancel(customer, booked.session_id));
+
+    // Assert
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ session_id: booked.session_id, status: 'cancelled' });
+    expect(await readRequest(table, booked.request_id)).toMatchObject({ status: 'cancelled' });
+    expect(wires.schedulesDeleted()).toEqual([{ Name: `fallback-${booked.request_id}`, GroupName: SCHEDULE_GROUP }]);
+    for (const connectionId of favorite.connectionIds) {
+      expect(wires.pushedTo(connectionId).map((m) => m.type)).toEqual(['priority_session_request', 'request_taken']);
+      expect(wires.pushedTo(connectionId)[1]).toEqual({ type: 'request_taken', request_id: booked.request_id });
+    }
+    // It was never offered to the bystander, so they hear nothing.
+    expect(wires.pushedTo(bystander.connectionIds[0]!)).toEqual([]);
+  });
+
+  it('a pending broadcast request → 200, cancelled, everyone told request_taken, no schedule touched', async () => {
+    // Arrange
+    const a = await addMechanic(table);
+    const b = await addMechanic(table);
+    const customer = newCustomerId();
+    const booked = await book(customer, { plan: 'free', concern: 'Broadcast then cancel' });
+
+    // Act
+    const response = responseOf(await cancel(customer, booked.session_id));
+
+    // Assert
+    expect(response.status).toBe(200);
+    expect(await readRequest(table, booked.request_id)).toMatchObject({ status: 'cancelled' });
+    for (const connectionId of [a.connectionIds[0]!, b.connectionIds[0]!]) {
+      expect(wires.pushedTo(connectionId).filter((m) => 'request_id' in m && m.request_id === booked.request_id).map((m) => m.type)).toEqual(['new_request', 'request_taken']);
+    }
+    expect(wires.schedulesDeleted()).toEqual([]);
+  });
+
+  it('cancelling twice is fine and pushes nothing more', async () => {
+    // Arrange
+    await addMechanic(table);
+    const customer = newCustomerId();
+    const booked = await book(customer, { plan: 'free', concern: 'Twice' });
+    await cancel(customer, booked.session_id);
+    const pushesAfterFirst = wires.pushed().length;
+
+    // Act
+    const response = responseOf(await cancel(customer, booked.session_id));
+
+    // Assert
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ session_id: booked.session_id, status: 'cancelled' });
+    expect(wires.pushed()).toHaveLength(pushesAfterFirst);
+  });
+
+  it('a matched request → 409 already_matched, the request stays matched', async () => {
+    // Arrange
+    const mechanic = await addMechanic(table);
+    const customer = newCustomerId();
+    const booked = await book(customer, { plan: 'free', concern: 'Taken' });
+    await wsAccept(wsEvent({ routeKey: 'accept', connectionId: mechanic.connectionIds[0]!, mechanicId: mechanic.mechanicId, body: { action: 'accept', request_id: booked.request_id } }));
+
+    // Act
+    const response = responseOf(await cancel(customer, booked.session_id));
+
+    // Assert
+    expect(response.status).toBe(409);
+    expect(response.body.error.code).toBe('already_matched');
+    expect(await readRequest(table, booked.request_id)).toMatchObject({ status: 'matched', mechanic_id: mechanic.mechanicId });
+  });
+
+  it("another customer's session → 404 and the request stays pending", async () => {
+    // Arrange
+    const owner = newCustomerId();
+    const booked = await book(owner, { plan: 'free', concern: 'Not yours' });
+
+    // Act
+    const response = responseOf(await cancel(newCustomerId(), booked.session_id));
+
+    // Assert
+    expect(response.status).toBe(404);
+    expect(response.body.error.code).toBe('not_found');
+    expect(await readRequest(table, booked.request_id)).toMatchObject({ status: 'pending' });
+  });
+});

@@ -1,0 +1,343 @@
+/**
+ * POST /intake/start through the handler, with API Gateway's payload v2.0
+ * event, on a dynalite table. Every refusal leaves the table untouched.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { httpEvent, httpEventWithoutSub, responseOf, type HttpEventOptions } from '../support/handler-events';
+import {
+  addMechanic,
+  captureLogs,
+  FALLBACK_DLQ_ARN,
+  FALLBACK_FUNCTION_ARN,
+  mockAwsWires,
+  newCustomerId,
+  readRequest,
+  SCHEDULE_GROUP,
+  SCHEDULER_ROLE_ARN,
+  sessionAndRequestKeys,
+  setUpHandlerEnv,
+} from '../support/handler-env';
+import type { TestTable } from '../support/table';
+
+const wires = mockAwsWires();
+const logs = captureLogs();
+let table: TestTable;
+let intakeStart: (typeof import('../../lambdas/handlers/intake-start'))['handler'];
+let mechanic: { mechanicId: string; connectionIds: string[] };
+
+beforeAll(async () => {
+  table = await setUpHandlerEnv();
+  ({ handler: intakeStart } = await import('../../lambdas/handlers/intake-start'));
+  mechanic = await addMechanic(table);
+});
+afterAll(() => vi.unstubAllEnvs());
+beforeEach(() => {
+  wires.reset();
+  logs.clear();
+});
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const intake = (sub: string | null, body: unknown, extra: Partial<HttpEventOptions> = {}) =>
+  intakeStart(httpEvent({ method: 'POST', route: '/intake/start', sub, body, ...extra }));
+
+/** The contract's error body, exactly `{"error":{"code","message"}}`. */
+function expectContractError(response: { status: number; body: any; contentType: unknown }, status: number, code: string): string {
+  expect(response.status).toBe(status);
+  expect(response.contentType).toBe('application/json');
+  expect(Object.keys(response.body)).toEqual(['error']);
+  expect(Object.keys(response.body.error).sort()).toEqual(['code', 'message']);
+  expect(response.body.error.code).toBe(code);
+  expect(typeof response.body.error.message).toBe('string');
+  expect(response.body.error.message.length).toBeGreaterThan(0);
+  return response.body.error.message as string;
+}
+
+describe('accepted bookings', () => {
+  it('free plan → 201 fulfilled with the request id, and the request is broadcast', async () => {
+    // Arrange
+    const customer = newCustomerId();
+
+    // Act
+    const response = responseOf(await intake(customer, { plan: 'free', concern: 'Brakes squeal', vehicle: { make: 'VW', model: 'Golf', year: 2012 } }));
+
+    // Assert
+    expect(response.status).toBe(201);
+    expect(response.contentType).toBe('application/json');
+    expect(response.body).toEqual({ session_id: expect.stringMatching(UUID), status: 'fulfilled', request_id: `req-${response.body.session_id}` });
+    const request = await readRequest(table, response.body.request_id);
+    expect(request).toMatchObject({ status: 'pending', routing: 'broadcast', customer_id: customer, concern: 'Brakes squeal' });
+    expect(wires.pushedTo(mechanic.connectionIds[0]!)).toEqual([
+      { type: 'new_request', request_id: response.body.request_id, session_id: response.body.session_id, reason: 'broadcast', concern: 'Brakes squeal', vehicle: { make: 'VW', model: 'Golf', year: 2012 } },
+    ]);
+    expect(logs.lines.map((l) => l.message)).toContain('[fulfillment] Broadcast routing to all mechanics');
+  });
+
+  it.each(['trial', 'credit'])('%s plan → 201 fulfilled', async (plan) => {
+    // Act
+    const response = responseOf(await intake(newCustomerId(), { plan, concern: 'Noise' }));
+
+    // Assert
+    expect(response.status).toBe(201);
+    expect(response.body).toMatchObject({ status: 'fulfilled', request_id: `req-${response.body.session_id}` });
+  });
+
+  it('paid plan → 201 awaiting_checkout, no request yet, nothing pushed', async () => {
+    // Arrange
+    const before = await sessionAndRequestKeys(table);
+
+    // Act
+    const response = responseOf(await intake(newCustomerId(), { plan: 'paid', concern: 'Gearbox' }));
+
+    // Assert
+    expect(response.status).toBe(201);
+    expect(response.body).toEqual({ session_id: expect.stringMatching(UUID), status: 'awaiting_checkout' });
+    expect(await sessionAndRequestKeys(table)).toEqual([...before, `SESSION#${response.body.session_id}`].sort());
+    expect(wires.pushed()).toEqual([]);
+  });
+
+  it('a base64-encoded body works', async () => {
+    // Act
+    const response = responseOf(await intake(newCustomerId(), { plan: 'free', concern: 'Ölwechsel – base64' }, { base64: true }));
+
+    // Assert
+    expect(response.status).toBe(201);
+    const request = await readRequest(table, response.body.request_id);
+    expect(request?.concern).toBe('Ölwechsel – base64');
+  });
+
+  it('keeps the favorite context in the session and ignores unknown extra fields', async () => {
+    // Arrange
+    const customer = newCustomerId();
+
+    // Act
+    const response = responseOf(
+      await intake(customer, { plan: 'free', concern: 'x', preferred_mechanic_id: mechanic.mechanicId, routing_type: 'broadcast', client_build: 812 }),
+    );
+
+    // Assert
+    expect(response.status).toBe(201);
+    const { handler: getSession } = await import('../../lambdas/handlers/get-session');
+    const view = responseOf(await getSession(httpEvent({ method: 'GET', route: '/sessions/{id}', id: response.body.session_id, sub: customer })));
+    expect(view.body.metadata).toEqual({ preferred_mechanic_id: mechanic.mechanicId, routing_type: 'broadcast' });
+    expect(view.body).not.toHaveProperty('client_build');
+  });
+});
+
+describe('the favorite and the flag', () => {
+  it('flag off: a priority booking is broadcast at once, with no [Priority] line and no schedule', async () => {
+    // Arrange
+    wires.setFlag('false');
+    const favorite = await addMechanic(table);
+
+    // Act
+    const response = responseOf(await intake(newCustomerId(), { plan: 'free', concern: 'Flag off', preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' }));
+
+    // Assert
+    expect(response.status).toBe(201);
+    expect(wires.pushedTo(favorite.connectionIds[0]!)).toEqual([expect.objectContaining({ type: 'new_request', reason: 'broadcast' })]);
+    expect(wires.pushedTo(mechanic.connectionIds[0]!)).toEqual([expect.objectContaining({ type: 'new_request', reason: 'broadcast' })]);
+    expect(logs.lines.filter((l) => l.message.startsWith('[Priority]'))).toEqual([]);
+    expect(wires.schedulesCreated()).toEqual([]);
+  });
+
+  it('flag on: the favorite alone gets the offer, and the schedule carries the target the stack configured', async () => {
+    // Arrange
+    wires.setFlag('true');
+    const favorite = await addMechanic(table);
+
+    // Act
+    const response = responseOf(await intake(newCustomerId(), { plan: 'free', concern: 'Flag on', preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' }));
+
+    // Assert
+    expect(response.status).toBe(201);
+    const [offer] = wires.pushedTo(favorite.connectionIds[0]!);
+    expect(offer).toMatchObject({ type: 'priority_session_request', request_id: response.body.request_id, window_seconds: 600 });
+    expect(wires.pushedTo(mechanic.connectionIds[0]!)).toEqual([]);
+    const expiresAt = offer && 'expires_at' in offer ? offer.expires_at : '';
+    expect(wires.schedulesCreated()).toEqual([
+      expect.objectContaining({
+        Name: `fallback-${response.body.request_id}`,
+        GroupName: SCHEDULE_GROUP,
+        ScheduleExpression: `at(${expiresAt.slice(0, 19)})`,
+        ScheduleExpressionTimezone: 'UTC',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        ActionAfterCompletion: 'DELETE',
+        Target: expect.objectContaining({
+          Arn: FALLBACK_FUNCTION_ARN,
+          RoleArn: SCHEDULER_ROLE_ARN,
+          DeadLetterConfig: { Arn: FALLBACK_DLQ_ARN },
+          Input: JSON.stringify({ request_id: response.body.request_id }),
+        }),
+      }),
+    ]);
+    expect(logs.lines.map((l) => l.message)).toContain('[Priority] Priority offer sent');
+  });
+});
+
+describe('Idempotency-Key', () => {
+  it('the same key twice → the same answer, one session, one request, one push', async () => {
+    // Arrange
+    const customer = newCustomerId();
+    const key = `idem-${randomUUID()}`;
+    const body = { plan: 'free', concern: 'Retry me' };
+
+    // Act
+    const first = responseOf(await intake(customer, body, { headers: { 'Idempotency-Key': key } }));
+    const second = responseOf(await intake(customer, body, { headers: { 'Idempotency-Key': key } }));
+
+    // Assert
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(201);
+    expect(second.body).toEqual(first.body);
+    const keys = await sessionAndRequestKeys(table);
+    expect(keys.filter((k) => k.includes(first.body.session_id))).toEqual([`REQUEST#${first.body.request_id}`, `SESSION#${first.body.session_id}`]);
+    expect(wires.pushedTo(mechanic.connectionIds[0]!).filter((m) => 'request_id' in m && m.request_id === first.body.request_id)).toHaveLength(1);
+  });
+
+  it('the same booking with its fields reordered and an unknown extra field is the same booking, not a 409', async () => {
+    // Arrange
+    const customer = newCustomerId();
+    const key = `idem-${randomUUID()}`;
+    const first = responseOf(await intake(customer, { plan: 'paid', concern: 'Same', vehicle: { make: 'VW', model: 'Golf', year: 2012 } }, { headers: { 'Idempotency-Key': key } }));
+
+    // Act: a newer client version retries with another field order and an extra field
+    const retry = responseOf(
+      await intake(customer, { vehicle: { year: 2012, model: 'Golf', make: 'VW' }, concern: 'Same', plan: 'paid', app_version: '2.0' }, { headers: { 'Idempotency-Key': key } }),
+    );
+
+    // Assert
+    expect(retry.status).toBe(201);
+    expect(retry.body).toEqual(first.body);
+  });
+
+  it('two concurrent retries with the same key make one session, one request and one push', async () => {
+    // Arrange
+    const customer = newCustomerId();
+    const key = `idem-${randomUUID()}`;
+    const body = { plan: 'free', concern: 'Double tap' };
+
+    // Act
+    const [a, b] = (await Promise.all([0, 1].map(() => intake(customer, body, { headers: { 'Idempotency-Key': key } })))).map(responseOf);
+
+    // Assert
+    expect(a!.status).toBe(201);
+    expect(b!.body).toEqual(a!.body);
+    expect(wires.pushedTo(mechanic.connectionIds[0]!).filter((m) => 'request_id' in m && m.request_id === a!.body.request_id)).toHaveLength(1);
+  });
+
+  it('the same key from another customer is another session', async () => {
+    // Arrange
+    const key = `idem-${randomUUID()}`;
+    const body = { plan: 'paid', concern: 'Shared key' };
+
+    // Act
+    const a = responseOf(await intake(newCustomerId(), body, { headers: { 'idempotency-key': key } }));
+    const b = responseOf(await intake(newCustomerId(), body, { headers: { 'idempotency-key': key } }));
+
+    // Assert
+    expect(a.body.session_id).not.toBe(b.body.session_id);
+  });
+
+  it('the same key with a different body → 409 idempotency_key_reused, and the first booking is untouched', async () => {
+    // Arrange
+    const customer = newCustomerId();
+    const key = `idem-${randomUUID()}`;
+    const first = responseOf(await intake(customer, { plan: 'paid', concern: 'Original' }, { headers: { 'Idempotency-Key': key } }));
+    const before = await sessionAndRequestKeys(table);
+
+    // Act
+    const second = responseOf(await intake(customer, { plan: 'free', concern: 'Different' }, { headers: { 'Idempotency-Key': key } }));
+
+    // Assert
+    expectContractError(second, 409, 'idempotency_key_reused');
+    expect(await sessionAndRequestKeys(table)).toEqual(before);
+    const { handler: getSession } = await import('../../lambdas/handlers/get-session');
+    const view = responseOf(await getSession(httpEvent({ method: 'GET', route: '/sessions/{id}', id: first.body.session_id, sub: customer })));
+    expect(view.body).toMatchObject({ plan: 'paid', concern: 'Original', status: 'awaiting_checkout', request: null });
+    expect(wires.pushed()).toEqual([]);
+  });
+});
+
+describe('refused requests write nothing', () => {
+  const big = 'x'.repeat(16 * 1024 + 1);
+  const cases: { name: string; event: () => Parameters<typeof intakeStart>[0]; status: number; code: string; names?: string[] }[] = [
+    { name: 'malformed JSON', event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId(), body: '{"plan": "free", "concern": ' }), status: 400, code: 'invalid_json' },
+    { name: 'no body', event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId() }), status: 400, code: 'invalid_json' },
+    { name: 'malformed base64-encoded JSON', event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId(), body: 'not json', base64: true }), status: 400, code: 'invalid_json' },
+    { name: 'missing concern', event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId(), body: { plan: 'free' } }), status: 400, code: 'invalid_request', names: ['concern'] },
+    {
+      name: 'unknown plan',
+      event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId(), body: { plan: 'platinum', concern: 'x' } }),
+      status: 400,
+      code: 'invalid_request',
+      names: ['plan', 'free', 'trial', 'credit', 'paid'],
+    },
+    {
+      name: 'unknown routing_type',
+      event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId(), body: { plan: 'free', concern: 'x', routing_type: 'vip' } }),
+      status: 400,
+      code: 'invalid_request',
+      names: ['routing_type', 'broadcast', 'priority_broadcast'],
+    },
+    {
+      name: 'vehicle.year as a string',
+      event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId(), body: { plan: 'free', concern: 'x', vehicle: { make: 'VW', model: 'Golf', year: '2012' } } }),
+      status: 400,
+      code: 'invalid_request',
+      names: ['vehicle.year', 'expected number'],
+    },
+    {
+      name: 'a JSON array body',
+      event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId(), body: '[{"plan":"free","concern":"x"}]' }),
+      status: 400,
+      code: 'invalid_request',
+      names: ['body', 'expected object'],
+    },
+    {
+      name: 'an Idempotency-Key with a space',
+      event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId(), body: { plan: 'free', concern: 'x' }, headers: { 'Idempotency-Key': 'a b' } }),
+      status: 400,
+      code: 'invalid_request',
+      names: ['Idempotency-Key'],
+    },
+    { name: 'a body over 16 KiB', event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId(), body: { plan: 'free', concern: big } }), status: 413, code: 'payload_too_large' },
+    {
+      name: 'a base64 body over 16 KiB once decoded',
+      event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId(), body: { plan: 'free', concern: big }, base64: true }),
+      status: 413,
+      code: 'payload_too_large',
+    },
+    { name: 'no JWT authorizer context', event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: null, body: { plan: 'free', concern: 'x' } }), status: 401, code: 'unauthorized' },
+    { name: 'JWT claims without sub', event: () => httpEventWithoutSub({ method: 'POST', route: '/intake/start', body: { plan: 'free', concern: 'x' } }), status: 401, code: 'unauthorized' },
+  ];
+
+  it.each(cases)('$name → $status $code', async ({ event, status, code, names }) => {
+    // Arrange
+    const before = await sessionAndRequestKeys(table);
+
+    // Act
+    const response = responseOf(await intakeStart(event()));
+
+    // Assert
+    const message = expectContractError(response, status, code);
+    for (const name of names ?? []) expect(message).toContain(name);
+    expect(await sessionAndRequestKeys(table)).toEqual(before);
+    expect(wires.pushed()).toEqual([]);
+    expect(wires.schedulesCreated()).toEqual([]);
+  });
+
+  it('a body of exactly 16 KiB is still accepted', async () => {
+    // Arrange: pad the concern so the JSON is exactly 16384 bytes (the concern limit is 2000, so pad an ignored field)
+    const base = { plan: 'paid', concern: 'Exactly at the limit', padding: '' };
+    base.padding = 'p'.repeat(16 * 1024 - Buffer.byteLength(JSON.stringify(base)));
+    expect(Buffer.byteLength(JSON.stringify(base))).toBe(16 * 1024);
+
+    // Act
+    const response = responseOf(await intake(newCustomerId(), base));
+
+    // Assert
+    expect(response.status).toBe(201);
+  });
+});

@@ -1,0 +1,250 @@
+/**
+ * Input validation of DESIGN §3: unknown extra fields are ignored, and every
+ * 400 names the offending field (and, for an enum, the allowed values).
+ */
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../../lambdas/domain/errors';
+import { bookingSchema, fallbackInputSchema, mechanicSchema, parseWith, requestActionSchema } from '../../lambdas/handlers/shared/schemas';
+
+/** Runs parseWith expecting a 400 and returns the error. */
+function refusal(schema: Parameters<typeof parseWith>[0], input: unknown, where?: string): AppError {
+  try {
+    parseWith(schema, input, where);
+  } catch (error) {
+    expect(error).toBeInstanceOf(AppError);
+    return error as AppError;
+  }
+  throw new Error(`expected ${JSON.stringify(input)} to be refused`);
+}
+
+describe('bookingSchema: accepted bookings', () => {
+  it('accepts the minimal {plan, concern} and fills the optional fields with null', () => {
+    // Arrange
+    const body = { plan: 'free', concern: 'Brakes squeal' };
+
+    // Act
+    const booking = parseWith(bookingSchema, body);
+
+    // Assert
+    expect(booking).toEqual({ plan: 'free', concern: 'Brakes squeal', vehicle: null, preferred_mechanic_id: null, routing_type: null, workshop_id: null });
+  });
+
+  it('accepts every field', () => {
+    // Arrange
+    const body = {
+      plan: 'paid',
+      concern: 'Check engine light',
+      vehicle: { make: 'Toyota', model: 'Corolla', year: 2019 },
+      preferred_mechanic_id: 'mech-42',
+      routing_type: 'priority_broadcast',
+      workshop_id: 'ws_north.1',
+    };
+
+    // Act
+    const booking = parseWith(bookingSchema, body);
+
+    // Assert
+    expect(booking).toEqual(body);
+  });
+
+  it.each(['free', 'trial', 'credit', 'paid'])('accepts plan %s', (plan) => {
+    // Act
+    const booking = parseWith(bookingSchema, { plan, concern: 'x' });
+
+    // Assert
+    expect(booking.plan).toBe(plan);
+  });
+
+  it('accepts null for every optional field (old and new clients)', () => {
+    // Arrange
+    const body = { plan: 'trial', concern: 'Noise', vehicle: null, preferred_mechanic_id: null, routing_type: null, workshop_id: null };
+
+    // Act
+    const booking = parseWith(bookingSchema, body);
+
+    // Assert
+    expect(booking).toEqual(body);
+  });
+
+  it('strips unknown extra fields, at the top and inside vehicle', () => {
+    // Arrange
+    const body = { plan: 'credit', concern: 'Noise', client_version: '9.9', metadata: { a: 1 }, vehicle: { make: 'VW', model: 'Golf', year: 2010, color: 'red' } };
+
+    // Act
+    const booking = parseWith(bookingSchema, body);
+
+    // Assert
+    expect(booking).toEqual({
+      plan: 'credit',
+      concern: 'Noise',
+      vehicle: { make: 'VW', model: 'Golf', year: 2010 },
+      preferred_mechanic_id: null,
+      routing_type: null,
+      workshop_id: null,
+    });
+  });
+
+  it('trims the concern', () => {
+    // Act
+    const booking = parseWith(bookingSchema, { plan: 'free', concern: '  Brakes  ' });
+
+    // Assert
+    expect(booking.concern).toBe('Brakes');
+  });
+});
+
+describe('bookingSchema: refused bookings name the field', () => {
+  it('missing concern', () => {
+    // Act
+    const error = refusal(bookingSchema, { plan: 'free' });
+
+    // Assert
+    expect(error.status).toBe(400);
+    expect(error.code).toBe('invalid_request');
+    expect(error.message).toBe('concern is required');
+  });
+
+  it('blank concern', () => {
+    // Act
+    const error = refusal(bookingSchema, { plan: 'free', concern: '   ' });
+
+    // Assert
+    expect(error.message).toContain('concern');
+    expect(error.message).toContain('must not be empty');
+  });
+
+  it('missing plan: names the field and the allowed values', () => {
+    // Act
+    const error = refusal(bookingSchema, { concern: 'x' });
+
+    // Assert: zod 4 reports a missing enum as an invalid value, which still tells the client what to send
+    expect(error.message).toBe('plan must be one of free, trial, credit, paid');
+  });
+
+  it('unknown plan: names the field and the allowed values', () => {
+    // Act
+    const error = refusal(bookingSchema, { plan: 'gold', concern: 'x' });
+
+    // Assert
+    expect(error.code).toBe('invalid_request');
+    expect(error.message).toBe('plan must be one of free, trial, credit, paid');
+  });
+
+  it('unknown routing_type: names the field and the allowed values', () => {
+    // Act
+    const error = refusal(bookingSchema, { plan: 'free', concern: 'x', routing_type: 'priority' });
+
+    // Assert
+    expect(error.message).toBe('routing_type must be one of broadcast, priority_broadcast');
+  });
+
+  it.each([
+    ['vehicle.year as a string', { vehicle: { make: 'VW', model: 'Golf', year: '2010' } }, 'vehicle.year', 'expected number'],
+    ['vehicle as a string', { vehicle: 'VW Golf' }, 'vehicle', 'expected object'],
+    ['preferred_mechanic_id as a number', { preferred_mechanic_id: 42 }, 'preferred_mechanic_id', 'expected string'],
+    ['concern as a number', { concern: 7 }, 'concern', 'expected string'],
+    ['workshop_id as an object', { workshop_id: { id: 'w1' } }, 'workshop_id', 'expected string'],
+  ])('wrong type: %s → names the field and the expected type, not "required"', (_name, overrides, field, expected) => {
+    // Arrange
+    const body = { plan: 'free', concern: 'x', ...overrides };
+
+    // Act
+    const error = refusal(bookingSchema, body);
+
+    // Assert: the field was sent, so "is required" would send the client looking for the wrong mistake
+    expect(error.status).toBe(400);
+    expect(error.message.startsWith(`${field}:`)).toBe(true);
+    expect(error.message).toContain(expected);
+    expect(error.message).not.toContain('required');
+  });
+
+  it.each([
+    ['vehicle without make', { vehicle: { model: 'Golf', year: 2010 } }, 'vehicle.make is required'],
+    ['preferred_mechanic_id with a key separator', { preferred_mechanic_id: 'MECHANIC#1' }, 'preferred_mechanic_id: must be 1-128 letters, digits or _ . : @ -'],
+    ['vehicle.year out of range', { vehicle: { make: 'VW', model: 'Golf', year: 1700 } }, 'vehicle.year: '],
+  ])('%s → names the field', (_name, overrides, prefix) => {
+    // Arrange
+    const body = { plan: 'free', concern: 'x', ...overrides };
+
+    // Act
+    const error = refusal(bookingSchema, body);
+
+    // Assert
+    expect(error.status).toBe(400);
+    expect(error.message.startsWith(prefix)).toBe(true);
+  });
+
+  it('routing_type as a boolean → names the field and the allowed values', () => {
+    // Act
+    const error = refusal(bookingSchema, { plan: 'free', concern: 'x', routing_type: true });
+
+    // Assert
+    expect(error.message).toBe('routing_type must be one of broadcast, priority_broadcast');
+  });
+
+  it('an empty workshop_id → names workshop_id', () => {
+    // Act
+    const error = refusal(bookingSchema, { plan: 'free', concern: 'x', workshop_id: '' });
+
+    // Assert
+    expect(error.message.startsWith('workshop_id:')).toBe(true);
+  });
+
+  it.each([
+    ['an array', []],
+    ['a string', 'plan=free'],
+    ['a number', 42],
+    ['null', null],
+  ])('body that is %s: names the body and says an object is expected', (_name, body) => {
+    // Act
+    const error = refusal(bookingSchema, body);
+
+    // Assert
+    expect(error.status).toBe(400);
+    expect(error.message).toMatch(/^body: .*expected object/);
+  });
+});
+
+describe('the other schemas', () => {
+  it('mechanicSchema refuses an unknown status, naming it and the allowed values', () => {
+    // Act
+    const error = refusal(mechanicSchema, { status: 'retired' });
+
+    // Assert
+    expect(error.message).toBe('status must be one of approved, pending, suspended');
+  });
+
+  it('mechanicSchema fills name and workshop_id with null', () => {
+    // Act
+    const mechanic = parseWith(mechanicSchema, { status: 'approved' });
+
+    // Assert
+    expect(mechanic).toEqual({ status: 'approved', name: null, workshop_id: null });
+  });
+
+  it('requestActionSchema names request_id when it is missing', () => {
+    // Act
+    const error = refusal(requestActionSchema, { action: 'accept' }, 'message');
+
+    // Assert
+    expect(error.message).toBe('request_id is required');
+  });
+
+  it('a non-object message is named by the `where` given', () => {
+    // Act
+    const error = refusal(requestActionSchema, 'accept', 'message');
+
+    // Assert
+    expect(error.message).toMatch(/^message: .*expected object/);
+  });
+
+  it('fallbackInputSchema wants a request_id string', () => {
+    // Act
+    const good = fallbackInputSchema.safeParse({ request_id: 'req-1' });
+    const bad = fallbackInputSchema.safeParse({ request_id: 1 });
+
+    // Assert
+    expect(good.success).toBe(true);
+    expect(bad.success).toBe(false);
+  });
+});
