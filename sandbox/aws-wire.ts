@@ -1,0 +1,53 @@
+/**
+ * Wire helpers shared by the emulated AWS services: reading a body, the
+ * SigV4 service name that picks the service, and AWS's error shapes so the
+ * real SDK raises the right exception classes.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export async function readBody(req: IncomingMessage, limit = 16 * 1024 * 1024): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw Object.assign(new Error('Request body too large'), { status: 413 });
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** `AWS4-HMAC-SHA256 Credential=AKID/20261124/us-east-1/ssm/aws4_request, …` → `ssm`. */
+export function signingService(req: IncomingMessage): string | undefined {
+  const match = /Credential=[^/]+\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(req.headers.authorization ?? '');
+  return match?.[1];
+}
+
+/** An emulated service: answers one request whose body has been read. */
+export type AwsService = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void | Promise<void>;
+
+/** An error the service answers in AWS's shape for its protocol. */
+export class AwsError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** awsJson1_1 (SSM) and awsJson1_0 (DynamoDB): `__type` in the body and `x-amzn-ErrorType`. */
+export function sendJsonProtocolError(res: ServerResponse, error: AwsError): void {
+  send(res, error.status, { __type: error.type, message: error.message }, { 'x-amzn-errortype': error.type, 'content-type': 'application/x-amz-json-1.1' });
+}
+
+/** restJson1 (Scheduler, API Gateway management): `x-amzn-ErrorType` header and `Message` in the body. */
+export function sendRestJsonError(res: ServerResponse, error: AwsError): void {
+  send(res, error.status, { Message: error.message, message: error.message }, { 'x-amzn-errortype': error.type, 'content-type': 'application/json' });
+}
+
+export function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }): void {
+  const payload = body === undefined ? '' : JSON.stringify(body);
+  res.writeHead(status, { 'x-amzn-requestid': crypto.randomUUID(), 'content-length': Buffer.byteLength(payload), ...headers });
+  res.end(payload);
+}

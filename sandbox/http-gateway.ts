@@ -1,0 +1,212 @@
+/**
+ * API Gateway HTTP API on one port: the routes of lib/routes.ts, payload
+ * v2.0 events, the JWT authorizer (signature against the JWKS, iss, aud,
+ * exp, route scopes) and the v2 response mapping, answering unknown routes
+ * and oversized payloads as API Gateway does. Also serves the dev token issuer.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { ADMIN_SCOPE, httpRoutes, type FunctionName, type HttpRoute } from '../lib/routes';
+import { DEV_AUDIENCE, type DevAuth } from './dev-auth';
+import { SANDBOX_ACCOUNT } from './lambda-host';
+
+/** API Gateway's own limit on a request payload. */
+export const HTTP_API_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+
+export interface HttpGatewayOptions {
+  host?: string;
+  port: number;
+  auth: DevAuth;
+  invoke: (fn: FunctionName, event: unknown) => Promise<unknown>;
+  /** Extra local-only routes (`/dev/...`) answered before the API routes; return false when not handled. */
+  devRoutes?: (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<boolean>;
+  log: (line: string) => void;
+}
+
+export interface HttpGateway {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+interface CompiledRoute {
+  route: HttpRoute;
+  pattern: RegExp;
+  params: string[];
+}
+
+const compiled: CompiledRoute[] = httpRoutes.map((route) => {
+  const params: string[] = [];
+  const source = route.path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    params.push(name);
+    return '([^/]+)';
+  });
+  return { route, pattern: new RegExp(`^${source}$`), params };
+});
+
+const API_ID = 'sandboxhttp';
+
+export async function startHttpGateway(options: HttpGatewayOptions): Promise<HttpGateway> {
+  const keys = createLocalJWKSet(options.auth.jwks());
+  const server: Server = createServer((req, res) => {
+    void serve(req, res).catch((error: unknown) => {
+      options.log(`http gateway error: ${(error as Error).message}`);
+      if (!res.headersSent) reply(res, 500, { message: 'Internal Server Error' });
+    });
+  });
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readLimited(req);
+    if (body === 'too_large') return reply(res, 413, { message: 'Request Entity Too Large' });
+    if (options.devRoutes && (await options.devRoutes(req, res, body))) return;
+
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const match = findRoute(method, url.pathname);
+    if (!match) return reply(res, 404, { message: 'Not Found' });
+
+    const claims = await authorize(req, match.route);
+    if (claims === 'unauthorized') return reply(res, 401, { message: 'Unauthorized' }, { 'www-authenticate': 'Bearer' });
+    if (claims === 'forbidden') return reply(res, 403, { message: 'Forbidden' });
+
+    const event = payloadV2(req, url, method, match, body, claims, server);
+    let result: unknown;
+    try {
+      result = await options.invoke(match.route.function, event);
+    } catch (error) {
+      options.log(`${match.route.function} failed: ${(error as Error).message}`);
+      return reply(res, 500, { message: 'Internal Server Error' });
+    }
+    respond(res, result);
+  }
+
+  async function authorize(req: IncomingMessage, route: HttpRoute): Promise<JWTPayload | 'unauthorized' | 'forbidden'> {
+    // The HTTP API's JWT authorizer reads $request.header.Authorization, with or without "Bearer ".
+    const token = (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '').trim();
+    if (!token) return 'unauthorized';
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, keys, { issuer: options.auth.issuer, audience: DEV_AUDIENCE, algorithms: ['RS256'] }));
+    } catch {
+      return 'unauthorized';
+    }
+    if (route.auth === 'admin' && !scopesOf(payload).includes(ADMIN_SCOPE)) return 'forbidden';
+    return payload;
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function findRoute(method: string, path: string): { route: HttpRoute; pathParameters: Record<string, string> } | undefined {
+  for (const { route, pattern, params } of compiled) {
+    if (route.method !== method) continue;
+    const found = pattern.exec(path);
+    if (!found) continue;
+    return { route, pathParameters: Object.fromEntries(params.map((name, i) => [name, decodeURIComponent(found[i + 1]!)])) };
+  }
+  return undefined;
+}
+
+/** `scope` (space separated) or `scp` (array), as API Gateway reads them. */
+const scopesOf = (payload: JWTPayload): string[] =>
+  typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : Array.isArray(payload.scp) ? payload.scp.map(String) : [];
+
+function payloadV2(
+  req: IncomingMessage,
+  url: URL,
+  method: string,
+  match: { route: HttpRoute; pathParameters: Record<string, string> },
+  body: Buffer,
+  claims: JWTPayload,
+  server: Server,
+): unknown {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) query[name] = query[name] === undefined ? value : `${query[name]},${value}`;
+  const textual = /^(application\/(json|.*\+json|x-www-form-urlencoded|xml)|text\/)/i.test(headers['content-type'] ?? 'application/json');
+  const now = new Date();
+  const routeKey = `${method} ${match.route.path}`;
+  const { port } = server.address() as AddressInfo;
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.replace(/^\?/, ''),
+    ...(headers.cookie ? { cookies: headers.cookie.split(/;\s*/) } : {}),
+    headers,
+    ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
+    requestContext: {
+      accountId: SANDBOX_ACCOUNT,
+      apiId: API_ID,
+      // Claims reach the handler as strings, as API Gateway passes them.
+      authorizer: { jwt: { claims: Object.fromEntries(Object.entries(claims).map(([k, v]) => [k, typeof v === 'string' ? v : Array.isArray(v) ? `[${v.join(' ')}]` : String(v)])), scopes: scopesOf(claims).length ? scopesOf(claims) : null } },
+      domainName: `127.0.0.1:${port}`,
+      domainPrefix: '127',
+      http: { method, path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      requestId: randomUUID(),
+      routeKey,
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    ...(Object.keys(match.pathParameters).length ? { pathParameters: match.pathParameters } : {}),
+    ...(body.length ? { body: textual ? body.toString('utf8') : body.toString('base64') } : {}),
+    isBase64Encoded: body.length > 0 && !textual,
+  };
+}
+
+/** The payload v2.0 response mapping: a `statusCode` object as given, anything else as a 200 JSON body. */
+function respond(res: ServerResponse, result: unknown): void {
+  if (result && typeof result === 'object' && 'statusCode' in result) {
+    const r = result as { statusCode: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean; cookies?: string[] };
+    const payload = r.body === undefined ? Buffer.alloc(0) : r.isBase64Encoded ? Buffer.from(r.body, 'base64') : Buffer.from(r.body);
+    res.writeHead(r.statusCode, {
+      'content-type': 'application/json',
+      ...r.headers,
+      ...(r.cookies?.length ? { 'set-cookie': r.cookies } : {}),
+      'content-length': payload.length,
+      'apigw-requestid': randomUUID(),
+    });
+    res.end(payload);
+    return;
+  }
+  reply(res, 200, result === undefined ? '' : result);
+}
+
+function reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const payload = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'apigw-requestid': randomUUID(), ...headers });
+  res.end(payload);
+}
+
+async function readLimited(req: IncomingMessage): Promise<Buffer | 'too_large'> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > HTTP_API_MAX_PAYLOAD_BYTES) {
+    req.resume();
+    return 'too_large';
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > HTTP_API_MAX_PAYLOAD_BYTES) return 'too_large';
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

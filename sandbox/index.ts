@@ -1,0 +1,221 @@
+/**
+ * `startSandbox()`: the whole stack offline on one machine — the same handler
+ * files (from lib/routes.ts), the same table (from lib/table-schema.ts), and
+ * AWS's wire protocols around them so the real SDK and CLI work unchanged.
+ * The only difference from AWS is the env it injects (endpoints, names).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DEFAULT_FLAG_CACHE_TTL_SECONDS, DEFAULT_PRIORITY_WINDOW_SECONDS, ENV } from '../lambdas/config';
+import { flagParameterName, scheduleGroupName } from '../lib/naming';
+import { startAwsEndpoint } from './aws-endpoint';
+import { DEV_AUDIENCE, DevAuth, type TokenRequest } from './dev-auth';
+import { DynamoDbService } from './dynamodb';
+import { startHttpGateway } from './http-gateway';
+import { LambdaHost, SANDBOX_ACCOUNT, SANDBOX_REGION } from './lambda-host';
+import { readable, sandboxLine } from './log-lines';
+import { SchedulerService } from './scheduler';
+import { seedDemoData, type DemoData } from './seed';
+import { SsmService } from './ssm';
+import { startWebSocketGateway } from './websocket-gateway';
+import { send } from './aws-wire';
+import { ConflictException, CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+
+export interface SandboxOptions {
+  /** @default 3000 (0 picks a free port) */
+  httpPort?: number;
+  /** @default 3001 */
+  wsPort?: number;
+  /** @default 4566 */
+  awsPort?: number;
+  /** Keep nothing on disk. @default false */
+  inMemory?: boolean;
+  /** @default `.sandbox` in the current directory */
+  dataDir?: string;
+  /** @default 600 */
+  priorityWindowSeconds?: number;
+  /** Sets the flag parameter at start; omitted keeps what is stored (`false` on first start). */
+  flag?: 'on' | 'off';
+  /** @default 10 */
+  flagCacheTtlSeconds?: number;
+  /** @default 'local' */
+  stage?: string;
+  /** Seed the demo customer and mechanics on first start. @default true */
+  seed?: boolean;
+  /** Where readable lines go. @default stdout */
+  print?: (line: string) => void;
+  /** Scheduler tuning for tests. */
+  schedulerTickMs?: number;
+  retryBaseDelayMs?: number;
+  idleTimeoutMs?: number;
+  maxConnectionMs?: number;
+}
+
+export interface Sandbox {
+  readonly httpUrl: string;
+  readonly wsUrl: string;
+  readonly awsUrl: string;
+  readonly connectionsEndpoint: string;
+  readonly dataDir: string | undefined;
+  readonly stage: string;
+  readonly tableName: string;
+  readonly flagParameterName: string;
+  readonly scheduleGroupName: string;
+  readonly demo: DemoData;
+  /** Every handler log line (raw JSON) and sandbox line, in order. */
+  readonly logs: string[];
+  token(request: TokenRequest): Promise<string>;
+  deadLetters(): unknown[];
+  stop(): Promise<void>;
+}
+
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const stage = options.stage ?? 'local';
+  const dataDir = options.inMemory ? undefined : resolve(options.dataDir ?? '.sandbox');
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const logs: string[] = [];
+  const say = (message: string): void => {
+    const line = sandboxLine(message);
+    logs.push(line);
+    print(line);
+  };
+  const names = {
+    table: `priority-dispatch-${stage}`,
+    flag: flagParameterName(stage),
+    group: scheduleGroupName(stage),
+  };
+
+  // Handlers are reached through the host, created once every port is known.
+  let host: LambdaHost | undefined;
+  const invoke = (fn: Parameters<LambdaHost['invoke']>[0], event: unknown) => host!.invoke(fn, event);
+
+  const auth = await DevAuth.create({ dataDir, issuer: 'https://auth.sandbox.priority-dispatch.local' });
+  const dynamodb = new DynamoDbService(dataDir);
+  await dynamodb.open();
+  const ssm = new SsmService({ dataDir });
+  const scheduler = new SchedulerService({
+    dataDir,
+    log: say,
+    tickMs: options.schedulerTickMs,
+    retryBaseDelayMs: options.retryBaseDelayMs,
+    invoke: async (arn, input) => {
+      const fn = host?.functionOfArn(arn);
+      if (!fn) throw new Error(`No function with ARN ${arn} in this sandbox`);
+      await host!.invoke(fn, JSON.parse(input));
+    },
+  });
+  const aws = await startAwsEndpoint({ port: options.awsPort ?? 4566, services: { dynamodb: dynamodb.handle, ssm: ssm.handle, scheduler: scheduler.handle } });
+
+  const http = await startHttpGateway({
+    port: options.httpPort ?? 3000,
+    auth,
+    invoke,
+    log: say,
+    devRoutes: async (req, res, body) => {
+      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      if (req.method === 'GET' && path === '/dev/.well-known/jwks.json') return send(res, 200, auth.jwks()), true;
+      if (req.method === 'POST' && path === '/dev/token') {
+        let request: Partial<TokenRequest>;
+        try {
+          request = JSON.parse(body.toString('utf8') || '{}') as Partial<TokenRequest>;
+        } catch {
+          return send(res, 400, { error: { code: 'invalid_json', message: 'body is not valid JSON' } }), true;
+        }
+        if (typeof request.sub !== 'string' || !request.sub) return send(res, 400, { error: { code: 'invalid_request', message: 'sub is required' } }), true;
+        if (request.scope !== undefined && typeof request.scope !== 'string') return send(res, 400, { error: { code: 'invalid_request', message: 'scope must be a string' } }), true;
+        return send(res, 200, { token: await auth.issue({ sub: request.sub, scope: request.scope, expires_in: request.expires_in }) }), true;
+      }
+      return false;
+    },
+  });
+  const ws = await startWebSocketGateway({
+    port: options.wsPort ?? 3001,
+    stage,
+    invoke,
+    log: say,
+    idleTimeoutMs: options.idleTimeoutMs,
+    maxConnectionMs: options.maxConnectionMs,
+  });
+
+  const env: Record<string, string> = {
+    AWS_REGION: SANDBOX_REGION,
+    AWS_DEFAULT_REGION: SANDBOX_REGION,
+    AWS_ACCESS_KEY_ID: 'sandbox',
+    AWS_SECRET_ACCESS_KEY: 'sandbox',
+    AWS_SESSION_TOKEN: '',
+    AWS_ENDPOINT_URL_DYNAMODB: aws.url,
+    AWS_ENDPOINT_URL_SSM: aws.url,
+    AWS_ENDPOINT_URL_SCHEDULER: aws.url,
+    [ENV.tableName]: names.table,
+    [ENV.flagParameterName]: names.flag,
+    [ENV.flagCacheTtlSeconds]: String(options.flagCacheTtlSeconds ?? DEFAULT_FLAG_CACHE_TTL_SECONDS),
+    [ENV.priorityWindowSeconds]: String(options.priorityWindowSeconds ?? DEFAULT_PRIORITY_WINDOW_SECONDS),
+    [ENV.connectionsEndpoint]: ws.connectionsEndpoint,
+    [ENV.scheduleGroupName]: names.group,
+    [ENV.fallbackFunctionArn]: '', // set below from the host
+    [ENV.schedulerRoleArn]: `arn:aws:iam::${SANDBOX_ACCOUNT}:role/priority-dispatch-${stage}-scheduler`,
+    [ENV.fallbackDeadLetterQueueArn]: `arn:aws:sqs:${SANDBOX_REGION}:${SANDBOX_ACCOUNT}:priority-dispatch-${stage}-fallback-dlq`,
+    [ENV.jwtIssuer]: auth.issuer,
+    [ENV.jwtAudience]: DEV_AUDIENCE,
+    [ENV.jwksUrl]: `${http.url}/dev/.well-known/jwks.json`,
+  };
+  env[ENV.fallbackFunctionArn] = `arn:aws:lambda:${SANDBOX_REGION}:${SANDBOX_ACCOUNT}:function:priority-dispatch-${stage}-runFallback`;
+  host = new LambdaHost({
+    stage,
+    env,
+    onLogLine: (line) => {
+      logs.push(line);
+      print(readable(line));
+    },
+  });
+
+  await dynamodb.ensureTable(aws.url, names.table);
+  if (options.flag) ssm.put(names.flag, options.flag === 'on' ? 'true' : 'false');
+  else if (ssm.get(names.flag) === undefined) ssm.put(names.flag, 'false');
+  await ensureScheduleGroup(aws.url, names.group);
+  await host.warm();
+  scheduler.start();
+
+  const demo = await seedDemoData({ httpUrl: http.url, token: (r) => auth.issue(r), dataDir, skip: options.seed === false });
+
+  const endpoints = { http: http.url, websocket: ws.url, aws: aws.url, connections: ws.connectionsEndpoint, stage, table: names.table, flag_parameter: names.flag, schedule_group: names.group };
+  if (dataDir) writeFileSync(join(dataDir, 'endpoints.json'), JSON.stringify(endpoints, null, 2));
+
+  let stopped = false;
+  return {
+    httpUrl: http.url,
+    wsUrl: ws.url,
+    awsUrl: aws.url,
+    connectionsEndpoint: ws.connectionsEndpoint,
+    dataDir,
+    stage,
+    tableName: names.table,
+    flagParameterName: names.flag,
+    scheduleGroupName: names.group,
+    demo,
+    logs,
+    token: (request) => auth.issue(request),
+    deadLetters: () => scheduler.deadLetters(),
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await scheduler.stop();
+      await ws.close();
+      await http.close();
+      await host!.stop();
+      await aws.close();
+      await dynamodb.close();
+    },
+  };
+}
+
+/** The stack creates the schedule group; here the sandbox does, through its own Scheduler API. */
+async function ensureScheduleGroup(endpoint: string, name: string): Promise<void> {
+  const client = new SchedulerClient({ endpoint, region: SANDBOX_REGION, credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' } });
+  try {
+    await client.send(new CreateScheduleGroupCommand({ Name: name }));
+  } catch (error) {
+    if (!(error instanceof ConflictException)) throw error;
+  }
+}

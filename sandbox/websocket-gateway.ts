@@ -1,0 +1,277 @@
+/**
+ * API Gateway WebSocket API on one port: the `$connect` REQUEST authorizer
+ * (a missing token is refused without calling it), route selection on
+ * `$request.body.action` with `$default` for the rest, `$disconnect` on
+ * close, idle and lifetime limits, and the `@connections` management
+ * endpoint (with or without the `/{stage}` prefix) answering as AWS does:
+ * 410 + `x-amzn-ErrorType: GoneException` for a connection that is gone.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import { webSocketAuthorizer, webSocketRoutes, type FunctionName } from '../lib/routes';
+import { AwsError, readBody, send, sendRestJsonError } from './aws-wire';
+import { SANDBOX_ACCOUNT, SANDBOX_REGION } from './lambda-host';
+
+/** API Gateway's limits: a 128 KB message, 10 minutes idle, 2 hours per connection. */
+export const WEBSOCKET_MAX_MESSAGE_BYTES = 128 * 1024;
+export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60 * 1000;
+export const DEFAULT_MAX_CONNECTION_MS = 2 * 60 * 60 * 1000;
+
+const API_ID = 'sandboxws';
+
+export interface WebSocketGatewayOptions {
+  host?: string;
+  port: number;
+  stage: string;
+  invoke: (fn: FunctionName, event: unknown) => Promise<unknown>;
+  log: (line: string) => void;
+  idleTimeoutMs?: number;
+  maxConnectionMs?: number;
+}
+
+export interface WebSocketGateway {
+  readonly url: string;
+  readonly port: number;
+  /** The `@connections` endpoint the handlers post to (CONNECTIONS_ENDPOINT). */
+  readonly connectionsEndpoint: string;
+  connectionCount(): number;
+  close(): Promise<void>;
+}
+
+interface LiveConnection {
+  id: string;
+  socket: WebSocket;
+  connectedAt: Date;
+  lastActiveAt: Date;
+  sourceIp: string;
+  userAgent: string;
+  authorizer: Record<string, unknown>;
+  idleTimer?: NodeJS.Timeout;
+  lifetimeTimer?: NodeJS.Timeout;
+}
+
+const functionOfRoute = new Map(webSocketRoutes.map((r) => [r.routeKey, r.function]));
+
+export async function startWebSocketGateway(options: WebSocketGatewayOptions): Promise<WebSocketGateway> {
+  const live = new Map<string, LiveConnection>();
+  const wss = new WebSocketServer({ noServer: true, maxPayload: WEBSOCKET_MAX_MESSAGE_BYTES });
+  const server: Server = createServer((req, res) => void manage(req, res));
+  let domainName = '';
+
+  // ---- @connections management API ----------------------------------------------------------
+  async function manage(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const body = await readBody(req);
+      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      const found = /^(?:\/[^/@]+)?\/@connections\/([^/]+)$/.exec(path);
+      if (!found) throw new AwsError(404, 'NotFoundException', `No method found matching route ${path}`);
+      const connection = live.get(decodeURIComponent(found[1]!));
+      if (!connection || connection.socket.readyState !== WebSocket.OPEN) throw new AwsError(410, 'GoneException', 'Gone');
+      switch (req.method) {
+        case 'POST':
+          if (body.length > WEBSOCKET_MAX_MESSAGE_BYTES) throw new AwsError(413, 'PayloadTooLargeException', 'Message too large');
+          connection.socket.send(body.toString('utf8'));
+          return send(res, 200, undefined, {});
+        case 'GET':
+          return send(res, 200, {
+            connectedAt: connection.connectedAt.toISOString(),
+            lastActiveAt: connection.lastActiveAt.toISOString(),
+            identity: { sourceIp: connection.sourceIp, userAgent: connection.userAgent },
+          });
+        case 'DELETE':
+          connection.socket.close(1000, 'Connection deleted');
+          return send(res, 204, undefined, {});
+        default:
+          throw new AwsError(405, 'MethodNotAllowedException', `${req.method} is not supported on @connections`);
+      }
+    } catch (error) {
+      sendRestJsonError(res, error instanceof AwsError ? error : new AwsError(500, 'InternalServerErrorException', (error as Error).message));
+    }
+  }
+
+  // ---- $connect: authorizer, then the $connect route ------------------------------------------
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void handshake(req, socket, head));
+
+  async function handshake(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const connectionId = newConnectionId();
+    const query = Object.fromEntries(url.searchParams);
+    const headers = lowerCaseHeaders(req);
+    const requestContext = {
+      ...baseContext(connectionId, '$connect', 'CONNECT'),
+      connectedAt: Date.now(),
+      identity: { sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+    };
+    // The identity source is route.request.querystring.token: without it API Gateway answers 401 itself.
+    const token = url.searchParams.get('token');
+    if (!token) return refuse(socket, 401, 'Unauthorized');
+
+    let authorizer: Record<string, unknown>;
+    try {
+      const verdict = (await options.invoke(webSocketAuthorizer.function, {
+        type: 'REQUEST',
+        methodArn: `arn:aws:execute-api:${SANDBOX_REGION}:${SANDBOX_ACCOUNT}:${API_ID}/${options.stage}/$connect`,
+        headers,
+        multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+        queryStringParameters: query,
+        multiValueQueryStringParameters: Object.fromEntries(Object.entries(query).map(([k, v]) => [k, [v]])),
+        stageVariables: {},
+        requestContext,
+      })) as { principalId: string; policyDocument: { Statement: { Effect: string }[] }; context?: Record<string, unknown> };
+      const allowed = verdict.policyDocument.Statement.every((s) => s.Effect === 'Allow');
+      if (!allowed) return refuse(socket, 403, 'Forbidden');
+      authorizer = { ...verdict.context, principalId: verdict.principalId, integrationLatency: 0 };
+    } catch (error) {
+      // The authorizer's "Unauthorized" error is API Gateway's 401; any other failure is a 500.
+      return (error as Error).message === 'Unauthorized' ? refuse(socket, 401, 'Unauthorized') : refuse(socket, 500, 'Internal Server Error');
+    }
+
+    try {
+      const result = (await options.invoke(functionOfRoute.get('$connect')!, {
+        headers,
+        multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+        queryStringParameters: query,
+        requestContext: { ...requestContext, authorizer },
+        isBase64Encoded: false,
+      })) as { statusCode?: number } | undefined;
+      const status = result?.statusCode ?? 200;
+      if (status < 200 || status > 299) return refuse(socket, status, 'Connection refused');
+    } catch {
+      return refuse(socket, 500, 'Internal Server Error');
+    }
+
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const connection: LiveConnection = {
+        id: connectionId,
+        socket: ws,
+        connectedAt: new Date(requestContext.connectedAt),
+        lastActiveAt: new Date(),
+        sourceIp: requestContext.identity.sourceIp,
+        userAgent: requestContext.identity.userAgent,
+        authorizer,
+      };
+      live.set(connectionId, connection);
+      touch(connection);
+      connection.lifetimeTimer = setTimeout(() => ws.close(1001, 'Going away'), options.maxConnectionMs ?? DEFAULT_MAX_CONNECTION_MS);
+      ws.on('message', (data, isBinary) => void onMessage(connection, data as Buffer, isBinary));
+      ws.on('close', (code, reason) => void onClose(connection, code, reason.toString()));
+      ws.on('error', () => undefined);
+    });
+  }
+
+  // ---- messages: route selection on $request.body.action ------------------------------------
+  async function onMessage(connection: LiveConnection, data: Buffer, isBinary: boolean): Promise<void> {
+    touch(connection);
+    const body = isBinary ? data.toString('base64') : data.toString('utf8');
+    let routeKey = '$default';
+    if (!isBinary) {
+      try {
+        const action = (JSON.parse(body) as { action?: unknown })?.action;
+        if (typeof action === 'string' && functionOfRoute.has(action) && !action.startsWith('$')) routeKey = action;
+      } catch {
+        // Not JSON: $default, as API Gateway does.
+      }
+    }
+    const requestContext = {
+      ...baseContext(connection.id, routeKey, 'MESSAGE'),
+      messageId: randomBytes(8).toString('base64url'),
+      messageDirection: 'IN',
+      connectedAt: connection.connectedAt.getTime(),
+      identity: { sourceIp: connection.sourceIp, userAgent: connection.userAgent },
+      authorizer: connection.authorizer,
+    };
+    try {
+      await options.invoke(functionOfRoute.get(routeKey)!, { requestContext, body, isBase64Encoded: isBinary });
+    } catch {
+      // What API Gateway sends back when the integration fails.
+      if (connection.socket.readyState === WebSocket.OPEN) {
+        connection.socket.send(JSON.stringify({ message: 'Internal server error', connectionId: connection.id, requestId: requestContext.requestId }));
+      }
+    }
+  }
+
+  async function onClose(connection: LiveConnection, code: number, reason: string): Promise<void> {
+    clearTimeout(connection.idleTimer);
+    clearTimeout(connection.lifetimeTimer);
+    live.delete(connection.id);
+    await options
+      .invoke(functionOfRoute.get('$disconnect')!, {
+        headers: {},
+        requestContext: {
+          ...baseContext(connection.id, '$disconnect', 'DISCONNECT'),
+          connectedAt: connection.connectedAt.getTime(),
+          disconnectStatusCode: code,
+          disconnectReason: reason,
+          identity: { sourceIp: connection.sourceIp, userAgent: connection.userAgent },
+          authorizer: connection.authorizer,
+        },
+        isBase64Encoded: false,
+      })
+      .catch((error: unknown) => options.log(`$disconnect failed for ${connection.id}: ${(error as Error).message}`));
+  }
+
+  function touch(connection: LiveConnection): void {
+    connection.lastActiveAt = new Date();
+    clearTimeout(connection.idleTimer);
+    connection.idleTimer = setTimeout(() => connection.socket.close(1001, 'Going away'), options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
+  }
+
+  function baseContext(connectionId: string, routeKey: string, eventType: string) {
+    const now = new Date();
+    return {
+      routeKey,
+      eventType,
+      extendedRequestId: randomUUID(),
+      requestTime: now.toUTCString(),
+      requestTimeEpoch: now.getTime(),
+      stage: options.stage,
+      domainName,
+      requestId: randomUUID(),
+      apiId: API_ID,
+      connectionId,
+    };
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  domainName = `127.0.0.1:${port}`;
+  return {
+    url: `ws://127.0.0.1:${port}/${options.stage}`,
+    port,
+    connectionsEndpoint: `http://127.0.0.1:${port}/${options.stage}`,
+    connectionCount: () => live.size,
+    close: async () => {
+      const closing = [...live.values()].map((c) => new Promise<void>((resolve) => {
+        c.socket.once('close', () => resolve());
+        c.socket.close(1001, 'Going away');
+        setTimeout(resolve, 1000).unref();
+      }));
+      await Promise.all(closing);
+      wss.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+/** API Gateway connection ids look like `L0SM9cOFvHcCIhw=`. */
+const newConnectionId = (): string => randomBytes(10).toString('base64');
+
+function lowerCaseHeaders(req: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+  return headers;
+}
+
+function refuse(socket: Duplex, status: number, message: string): void {
+  const body = JSON.stringify({ message });
+  socket.end(`HTTP/1.1 ${status} ${message}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}

@@ -1,0 +1,119 @@
+/**
+ * What a mechanic app and a customer front end do, for the end-to-end tests:
+ * a real `ws` client that records every message, HTTP calls with a bearer
+ * token, and polling for async outcomes (never a fixed sleep).
+ */
+import { WebSocket } from 'ws';
+import type { Sandbox } from '../../sandbox/index';
+
+export type Message = { type: string; [field: string]: unknown };
+
+/** Polls until `check` returns a value (not undefined/false) or the deadline passes. */
+export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+}
+
+export class MechanicClient {
+  readonly messages: Message[] = [];
+  closed = false;
+
+  private constructor(
+    readonly mechanicId: string,
+    readonly socket: WebSocket,
+  ) {
+    socket.on('message', (data) => this.messages.push(JSON.parse(data.toString()) as Message));
+    socket.on('close', () => (this.closed = true));
+  }
+
+  static async connect(sandbox: Sandbox, mechanicId: string): Promise<MechanicClient> {
+    const token = await sandbox.token({ sub: mechanicId });
+    const socket = new WebSocket(`${sandbox.wsUrl}?token=${encodeURIComponent(token)}`);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('unexpected-response', (_req, res) => reject(new Error(`handshake refused: ${res.statusCode}`)));
+      socket.once('error', reject);
+    });
+    return new MechanicClient(mechanicId, socket);
+  }
+
+  send(message: unknown): void {
+    this.socket.send(typeof message === 'string' ? message : JSON.stringify(message));
+  }
+
+  accept(requestId: string): void {
+    this.send({ action: 'accept', request_id: requestId });
+  }
+
+  decline(requestId: string): void {
+    this.send({ action: 'decline', request_id: requestId });
+  }
+
+  of(type: string, requestId?: string): Message[] {
+    return this.messages.filter((m) => m.type === type && (requestId === undefined || m.request_id === requestId));
+  }
+
+  waitFor(type: string, requestId?: string, timeoutMs?: number): Promise<Message> {
+    return eventually(() => this.of(type, requestId)[0], `${this.mechanicId} to receive ${type}${requestId ? ` for ${requestId}` : ''}`, timeoutMs);
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.socket.once('close', () => resolve());
+      this.socket.close();
+    });
+  }
+}
+
+/** Refused handshakes: the HTTP status API Gateway answered. */
+export function handshakeStatus(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url);
+    socket.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      socket.terminate();
+    });
+    socket.once('open', () => {
+      resolve(101);
+      socket.close();
+    });
+    socket.once('error', (error) => (error.message.includes('Unexpected server response') ? undefined : reject(error)));
+  });
+}
+
+export interface ApiAnswer<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+}
+
+export async function api<T = Record<string, unknown>>(sandbox: Sandbox, method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<ApiAnswer<T>> {
+  const response = await fetch(`${sandbox.httpUrl}${path}`, {
+    method,
+    headers: {
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...options.headers,
+    },
+    body: options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : {}) as T };
+}
+
+/** The handlers' JSON log lines whose message starts with the prefix. */
+export const logLines = (sandbox: Sandbox, prefix: string): Record<string, unknown>[] =>
+  sandbox.logs
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((entry) => typeof entry.message === 'string' && entry.message.startsWith(prefix));
