@@ -1,0 +1,283 @@
+/**
+ * The seed's scenarios end to end: a started sandbox, real `ws` mechanic
+ * clients, real HTTP calls, a 2-second priority window that really expires
+ * and a schedule that really fires. Polls, never fixed sleeps for outcomes.
+ */
+import { randomUUID } from 'node:crypto';
+import { ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startSandbox, type Sandbox } from '../../sandbox/index';
+import { api, eventually, logLines, MechanicClient } from './clients';
+
+const WINDOW_SECONDS = 2;
+const FLAG_TTL_SECONDS = 1;
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+const open: MechanicClient[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close()));
+});
+
+async function start(flag: 'on' | 'off'): Promise<Sandbox> {
+  return startSandbox({
+    httpPort: 0,
+    wsPort: 0,
+    awsPort: 0,
+    inMemory: true,
+    print: () => undefined,
+    flag,
+    priorityWindowSeconds: WINDOW_SECONDS,
+    flagCacheTtlSeconds: FLAG_TTL_SECONDS,
+    schedulerTickMs: 50,
+  });
+}
+
+/** A new mechanic through the admin route, connected over a real WebSocket (or not). */
+async function mechanic(sandbox: Sandbox, options: { status?: string; workshop_id?: string; connect?: boolean } = {}): Promise<{ id: string; client?: MechanicClient }> {
+  const id = `mech-${randomUUID().slice(0, 8)}`;
+  const admin = await sandbox.token({ sub: 'ops', scope: 'admin' });
+  const put = await api(sandbox, 'PUT', `/mechanics/${id}`, { token: admin, body: { status: options.status ?? 'approved', name: id, workshop_id: options.workshop_id } });
+  expect(put.status).toBe(200);
+  if (options.connect === false) return { id };
+  const client = await MechanicClient.connect(sandbox, id);
+  open.push(client);
+  return { id, client };
+}
+
+async function book(sandbox: Sandbox, body: Record<string, unknown>): Promise<{ customer: string; session_id: string; request_id: string }> {
+  const customer = `cust-${randomUUID().slice(0, 8)}`;
+  const answer = await api<{ session_id: string; request_id: string; status: string }>(sandbox, 'POST', '/intake/start', {
+    token: await sandbox.token({ sub: customer }),
+    body: { plan: 'free', concern: 'Grinding noise when braking', vehicle: { make: 'Mazda', model: '3', year: 2020 }, ...body },
+  });
+  expect(answer.status).toBe(201);
+  expect(answer.body.status).toBe('fulfilled');
+  return { customer, ...answer.body };
+}
+
+async function session(sandbox: Sandbox, customer: string, sessionId: string) {
+  const answer = await api<{ request: { status: string; routing: string; mechanic_id: string | null; metadata: Record<string, unknown>; events: { type: string }[] } }>(
+    sandbox,
+    'GET',
+    `/sessions/${sessionId}`,
+    { token: await sandbox.token({ sub: customer }) },
+  );
+  expect(answer.status).toBe(200);
+  return answer.body;
+}
+
+const forRequest = (sandbox: Sandbox, prefix: string, requestId: string) => logLines(sandbox, prefix).filter((line) => line.request_id === requestId);
+
+async function schedulesIn(sandbox: Sandbox): Promise<string[]> {
+  const client = new SchedulerClient({ endpoint: sandbox.awsUrl, region: 'us-east-1', credentials });
+  const { Schedules } = await client.send(new ListSchedulesCommand({ GroupName: sandbox.scheduleGroupName }));
+  return (Schedules ?? []).map((s) => s.Name!);
+}
+
+describe('flag off', () => {
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    sandbox = await start('off');
+  });
+  afterAll(() => sandbox.stop());
+
+  it('seed scenario 1: a priority booking is broadcast at once and no priority code runs', async () => {
+    // Arrange
+    const favorite = await mechanic(sandbox);
+    const other = await mechanic(sandbox);
+    const priorityLinesBefore = logLines(sandbox, '[Priority]').length;
+
+    // Act
+    const booked = await book(sandbox, { preferred_mechanic_id: favorite.id, routing_type: 'priority_broadcast' });
+
+    // Assert
+    expect(await favorite.client!.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'broadcast' });
+    expect(await other.client!.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'broadcast' });
+    expect(favorite.client!.of('priority_session_request')).toEqual([]);
+    expect(logLines(sandbox, '[Priority]')).toHaveLength(priorityLinesBefore);
+    expect(forRequest(sandbox, '[fulfillment] Broadcast routing to all mechanics', booked.request_id)).toHaveLength(1);
+    expect(await schedulesIn(sandbox)).toEqual([]);
+    expect((await session(sandbox, booked.customer, booked.session_id)).request).toMatchObject({ routing: 'broadcast', status: 'pending' });
+  });
+
+  it('seed scenario 5: a booking without a favorite is broadcast', async () => {
+    const listener = await mechanic(sandbox);
+
+    const booked = await book(sandbox, {});
+
+    expect(await listener.client!.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'broadcast', concern: 'Grinding noise when braking' });
+  });
+
+  it('the flag flipped on through SSM takes effect within the cache TTL, no restart', async () => {
+    // Arrange
+    const favorite = await mechanic(sandbox);
+    const before = await book(sandbox, { preferred_mechanic_id: favorite.id, routing_type: 'priority_broadcast' });
+    await favorite.client!.waitFor('new_request', before.request_id);
+
+    // Act: ops flip the flag with the real SDK, exactly as `aws ssm put-parameter` does
+    const ssm = new SSMClient({ endpoint: sandbox.awsUrl, region: 'us-east-1', credentials });
+    await ssm.send(new PutParameterCommand({ Name: sandbox.flagParameterName, Value: 'true', Overwrite: true, Type: 'String' }));
+    const flippedAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, FLAG_TTL_SECONDS * 1000 + 100)); // the TTL is the contract being tested
+    const after = await book(sandbox, { preferred_mechanic_id: favorite.id, routing_type: 'priority_broadcast' });
+
+    // Assert
+    expect(await favorite.client!.waitFor('priority_session_request', after.request_id)).toMatchObject({ window_seconds: WINDOW_SECONDS });
+    expect(Date.now() - flippedAt).toBeLessThan(FLAG_TTL_SECONDS * 1000 + 3000);
+    await ssm.send(new PutParameterCommand({ Name: sandbox.flagParameterName, Value: 'false', Overwrite: true, Type: 'String' }));
+  });
+});
+
+describe('flag on', () => {
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    sandbox = await start('on');
+  });
+  afterAll(() => sandbox.stop());
+
+  it('seed scenario 2: the favorite alone gets the offer and wins inside the window; no fallback follows', async () => {
+    // Arrange
+    const favorite = await mechanic(sandbox);
+    const other = await mechanic(sandbox);
+
+    // Act
+    const booked = await book(sandbox, { preferred_mechanic_id: favorite.id, routing_type: 'priority_broadcast' });
+    const offer = await favorite.client!.waitFor('priority_session_request', booked.request_id);
+    other.client!.accept(booked.request_id);
+    const refused = await other.client!.waitFor('accept_result', booked.request_id);
+    favorite.client!.accept(booked.request_id);
+    const won = await favorite.client!.waitFor('accept_result', booked.request_id);
+
+    // Assert
+    expect(Date.parse(String(offer.expires_at)) - Date.now()).toBeGreaterThan(0);
+    expect(refused).toEqual({ type: 'accept_result', request_id: booked.request_id, ok: false, reason: 'priority_window' });
+    expect(won).toEqual({ type: 'accept_result', request_id: booked.request_id, ok: true });
+    expect(other.client!.of('new_request')).toEqual([]);
+    await eventually(async () => !(await schedulesIn(sandbox)).includes(`fallback-${booked.request_id}`), 'the schedule to be deleted on match');
+    const view = await session(sandbox, booked.customer, booked.session_id);
+    expect(view.request).toMatchObject({ status: 'matched', routing: 'priority', mechanic_id: favorite.id });
+    expect(view.request.metadata).toMatchObject({ priority_mechanic_id: favorite.id, priority_notified_at: expect.any(String) });
+    expect(view.request.metadata.fallback_broadcast_at).toBeUndefined();
+  });
+
+  it('seed scenario 3: the window expires, the schedule fires, the fallback reaches everyone once', async () => {
+    // Arrange
+    const favorite = await mechanic(sandbox);
+    const other = await mechanic(sandbox);
+
+    // Act
+    const booked = await book(sandbox, { preferred_mechanic_id: favorite.id, routing_type: 'priority_broadcast' });
+    const offer = await favorite.client!.waitFor('priority_session_request', booked.request_id);
+    expect(await schedulesIn(sandbox)).toContain(`fallback-${booked.request_id}`);
+    const fallback = await other.client!.waitFor('new_request', booked.request_id, (WINDOW_SECONDS + 5) * 1000);
+
+    // Assert
+    expect(fallback).toMatchObject({ reason: 'fallback' });
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(String(offer.expires_at)));
+    expect(await favorite.client!.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'fallback' });
+    await eventually(async () => !(await schedulesIn(sandbox)).includes(`fallback-${booked.request_id}`), 'ActionAfterCompletion DELETE');
+    expect(forRequest(sandbox, '[Fallback]', booked.request_id).map((l) => l.message)).toEqual([
+      '[Fallback] Priority window over, broadcasting to all mechanics',
+      '[Fallback] Broadcast delivered',
+    ]);
+    const view = await session(sandbox, booked.customer, booked.session_id);
+    expect(view.request.metadata).toMatchObject({ fallback_reason: 'preferred_mechanic_no_response', fallback_broadcast_at: expect.any(String) });
+    expect(view.request.events.filter((e) => e.type === 'fallback_broadcast')).toHaveLength(1);
+    expect(other.client!.of('new_request', booked.request_id)).toHaveLength(1);
+
+    // Act + Assert: now anyone may take it
+    other.client!.accept(booked.request_id);
+    expect(await other.client!.waitFor('accept_result', booked.request_id)).toMatchObject({ ok: true });
+    expect(await favorite.client!.waitFor('request_taken', booked.request_id)).toEqual({ type: 'request_taken', request_id: booked.request_id });
+  });
+
+  it.each([
+    ['unknown', async (_sandbox: Sandbox) => ({ id: `mech-missing-${randomUUID().slice(0, 6)}` })],
+    ['unapproved', async (sandbox: Sandbox) => mechanic(sandbox, { status: 'pending', connect: false })],
+    ['offline', async (sandbox: Sandbox) => mechanic(sandbox, { connect: false })],
+  ])('seed scenario 4: an %s favorite → immediate broadcast with reason priority_failed', async (_kind, favoriteOf) => {
+    // Arrange
+    const favorite = await favoriteOf(sandbox);
+    const other = await mechanic(sandbox);
+    const started = Date.now();
+
+    // Act
+    const booked = await book(sandbox, { preferred_mechanic_id: favorite.id, routing_type: 'priority_broadcast' });
+
+    // Assert: at once, not after the window
+    expect(await other.client!.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'priority_failed' });
+    expect(Date.now() - started).toBeLessThan(WINDOW_SECONDS * 1000);
+    expect(await schedulesIn(sandbox)).not.toContain(`fallback-${booked.request_id}`);
+    expect((await session(sandbox, booked.customer, booked.session_id)).request.metadata).toMatchObject({ fallback_reason: 'priority_failed' });
+    expect(forRequest(sandbox, '[Priority]', booked.request_id).some((l) => l.level === 'WARN')).toBe(true);
+  });
+
+  it("the favorite's decline ends the window at once", async () => {
+    // Arrange
+    const favorite = await mechanic(sandbox);
+    const other = await mechanic(sandbox);
+    const booked = await book(sandbox, { preferred_mechanic_id: favorite.id, routing_type: 'priority_broadcast' });
+    await favorite.client!.waitFor('priority_session_request', booked.request_id);
+    const declinedAt = Date.now();
+
+    // Act
+    favorite.client!.decline(booked.request_id);
+
+    // Assert
+    expect(await other.client!.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'priority_declined' });
+    expect(Date.now() - declinedAt).toBeLessThan(WINDOW_SECONDS * 1000);
+    await eventually(async () => !(await schedulesIn(sandbox)).includes(`fallback-${booked.request_id}`), 'the schedule to be deleted');
+    expect((await session(sandbox, booked.customer, booked.session_id)).request.metadata).toMatchObject({ fallback_reason: 'preferred_mechanic_declined' });
+  });
+
+  it('workshop routing reaches only the workshop, even with a favorite', async () => {
+    const workshop = `ws-${randomUUID().slice(0, 6)}`;
+    const inWorkshop = await mechanic(sandbox, { workshop_id: workshop });
+    const favorite = await mechanic(sandbox);
+
+    const booked = await book(sandbox, { workshop_id: workshop, preferred_mechanic_id: favorite.id, routing_type: 'priority_broadcast' });
+
+    expect(await inWorkshop.client!.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'workshop' });
+    favorite.client!.send({ action: 'ping' });
+    await favorite.client!.waitFor('pong');
+    expect(favorite.client!.messages.filter((m) => m.request_id === booked.request_id)).toEqual([]);
+  });
+
+  it('20 mechanics accepting at the same moment → exactly one ok', async () => {
+    // Arrange: the favorite declines so the request is open to all 20
+    const favorite = await mechanic(sandbox);
+    const crowd = await Promise.all(Array.from({ length: 20 }, () => mechanic(sandbox)));
+    const booked = await book(sandbox, { preferred_mechanic_id: favorite.id, routing_type: 'priority_broadcast' });
+    await favorite.client!.waitFor('priority_session_request', booked.request_id);
+    favorite.client!.decline(booked.request_id);
+    await Promise.all(crowd.map((m) => m.client!.waitFor('new_request', booked.request_id)));
+
+    // Act
+    for (const m of crowd) m.client!.accept(booked.request_id);
+    const results = await Promise.all(crowd.map((m) => m.client!.waitFor('accept_result', booked.request_id)));
+
+    // Assert
+    const winners = results.filter((r) => r.ok === true);
+    expect(winners).toHaveLength(1);
+    expect(results.filter((r) => r.ok === false && r.reason === 'already_matched')).toHaveLength(19);
+    const winner = crowd[results.indexOf(winners[0]!)]!;
+    expect((await session(sandbox, booked.customer, booked.session_id)).request).toMatchObject({ status: 'matched', mechanic_id: winner.id });
+    await Promise.all(crowd.filter((m) => m !== winner).map((m) => m.client!.waitFor('request_taken', booked.request_id)));
+  });
+
+  it('cancel: the offered favorite is told and the fallback never fires', async () => {
+    const favorite = await mechanic(sandbox);
+    const other = await mechanic(sandbox);
+    const booked = await book(sandbox, { preferred_mechanic_id: favorite.id, routing_type: 'priority_broadcast' });
+    await favorite.client!.waitFor('priority_session_request', booked.request_id);
+
+    const cancelled = await api(sandbox, 'POST', `/sessions/${booked.session_id}/cancel`, { token: await sandbox.token({ sub: booked.customer }) });
+
+    expect(cancelled).toEqual({ status: 200, body: { session_id: booked.session_id, status: 'cancelled' } });
+    expect(await favorite.client!.waitFor('request_taken', booked.request_id)).toBeDefined();
+    expect(await schedulesIn(sandbox)).not.toContain(`fallback-${booked.request_id}`);
+    expect((await session(sandbox, booked.customer, booked.session_id)).request.status).toBe('cancelled');
+    expect(other.client!.of('new_request', booked.request_id)).toEqual([]);
+  });
+});
