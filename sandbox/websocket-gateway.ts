@@ -57,6 +57,8 @@ const functionOfRoute = new Map(webSocketRoutes.map((r) => [r.routeKey, r.functi
 
 export async function startWebSocketGateway(options: WebSocketGatewayOptions): Promise<WebSocketGateway> {
   const live = new Map<string, LiveConnection>();
+  /** `$disconnect` invocations still running: close() waits for them so no connection item outlives its socket. */
+  const disconnecting = new Set<Promise<void>>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: WEBSOCKET_MAX_MESSAGE_BYTES });
   const server: Server = createServer((req, res) => void manage(req, res));
   let domainName = '';
@@ -157,7 +159,10 @@ export async function startWebSocketGateway(options: WebSocketGatewayOptions): P
       touch(connection);
       connection.lifetimeTimer = setTimeout(() => ws.close(1001, 'Going away'), options.maxConnectionMs ?? DEFAULT_MAX_CONNECTION_MS);
       ws.on('message', (data, isBinary) => void onMessage(connection, data as Buffer, isBinary));
-      ws.on('close', (code, reason) => void onClose(connection, code, reason.toString()));
+      ws.on('close', (code, reason) => {
+        const done = onClose(connection, code, reason.toString()).finally(() => disconnecting.delete(done));
+        disconnecting.add(done);
+      });
       ws.on('error', () => undefined);
     });
   }
@@ -253,6 +258,7 @@ export async function startWebSocketGateway(options: WebSocketGatewayOptions): P
         setTimeout(resolve, 1000).unref();
       }));
       await Promise.all(closing);
+      await Promise.all(disconnecting);
       wss.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
