@@ -92,6 +92,8 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     } catch {
       return 'unauthorized';
     }
+    // API Gateway also demands iat before now; jose checks iat only against a maxTokenAge.
+    if (typeof payload.iat === 'number' && payload.iat > Math.floor(Date.now() / 1000)) return 'unauthorized';
     if (route.auth === 'admin' && !scopesOf(payload).includes(ADMIN_SCOPE)) return 'forbidden';
     return payload;
   }

@@ -49,6 +49,8 @@ export interface SandboxOptions {
   retryBaseDelayMs?: number;
   idleTimeoutMs?: number;
   maxConnectionMs?: number;
+  /** How often items past their TTL attribute are swept (dynalite has no TTL). @default 30000 */
+  ttlSweepMs?: number;
 }
 
 export interface Sandbox {
@@ -170,7 +172,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     },
   });
 
-  await dynamodb.ensureTable(aws.url, names.table);
+  await dynamodb.ensureTable(aws.url, names.table, options.ttlSweepMs);
   if (options.flag) ssm.put(names.flag, options.flag === 'on' ? 'true' : 'false');
   else if (ssm.get(names.flag) === undefined) ssm.put(names.flag, 'false');
   await ensureScheduleGroup(aws.url, names.group);

@@ -117,3 +117,32 @@ export const logLines = (sandbox: Sandbox, prefix: string): Record<string, unkno
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, unknown>)
     .filter((entry) => typeof entry.message === 'string' && entry.message.startsWith(prefix));
+
+/** Config for a real AWS SDK v3 client aimed at the sandbox's one AWS endpoint (any credentials are accepted). */
+export const awsClientConfig = (sandbox: Sandbox) => ({
+  endpoint: sandbox.awsUrl,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+});
+
+/** The connection ids the table holds for a mechanic: a test-side Scan through the real SDK (no request path scans). */
+export async function connectionIdsOf(sandbox: Sandbox, mechanicId: string): Promise<string[]> {
+  const { DynamoDBClient, ScanCommand } = await import('@aws-sdk/client-dynamodb');
+  const client = new DynamoDBClient(awsClientConfig(sandbox));
+  const ids: string[] = [];
+  let ExclusiveStartKey: Record<string, never> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: sandbox.tableName,
+        FilterExpression: 'begins_with(pk, :prefix) AND mechanic_id = :mechanic',
+        ExpressionAttributeValues: { ':prefix': { S: 'CONNECTION#' }, ':mechanic': { S: mechanicId } },
+        ExclusiveStartKey,
+      }),
+    );
+    ids.push(...(page.Items ?? []).map((item) => item.connection_id!.S!));
+    ExclusiveStartKey = page.LastEvaluatedKey as Record<string, never> | undefined;
+  } while (ExclusiveStartKey);
+  client.destroy();
+  return ids;
+}
