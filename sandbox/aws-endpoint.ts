@@ -5,7 +5,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AwsError, readBody, send, sendJsonProtocolError, signingService, type AwsService } from './aws-wire';
+import { AwsError, readBody, send, sendJsonProtocolError, sendRestJsonError, signingService, type AwsService } from './aws-wire';
+import { defaultStatus, type Faults, type FaultService } from './faults';
 
 export interface AwsEndpoint {
   readonly url: string;
@@ -13,9 +14,9 @@ export interface AwsEndpoint {
   close(): Promise<void>;
 }
 
-export async function startAwsEndpoint(options: { host?: string; port: number; services: Record<string, AwsService> }): Promise<AwsEndpoint> {
+export async function startAwsEndpoint(options: { host?: string; port: number; services: Record<string, AwsService>; faults?: Faults }): Promise<AwsEndpoint> {
   const server: Server = createServer((req, res) => {
-    void route(options.services, req, res);
+    void route(options.services, req, res, options.faults);
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
@@ -34,7 +35,7 @@ export async function startAwsEndpoint(options: { host?: string; port: number; s
   };
 }
 
-async function route(services: Record<string, AwsService>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function route(services: Record<string, AwsService>, req: IncomingMessage, res: ServerResponse, faults?: Faults): Promise<void> {
   const name = signingService(req);
   const service = name ? services[name] : undefined;
   try {
@@ -43,9 +44,15 @@ async function route(services: Record<string, AwsService>, req: IncomingMessage,
       await readBody(req);
       throw new AwsError(400, 'UnrecognizedClientException', name ? `The sandbox does not emulate the ${name} service` : 'Missing or malformed SigV4 Authorization header');
     }
-    // DynamoDB streams to dynalite untouched; the others get the body read.
-    if (name === 'dynamodb') return void (await service(req, res, Buffer.alloc(0)));
-    await service(req, res, await readBody(req));
+    // DynamoDB streams to dynalite untouched (so its faults match on the operation alone); the others get the body read.
+    const body = name === 'dynamodb' ? undefined : await readBody(req);
+    const fault = faults?.take(name as FaultService, operationOf(name!, req), body?.toString('utf8') ?? '');
+    if (fault) {
+      if (!body) await readBody(req);
+      const error = new AwsError(fault.status ?? defaultStatus(fault.error), fault.error, fault.message ?? `Injected fault: ${fault.error}`);
+      return name === 'scheduler' ? sendRestJsonError(res, error) : sendJsonProtocolError(res, error);
+    }
+    await service(req, res, body ?? Buffer.alloc(0));
   } catch (error) {
     if (res.headersSent) {
       res.destroy();
@@ -53,5 +60,26 @@ async function route(services: Record<string, AwsService>, req: IncomingMessage,
     }
     if (error instanceof AwsError) return sendJsonProtocolError(res, error);
     send(res, 500, { __type: 'InternalFailure', message: (error as Error).message });
+  }
+}
+
+/** The AWS operation a request calls: from `X-Amz-Target` (JSON protocols) or method and path (Scheduler's REST). */
+export function operationOf(service: string, req: IncomingMessage): string {
+  const target = req.headers['x-amz-target'];
+  if (typeof target === 'string') return target.split('.').pop() ?? '';
+  if (service !== 'scheduler') return '';
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  const kind = path.startsWith('/schedule-groups') ? 'ScheduleGroup' : path.startsWith('/tags') ? 'Tags' : 'Schedule';
+  const one = /^\/(schedules|schedule-groups)\/[^/]+$/.test(path);
+  if (kind === 'Tags') return req.method === 'GET' ? 'ListTagsForResource' : req.method === 'POST' ? 'TagResource' : 'UntagResource';
+  switch (req.method) {
+    case 'POST':
+      return `Create${kind}`;
+    case 'PUT':
+      return `Update${kind}`;
+    case 'DELETE':
+      return `Delete${kind}`;
+    default:
+      return one ? `Get${kind}` : `List${kind}s`;
   }
 }

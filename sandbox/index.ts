@@ -10,6 +10,8 @@ import { DEFAULT_FLAG_CACHE_TTL_SECONDS, DEFAULT_PRIORITY_WINDOW_SECONDS, ENV } 
 import { flagParameterName, scheduleGroupName } from '../lib/naming';
 import { startAwsEndpoint } from './aws-endpoint';
 import { DEV_AUDIENCE, DevAuth, type TokenRequest } from './dev-auth';
+import { devRoutes } from './dev-routes';
+import { Faults } from './faults';
 import { DynamoDbService } from './dynamodb';
 import { startHttpGateway } from './http-gateway';
 import { LambdaHost, SANDBOX_ACCOUNT, SANDBOX_REGION } from './lambda-host';
@@ -18,7 +20,6 @@ import { SchedulerService } from './scheduler';
 import { seedDemoData, type DemoData } from './seed';
 import { SsmService } from './ssm';
 import { startWebSocketGateway } from './websocket-gateway';
-import { send } from './aws-wire';
 import { ConflictException, CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 
 export interface SandboxOptions {
@@ -92,6 +93,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   let host: LambdaHost | undefined;
   const invoke = (fn: Parameters<LambdaHost['invoke']>[0], event: unknown) => host!.invoke(fn, event);
 
+  const faults = new Faults(say);
   const auth = await DevAuth.create({ dataDir, issuer: 'https://auth.sandbox.priority-dispatch.local' });
   const dynamodb = new DynamoDbService(dataDir);
   await dynamodb.open();
@@ -107,29 +109,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       await host!.invoke(fn, JSON.parse(input));
     },
   });
-  const aws = await startAwsEndpoint({ port: options.awsPort ?? 4566, services: { dynamodb: dynamodb.handle, ssm: ssm.handle, scheduler: scheduler.handle } });
+  const aws = await startAwsEndpoint({ port: options.awsPort ?? 4566, services: { dynamodb: dynamodb.handle, ssm: ssm.handle, scheduler: scheduler.handle }, faults });
 
   const http = await startHttpGateway({
     port: options.httpPort ?? 3000,
     auth,
     invoke,
     log: say,
-    devRoutes: async (req, res, body) => {
-      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-      if (req.method === 'GET' && path === '/dev/.well-known/jwks.json') return send(res, 200, auth.jwks()), true;
-      if (req.method === 'POST' && path === '/dev/token') {
-        let request: Partial<TokenRequest>;
-        try {
-          request = JSON.parse(body.toString('utf8') || '{}') as Partial<TokenRequest>;
-        } catch {
-          return send(res, 400, { error: { code: 'invalid_json', message: 'body is not valid JSON' } }), true;
-        }
-        if (typeof request.sub !== 'string' || !request.sub) return send(res, 400, { error: { code: 'invalid_request', message: 'sub is required' } }), true;
-        if (request.scope !== undefined && typeof request.scope !== 'string') return send(res, 400, { error: { code: 'invalid_request', message: 'scope must be a string' } }), true;
-        return send(res, 200, { token: await auth.issue({ sub: request.sub, scope: request.scope, expires_in: request.expires_in }) }), true;
-      }
-      return false;
-    },
+    devRoutes: devRoutes({ auth, faults, deadLetters: () => scheduler.deadLetters() }),
   });
   const ws = await startWebSocketGateway({
     port: options.wsPort ?? 3001,
@@ -138,6 +125,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     log: say,
     idleTimeoutMs: options.idleTimeoutMs,
     maxConnectionMs: options.maxConnectionMs,
+    faults,
   });
 
   const env: Record<string, string> = {
@@ -166,6 +154,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   host = new LambdaHost({
     stage,
     env,
+    faults,
     onLogLine: (line) => {
       logs.push(line);
       print(readable(line));

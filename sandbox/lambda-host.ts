@@ -6,6 +6,7 @@
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { functions, type FunctionName } from '../lib/routes';
+import type { Faults } from './faults';
 import type { Invocation, InvocationResult } from './lambda-container';
 
 export const SANDBOX_ACCOUNT = '000000000000';
@@ -29,6 +30,8 @@ export interface LambdaHostOptions {
   onLogLine: (line: string) => void;
   /** Like the function timeout: a handler still running after this fails. @default 29 s */
   timeoutMs?: number;
+  /** `lambda` faults make an invocation fail as if the handler had thrown. */
+  faults?: Faults;
 }
 
 export class LambdaHost {
@@ -61,6 +64,8 @@ export class LambdaHost {
   }
 
   invoke(name: FunctionName, event: unknown): Promise<unknown> {
+    const fault = this.options.faults?.take('lambda', name, JSON.stringify(event) ?? '');
+    if (fault) return Promise.reject(new InvocationError(name, fault.error, fault.message ?? `Injected fault: ${fault.error}`));
     return this.call({ function: name, event }, name);
   }
 

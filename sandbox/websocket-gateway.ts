@@ -13,6 +13,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { webSocketAuthorizer, webSocketRoutes, type FunctionName } from '../lib/routes';
 import { AwsError, readBody, send, sendRestJsonError } from './aws-wire';
+import { defaultStatus, type Faults } from './faults';
 import { SANDBOX_ACCOUNT, SANDBOX_REGION } from './lambda-host';
 
 /** API Gateway's limits: a 128 KB message, 10 minutes idle, 2 hours per connection. */
@@ -30,6 +31,7 @@ export interface WebSocketGatewayOptions {
   log: (line: string) => void;
   idleTimeoutMs?: number;
   maxConnectionMs?: number;
+  faults?: Faults;
 }
 
 export interface WebSocketGateway {
@@ -70,7 +72,11 @@ export async function startWebSocketGateway(options: WebSocketGatewayOptions): P
       const path = new URL(req.url ?? '/', 'http://localhost').pathname;
       const found = /^(?:\/[^/@]+)?\/@connections\/([^/]+)$/.exec(path);
       if (!found) throw new AwsError(404, 'NotFoundException', `No method found matching route ${path}`);
-      const connection = live.get(decodeURIComponent(found[1]!));
+      const connectionId = decodeURIComponent(found[1]!);
+      const operation = req.method === 'POST' ? 'PostToConnection' : req.method === 'DELETE' ? 'DeleteConnection' : 'GetConnection';
+      const fault = options.faults?.take('connections', operation, connectionId);
+      if (fault) throw new AwsError(fault.status ?? defaultStatus(fault.error), fault.error, fault.message ?? `Injected fault: ${fault.error}`);
+      const connection = live.get(connectionId);
       if (!connection || connection.socket.readyState !== WebSocket.OPEN) throw new AwsError(410, 'GoneException', 'Gone');
       switch (req.method) {
         case 'POST':

@@ -1,0 +1,101 @@
+/**
+ * Dev-only fault injection: `POST /dev/faults` makes an emulated service fail
+ * the way AWS fails (its error type, status and wire shape), so the real SDK
+ * reacts as it would in AWS — retries, exception classes and all.
+ *   {"service":"scheduler","operation":"CreateSchedule","error":"InternalServerException","times":1}
+ * `times` 0 means "until cleared"; `match` narrows a fault to requests whose
+ * target (connection id, parameter name, request body …) contains it.
+ * `DELETE /dev/faults` clears them all.
+ */
+
+export const FAULT_SERVICES = ['dynamodb', 'ssm', 'scheduler', 'connections', 'lambda'] as const;
+export type FaultService = (typeof FAULT_SERVICES)[number];
+
+export interface FaultSpec {
+  readonly service: FaultService;
+  /** AWS operation name (`PutItem`, `GetParameter`, `CreateSchedule`, `PostToConnection`) or, for `lambda`, the function name. Omitted: every operation. */
+  readonly operation?: string;
+  /** The error type AWS would answer with, e.g. `ThrottlingException`. */
+  readonly error: string;
+  readonly message?: string;
+  /** HTTP status; defaults from the error type. */
+  readonly status?: number;
+  /** How many requests fail. @default 1; 0 = until cleared */
+  readonly times?: number;
+  readonly match?: string;
+}
+
+export interface ActiveFault extends FaultSpec {
+  readonly id: number;
+  remaining: number | null;
+  hits: number;
+}
+
+/** Statuses AWS answers with for the usual error types. */
+export function defaultStatus(error: string): number {
+  if (/Gone/.test(error)) return 410;
+  if (/NotFound/.test(error)) return 404;
+  if (/Conflict/.test(error)) return 409;
+  if (/LimitExceeded|TooManyRequests/.test(error)) return 429;
+  if (/ServiceUnavailable/.test(error)) return 503;
+  if (/Internal/.test(error)) return 500;
+  return 400; // Throttling, ProvisionedThroughputExceeded, Validation … are 400s in AWS's JSON protocols
+}
+
+export class Faults {
+  private readonly active: ActiveFault[] = [];
+  private nextId = 1;
+  /** Every fault answered, for tests and the operator's summary. */
+  injected = 0;
+
+  constructor(private readonly log: (line: string) => void = () => undefined) {}
+
+  add(spec: unknown): ActiveFault {
+    const fault = validate(spec);
+    const active: ActiveFault = { ...fault, id: this.nextId++, remaining: fault.times === 0 ? null : (fault.times ?? 1), hits: 0 };
+    this.active.push(active);
+    this.log(`faults: ${describe(active)} armed`);
+    return active;
+  }
+
+  list(): readonly ActiveFault[] {
+    return this.active;
+  }
+
+  clear(): void {
+    this.active.length = 0;
+    this.log('faults: cleared');
+  }
+
+  /** The fault this request must answer with, if any (and counts it). */
+  take(service: FaultService, operation: string, target: string): ActiveFault | undefined {
+    const fault = this.active.find(
+      (f) => f.service === service && (f.operation === undefined || f.operation === operation) && (f.match === undefined || target.includes(f.match)),
+    );
+    if (!fault) return undefined;
+    fault.hits++;
+    this.injected++;
+    if (fault.remaining !== null && --fault.remaining === 0) this.active.splice(this.active.indexOf(fault), 1);
+    this.log(`faults: ${service} ${operation} answered ${fault.error}`);
+    return fault;
+  }
+}
+
+function describe(fault: ActiveFault): string {
+  return `#${fault.id} ${fault.service}${fault.operation ? ` ${fault.operation}` : ''} → ${fault.error} ${fault.remaining === null ? 'until cleared' : `×${fault.remaining}`}${fault.match ? ` matching "${fault.match}"` : ''}`;
+}
+
+export class FaultSpecError extends Error {}
+
+function validate(input: unknown): FaultSpec {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new FaultSpecError('body must be a JSON object');
+  const spec = input as Record<string, unknown>;
+  if (!FAULT_SERVICES.includes(spec.service as FaultService)) throw new FaultSpecError(`service must be one of ${FAULT_SERVICES.join(', ')}`);
+  if (typeof spec.error !== 'string' || !/^[A-Za-z.]{1,100}$/.test(spec.error)) throw new FaultSpecError('error must be an AWS error type such as ThrottlingException');
+  for (const field of ['operation', 'message', 'match'] as const) {
+    if (spec[field] !== undefined && typeof spec[field] !== 'string') throw new FaultSpecError(`${field} must be a string`);
+  }
+  if (spec.times !== undefined && (!Number.isInteger(spec.times) || (spec.times as number) < 0)) throw new FaultSpecError('times must be a whole number ≥ 0 (0 = until cleared)');
+  if (spec.status !== undefined && (!Number.isInteger(spec.status) || (spec.status as number) < 400 || (spec.status as number) > 599)) throw new FaultSpecError('status must be a 4xx or 5xx code');
+  return spec as unknown as FaultSpec;
+}
