@@ -1,10 +1,10 @@
 /** POST /sessions/{id}/cancel: a pending request becomes cancelled, its schedule goes, the offered mechanics hear `request_taken`. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { httpEvent, responseOf, wsEvent } from '../support/handler-events';
-import { addMechanic, captureLogs, mockAwsWires, newCustomerId, readRequest, SCHEDULE_GROUP, setUpHandlerEnv } from '../support/handler-env';
+import { type AwsWires, captureLogs, newCustomerId, readRequest, SCHEDULE_GROUP, setUpHandlerEnv } from '../support/handler-env';
 import type { TestTable } from '../support/table';
 
-const wires = mockAwsWires();
+let wires: AwsWires;
 const logs = captureLogs();
 let table: TestTable;
 let intakeStart: (typeof import('../../lambdas/handlers/intake-start'))['handler'];
@@ -12,14 +12,17 @@ let cancelSession: (typeof import('../../lambdas/handlers/cancel-session'))['han
 let wsAccept: (typeof import('../../lambdas/handlers/ws-accept'))['handler'];
 
 beforeAll(async () => {
-  table = await setUpHandlerEnv();
+  ({ table, wires } = await setUpHandlerEnv());
   ({ handler: intakeStart } = await import('../../lambdas/handlers/intake-start'));
   ({ handler: cancelSession } = await import('../../lambdas/handlers/cancel-session'));
   ({ handler: wsAccept } = await import('../../lambdas/handlers/ws-accept'));
 });
-afterAll(() => vi.unstubAllEnvs());
-beforeEach(() => {
-  wires.reset();
+afterAll(async () => {
+  await wires.close();
+  vi.unstubAllEnvs();
+});
+beforeEach(async () => {
+  await wires.reset();
   logs.clear();
 });
 
@@ -34,12 +37,12 @@ const cancel = (sub: string, id: string) => cancelSession(httpEvent({ method: 'P
 describe('cancel', () => {
   it('a pending priority request → 200, cancelled, its schedule deleted, the favorite told request_taken', async () => {
     // Arrange
-    wires.setFlag('true');
-    const favorite = await addMechanic(table, { connections: 2 });
-    const bystander = await addMechanic(table);
+    await wires.setFlag('true');
+    const favorite = await wires.addMechanic({ connections: 2 });
+    const bystander = await wires.addMechanic();
     const customer = newCustomerId();
     const booked = await book(customer, { plan: 'free', concern: 'Cancel me', preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' });
-    expect(wires.schedulesCreated()).toHaveLength(1);
+    expect(await wires.schedulesCreated()).toEqual([expect.objectContaining({ Name: `fallback-${booked.request_id}`, GroupName: SCHEDULE_GROUP })]);
 
     // Act
     const response = responseOf(await cancel(customer, booked.session_id));
@@ -48,19 +51,19 @@ describe('cancel', () => {
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ session_id: booked.session_id, status: 'cancelled' });
     expect(await readRequest(table, booked.request_id)).toMatchObject({ status: 'cancelled' });
-    expect(wires.schedulesDeleted()).toEqual([{ Name: `fallback-${booked.request_id}`, GroupName: SCHEDULE_GROUP }]);
+    expect(await wires.schedule(`fallback-${booked.request_id}`)).toBeUndefined();
     for (const connectionId of favorite.connectionIds) {
-      expect(wires.pushedTo(connectionId).map((m) => m.type)).toEqual(['priority_session_request', 'request_taken']);
-      expect(wires.pushedTo(connectionId)[1]).toEqual({ type: 'request_taken', request_id: booked.request_id });
+      expect((await wires.pushedTo(connectionId)).map((m) => m.type)).toEqual(['priority_session_request', 'request_taken']);
+      expect((await wires.pushedTo(connectionId))[1]).toEqual({ type: 'request_taken', request_id: booked.request_id });
     }
     // It was never offered to the bystander, so they hear nothing.
-    expect(wires.pushedTo(bystander.connectionIds[0]!)).toEqual([]);
+    expect(await wires.pushedTo(bystander.connectionIds[0]!)).toEqual([]);
   });
 
   it('a pending broadcast request → 200, cancelled, everyone told request_taken, no schedule touched', async () => {
     // Arrange
-    const a = await addMechanic(table);
-    const b = await addMechanic(table);
+    const a = await wires.addMechanic();
+    const b = await wires.addMechanic();
     const customer = newCustomerId();
     const booked = await book(customer, { plan: 'free', concern: 'Broadcast then cancel' });
 
@@ -71,18 +74,18 @@ describe('cancel', () => {
     expect(response.status).toBe(200);
     expect(await readRequest(table, booked.request_id)).toMatchObject({ status: 'cancelled' });
     for (const connectionId of [a.connectionIds[0]!, b.connectionIds[0]!]) {
-      expect(wires.pushedTo(connectionId).filter((m) => 'request_id' in m && m.request_id === booked.request_id).map((m) => m.type)).toEqual(['new_request', 'request_taken']);
+      expect((await wires.pushedTo(connectionId)).filter((m) => 'request_id' in m && m.request_id === booked.request_id).map((m) => m.type)).toEqual(['new_request', 'request_taken']);
     }
-    expect(wires.schedulesDeleted()).toEqual([]);
+    expect(wires.deleteScheduleCalls()).toEqual([]);
   });
 
   it('cancelling twice is fine and pushes nothing more', async () => {
     // Arrange
-    await addMechanic(table);
+    await wires.addMechanic();
     const customer = newCustomerId();
     const booked = await book(customer, { plan: 'free', concern: 'Twice' });
     await cancel(customer, booked.session_id);
-    const pushesAfterFirst = wires.pushed().length;
+    const pushesAfterFirst = (await wires.pushed()).length;
 
     // Act
     const response = responseOf(await cancel(customer, booked.session_id));
@@ -90,12 +93,12 @@ describe('cancel', () => {
     // Assert
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ session_id: booked.session_id, status: 'cancelled' });
-    expect(wires.pushed()).toHaveLength(pushesAfterFirst);
+    expect(await wires.pushed()).toHaveLength(pushesAfterFirst);
   });
 
   it('a matched request → 409 already_matched, the request stays matched', async () => {
     // Arrange
-    const mechanic = await addMechanic(table);
+    const mechanic = await wires.addMechanic();
     const customer = newCustomerId();
     const booked = await book(customer, { plan: 'free', concern: 'Taken' });
     await wsAccept(wsEvent({ routeKey: 'accept', connectionId: mechanic.connectionIds[0]!, mechanicId: mechanic.mechanicId, body: { action: 'accept', request_id: booked.request_id } }));

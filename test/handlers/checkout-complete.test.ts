@@ -2,23 +2,26 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { httpEvent, responseOf } from '../support/handler-events';
-import { addMechanic, captureLogs, mockAwsWires, newCustomerId, readRequest, sessionAndRequestKeys, setUpHandlerEnv } from '../support/handler-env';
+import { type AwsWires, captureLogs, newCustomerId, readRequest, sessionAndRequestKeys, setUpHandlerEnv } from '../support/handler-env';
 import type { TestTable } from '../support/table';
 
-const wires = mockAwsWires();
+let wires: AwsWires;
 const logs = captureLogs();
 let table: TestTable;
 let intakeStart: (typeof import('../../lambdas/handlers/intake-start'))['handler'];
 let checkoutComplete: (typeof import('../../lambdas/handlers/checkout-complete'))['handler'];
 
 beforeAll(async () => {
-  table = await setUpHandlerEnv();
+  ({ table, wires } = await setUpHandlerEnv());
   ({ handler: intakeStart } = await import('../../lambdas/handlers/intake-start'));
   ({ handler: checkoutComplete } = await import('../../lambdas/handlers/checkout-complete'));
 });
-afterAll(() => vi.unstubAllEnvs());
-beforeEach(() => {
-  wires.reset();
+afterAll(async () => {
+  await wires.close();
+  vi.unstubAllEnvs();
+});
+beforeEach(async () => {
+  await wires.reset();
   logs.clear();
 });
 
@@ -33,7 +36,7 @@ const checkout = (sub: string, id: string) => checkoutComplete(httpEvent({ metho
 describe('checkout complete', () => {
   it('fulfils a paid session: 200 fulfilled with the request id, and the request goes out', async () => {
     // Arrange
-    const mechanic = await addMechanic(table);
+    const mechanic = await wires.addMechanic();
     const customer = newCustomerId();
     const sessionId = await paidSession(customer);
 
@@ -44,12 +47,12 @@ describe('checkout complete', () => {
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ session_id: sessionId, status: 'fulfilled', request_id: `req-${sessionId}` });
     expect(await readRequest(table, response.body.request_id)).toMatchObject({ status: 'pending', routing: 'broadcast', session_id: sessionId });
-    expect(wires.pushedTo(mechanic.connectionIds[0]!)).toEqual([expect.objectContaining({ type: 'new_request', request_id: response.body.request_id, reason: 'broadcast' })]);
+    expect(await wires.pushedTo(mechanic.connectionIds[0]!)).toEqual([expect.objectContaining({ type: 'new_request', request_id: response.body.request_id, reason: 'broadcast' })]);
   });
 
   it('repeated: the same request id, and only ONE offer ever pushed', async () => {
     // Arrange
-    const mechanic = await addMechanic(table);
+    const mechanic = await wires.addMechanic();
     const customer = newCustomerId();
     const sessionId = await paidSession(customer);
 
@@ -61,7 +64,7 @@ describe('checkout complete', () => {
     // Assert
     expect(second).toEqual(first);
     expect(third).toEqual(first);
-    const offers = wires.pushedTo(mechanic.connectionIds[0]!).filter((m) => 'request_id' in m && m.request_id === first.body.request_id);
+    const offers = (await wires.pushedTo(mechanic.connectionIds[0]!)).filter((m) => 'request_id' in m && m.request_id === first.body.request_id);
     expect(offers).toEqual([expect.objectContaining({ type: 'new_request' })]);
     const request = await readRequest(table, first.body.request_id);
     expect(request?.events.filter((e) => e.type === 'created')).toHaveLength(1);
@@ -69,8 +72,8 @@ describe('checkout complete', () => {
 
   it('a priority booking with the flag on sends ONE priority offer however often checkout is repeated', async () => {
     // Arrange
-    wires.setFlag('true');
-    const favorite = await addMechanic(table);
+    await wires.setFlag('true');
+    const favorite = await wires.addMechanic();
     const customer = newCustomerId();
     const intake = responseOf(
       await intakeStart(
@@ -89,8 +92,8 @@ describe('checkout complete', () => {
 
     // Assert
     expect(second.body.request_id).toBe(first.body.request_id);
-    expect(wires.pushedTo(favorite.connectionIds[0]!)).toEqual([expect.objectContaining({ type: 'priority_session_request', request_id: first.body.request_id })]);
-    expect(wires.schedulesCreated()).toHaveLength(1);
+    expect(await wires.pushedTo(favorite.connectionIds[0]!)).toEqual([expect.objectContaining({ type: 'priority_session_request', request_id: first.body.request_id })]);
+    expect(await wires.schedulesCreated()).toHaveLength(1);
   });
 
   it("another customer's session → 404, and nothing is fulfilled", async () => {
@@ -106,7 +109,7 @@ describe('checkout complete', () => {
     expect(response.status).toBe(404);
     expect(response.body).toEqual({ error: { code: 'not_found', message: expect.stringContaining(sessionId) } });
     expect(await sessionAndRequestKeys(table)).toEqual(before);
-    expect(wires.pushed()).toEqual([]);
+    expect(await wires.pushed()).toEqual([]);
   });
 
   it.each([

@@ -2,23 +2,24 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { httpEvent, responseOf } from '../support/handler-events';
-import { addMechanic, captureLogs, mockAwsWires, newCustomerId, setUpHandlerEnv } from '../support/handler-env';
-import type { TestTable } from '../support/table';
+import { type AwsWires, captureLogs, newCustomerId, setUpHandlerEnv } from '../support/handler-env';
 
-const wires = mockAwsWires();
+let wires: AwsWires;
 const logs = captureLogs();
-let table: TestTable;
 let intakeStart: (typeof import('../../lambdas/handlers/intake-start'))['handler'];
 let getSession: (typeof import('../../lambdas/handlers/get-session'))['handler'];
 
 beforeAll(async () => {
-  table = await setUpHandlerEnv();
+  ({ wires } = await setUpHandlerEnv());
   ({ handler: intakeStart } = await import('../../lambdas/handlers/intake-start'));
   ({ handler: getSession } = await import('../../lambdas/handlers/get-session'));
 });
-afterAll(() => vi.unstubAllEnvs());
-beforeEach(() => {
-  wires.reset();
+afterAll(async () => {
+  await wires.close();
+  vi.unstubAllEnvs();
+});
+beforeEach(async () => {
+  await wires.reset();
   logs.clear();
 });
 
@@ -36,7 +37,7 @@ describe('GET /sessions/{id}', () => {
   it('owner → 200 with the metadata and the request with its audit trail', async () => {
     // Arrange
     const customer = newCustomerId();
-    const favorite = await addMechanic(table);
+    const favorite = await wires.addMechanic();
     const booked = await book(customer, {
       plan: 'free',
       concern: 'Rattle at idle',
@@ -81,9 +82,9 @@ describe('GET /sessions/{id}', () => {
 
   it('the priority audit fields show once a priority offer went out', async () => {
     // Arrange
-    wires.setFlag('true');
+    await wires.setFlag('true');
     const customer = newCustomerId();
-    const favorite = await addMechanic(table);
+    const favorite = await wires.addMechanic();
     const booked = await book(customer, { plan: 'free', concern: 'Priority', preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' });
 
     // Act

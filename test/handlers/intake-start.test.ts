@@ -4,13 +4,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { FALLBACK_RETRY_POLICY } from '../../lambdas/adapters/eventbridge-scheduler';
 import { httpEvent, httpEventWithoutSub, responseOf, type HttpEventOptions } from '../support/handler-events';
 import {
-  addMechanic,
+  type AwsWires,
   captureLogs,
   FALLBACK_DLQ_ARN,
   FALLBACK_FUNCTION_ARN,
-  mockAwsWires,
   newCustomerId,
   readRequest,
   SCHEDULE_GROUP,
@@ -20,20 +20,23 @@ import {
 } from '../support/handler-env';
 import type { TestTable } from '../support/table';
 
-const wires = mockAwsWires();
+let wires: AwsWires;
 const logs = captureLogs();
 let table: TestTable;
 let intakeStart: (typeof import('../../lambdas/handlers/intake-start'))['handler'];
 let mechanic: { mechanicId: string; connectionIds: string[] };
 
 beforeAll(async () => {
-  table = await setUpHandlerEnv();
+  ({ table, wires } = await setUpHandlerEnv());
   ({ handler: intakeStart } = await import('../../lambdas/handlers/intake-start'));
-  mechanic = await addMechanic(table);
+  mechanic = await wires.addMechanic();
 });
-afterAll(() => vi.unstubAllEnvs());
-beforeEach(() => {
-  wires.reset();
+afterAll(async () => {
+  await wires.close();
+  vi.unstubAllEnvs();
+});
+beforeEach(async () => {
+  await wires.reset();
   logs.clear();
 });
 
@@ -68,7 +71,7 @@ describe('accepted bookings', () => {
     expect(response.body).toEqual({ session_id: expect.stringMatching(UUID), status: 'fulfilled', request_id: `req-${response.body.session_id}` });
     const request = await readRequest(table, response.body.request_id);
     expect(request).toMatchObject({ status: 'pending', routing: 'broadcast', customer_id: customer, concern: 'Brakes squeal' });
-    expect(wires.pushedTo(mechanic.connectionIds[0]!)).toEqual([
+    expect(await wires.pushedTo(mechanic.connectionIds[0]!)).toEqual([
       { type: 'new_request', request_id: response.body.request_id, session_id: response.body.session_id, reason: 'broadcast', concern: 'Brakes squeal', vehicle: { make: 'VW', model: 'Golf', year: 2012 } },
     ]);
     expect(logs.lines.map((l) => l.message)).toContain('[fulfillment] Broadcast routing to all mechanics');
@@ -94,7 +97,7 @@ describe('accepted bookings', () => {
     expect(response.status).toBe(201);
     expect(response.body).toEqual({ session_id: expect.stringMatching(UUID), status: 'awaiting_checkout' });
     expect(await sessionAndRequestKeys(table)).toEqual([...before, `SESSION#${response.body.session_id}`].sort());
-    expect(wires.pushed()).toEqual([]);
+    expect(await wires.pushed()).toEqual([]);
   });
 
   it('a base64-encoded body works', async () => {
@@ -128,35 +131,35 @@ describe('accepted bookings', () => {
 describe('the favorite and the flag', () => {
   it('flag off: a priority booking is broadcast at once, with no [Priority] line and no schedule', async () => {
     // Arrange
-    wires.setFlag('false');
-    const favorite = await addMechanic(table);
+    await wires.setFlag('false');
+    const favorite = await wires.addMechanic();
 
     // Act
     const response = responseOf(await intake(newCustomerId(), { plan: 'free', concern: 'Flag off', preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' }));
 
     // Assert
     expect(response.status).toBe(201);
-    expect(wires.pushedTo(favorite.connectionIds[0]!)).toEqual([expect.objectContaining({ type: 'new_request', reason: 'broadcast' })]);
-    expect(wires.pushedTo(mechanic.connectionIds[0]!)).toEqual([expect.objectContaining({ type: 'new_request', reason: 'broadcast' })]);
+    expect(await wires.pushedTo(favorite.connectionIds[0]!)).toEqual([expect.objectContaining({ type: 'new_request', reason: 'broadcast' })]);
+    expect(await wires.pushedTo(mechanic.connectionIds[0]!)).toEqual([expect.objectContaining({ type: 'new_request', reason: 'broadcast' })]);
     expect(logs.lines.filter((l) => l.message.startsWith('[Priority]'))).toEqual([]);
-    expect(wires.schedulesCreated()).toEqual([]);
+    expect(await wires.schedulesCreated()).toEqual([]);
   });
 
-  it('flag on: the favorite alone gets the offer, and the schedule carries the target the stack configured', async () => {
+  it('flag on: the favorite alone gets the offer, and the stored schedule carries the target the stack configured', async () => {
     // Arrange
-    wires.setFlag('true');
-    const favorite = await addMechanic(table);
+    await wires.setFlag('true');
+    const favorite = await wires.addMechanic();
 
     // Act
     const response = responseOf(await intake(newCustomerId(), { plan: 'free', concern: 'Flag on', preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' }));
 
     // Assert
     expect(response.status).toBe(201);
-    const [offer] = wires.pushedTo(favorite.connectionIds[0]!);
+    const [offer] = await wires.pushedTo(favorite.connectionIds[0]!);
     expect(offer).toMatchObject({ type: 'priority_session_request', request_id: response.body.request_id, window_seconds: 600 });
-    expect(wires.pushedTo(mechanic.connectionIds[0]!)).toEqual([]);
+    expect(await wires.pushedTo(mechanic.connectionIds[0]!)).toEqual([]);
     const expiresAt = offer && 'expires_at' in offer ? offer.expires_at : '';
-    expect(wires.schedulesCreated()).toEqual([
+    expect(await wires.schedulesCreated()).toEqual([
       expect.objectContaining({
         Name: `fallback-${response.body.request_id}`,
         GroupName: SCHEDULE_GROUP,
@@ -169,6 +172,7 @@ describe('the favorite and the flag', () => {
           RoleArn: SCHEDULER_ROLE_ARN,
           DeadLetterConfig: { Arn: FALLBACK_DLQ_ARN },
           Input: JSON.stringify({ request_id: response.body.request_id }),
+          RetryPolicy: FALLBACK_RETRY_POLICY,
         }),
       }),
     ]);
@@ -193,7 +197,7 @@ describe('Idempotency-Key', () => {
     expect(second.body).toEqual(first.body);
     const keys = await sessionAndRequestKeys(table);
     expect(keys.filter((k) => k.includes(first.body.session_id))).toEqual([`REQUEST#${first.body.request_id}`, `SESSION#${first.body.session_id}`]);
-    expect(wires.pushedTo(mechanic.connectionIds[0]!).filter((m) => 'request_id' in m && m.request_id === first.body.request_id)).toHaveLength(1);
+    expect((await wires.pushedTo(mechanic.connectionIds[0]!)).filter((m) => 'request_id' in m && m.request_id === first.body.request_id)).toHaveLength(1);
   });
 
   it('the same booking with its fields reordered and an unknown extra field is the same booking, not a 409', async () => {
@@ -224,7 +228,7 @@ describe('Idempotency-Key', () => {
     // Assert
     expect(a!.status).toBe(201);
     expect(b!.body).toEqual(a!.body);
-    expect(wires.pushedTo(mechanic.connectionIds[0]!).filter((m) => 'request_id' in m && m.request_id === a!.body.request_id)).toHaveLength(1);
+    expect((await wires.pushedTo(mechanic.connectionIds[0]!)).filter((m) => 'request_id' in m && m.request_id === a!.body.request_id)).toHaveLength(1);
   });
 
   it('the same key from another customer is another session', async () => {
@@ -256,7 +260,7 @@ describe('Idempotency-Key', () => {
     const { handler: getSession } = await import('../../lambdas/handlers/get-session');
     const view = responseOf(await getSession(httpEvent({ method: 'GET', route: '/sessions/{id}', id: first.body.session_id, sub: customer })));
     expect(view.body).toMatchObject({ plan: 'paid', concern: 'Original', status: 'awaiting_checkout', request: null });
-    expect(wires.pushed()).toEqual([]);
+    expect(await wires.pushed()).toEqual([]);
   });
 });
 
@@ -324,8 +328,8 @@ describe('refused requests write nothing', () => {
     const message = expectContractError(response, status, code);
     for (const name of names ?? []) expect(message).toContain(name);
     expect(await sessionAndRequestKeys(table)).toEqual(before);
-    expect(wires.pushed()).toEqual([]);
-    expect(wires.schedulesCreated()).toEqual([]);
+    expect(await wires.pushed()).toEqual([]);
+    expect(await wires.schedulesCreated()).toEqual([]);
   });
 
   it('a body of exactly 16 KiB is still accepted', async () => {

@@ -4,21 +4,24 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DynamoDbMechanicStore } from '../../lambdas/adapters/dynamodb-mechanic-store';
 import { httpEvent, responseOf } from '../support/handler-events';
-import { addMechanic, captureLogs, keysWithPrefix, mockAwsWires, setUpHandlerEnv } from '../support/handler-env';
+import { type AwsWires, captureLogs, keysWithPrefix, setUpHandlerEnv } from '../support/handler-env';
 import type { TestTable } from '../support/table';
 
-const wires = mockAwsWires();
+let wires: AwsWires;
 const logs = captureLogs();
 let table: TestTable;
 let putMechanic: (typeof import('../../lambdas/handlers/put-mechanic'))['handler'];
 
 beforeAll(async () => {
-  table = await setUpHandlerEnv();
+  ({ table, wires } = await setUpHandlerEnv());
   ({ handler: putMechanic } = await import('../../lambdas/handlers/put-mechanic'));
 });
-afterAll(() => vi.unstubAllEnvs());
-beforeEach(() => {
-  wires.reset();
+afterAll(async () => {
+  await wires.close();
+  vi.unstubAllEnvs();
+});
+beforeEach(async () => {
+  await wires.reset();
   logs.clear();
 });
 
@@ -105,8 +108,8 @@ describe('PUT /mechanics/{id}', () => {
 
   it('suspending a connected mechanic deletes their connection items and closes their sockets', async () => {
     // Arrange
-    const mechanic = await addMechanic(table, { connections: 2 });
-    const other = await addMechanic(table);
+    const mechanic = await wires.addMechanic({ connections: 2 });
+    const other = await wires.addMechanic();
     expect(await indexedConnections(mechanic.mechanicId)).toHaveLength(2);
 
     // Act
@@ -117,14 +120,14 @@ describe('PUT /mechanics/{id}', () => {
     expect(response.body.status).toBe('suspended');
     expect(await indexedConnections(mechanic.mechanicId)).toEqual([]);
     expect(await keysWithPrefix(table, ...mechanic.connectionIds.map((id) => `CONNECTION#${id}`))).toEqual([]);
-    expect(wires.connectionsClosed().sort()).toEqual([...mechanic.connectionIds].sort());
+    expect((await wires.connectionsClosed()).sort()).toEqual([...mechanic.connectionIds].sort());
     // Nobody else is touched.
     expect(await indexedConnections(other.mechanicId)).toHaveLength(1);
   });
 
   it('a close that fails does not fail the suspension', async () => {
-    // Arrange
-    const mechanic = await addMechanic(table);
+    // Arrange: injected, as the sandbox cannot answer a 500 yet (its fault injection replaces this next issue)
+    const mechanic = await wires.addMechanic();
     wires.failClosing(mechanic.connectionIds[0]!);
 
     // Act
@@ -133,13 +136,14 @@ describe('PUT /mechanics/{id}', () => {
     // Assert
     expect(response.status).toBe(200);
     expect(await indexedConnections(mechanic.mechanicId)).toEqual([]);
-    expect(wires.connectionsClosed()).toEqual(mechanic.connectionIds);
+    // The close really failed: the socket is still open, and that is only worth a warning.
+    expect(await wires.connectionsClosed()).toEqual([]);
     expect(logs.lines.some((l) => l.level === 'WARN' && l.message.includes('Could not close'))).toBe(true);
   });
 
   it('moving an approved, connected mechanic to a workshop re-tags their live connections', async () => {
     // Arrange
-    const mechanic = await addMechanic(table, { workshopId: null });
+    const mechanic = await wires.addMechanic({ workshopId: null });
 
     // Act
     const response = responseOf(await put(mechanic.mechanicId, { status: 'approved', workshop_id: 'ws-moved' }));
@@ -147,13 +151,13 @@ describe('PUT /mechanics/{id}', () => {
     // Assert
     expect(response.status).toBe(200);
     expect(await indexedConnections(mechanic.mechanicId)).toEqual([expect.objectContaining({ workshop_id: 'ws-moved', workshop_pk: 'WORKSHOP#ws-moved' })]);
-    expect(wires.connectionsClosed()).toEqual([]);
+    expect(await wires.connectionsClosed()).toEqual([]);
   });
 
   it('moving a connected mechanic out of their workshop takes their connections out of the workshop index', async () => {
     // Arrange
     const workshopId = `ws-${randomUUID().slice(0, 6)}`;
-    const mechanic = await addMechanic(table, { workshopId });
+    const mechanic = await wires.addMechanic({ workshopId });
     const workshopIndex = async () =>
       (
         await table.db.send(

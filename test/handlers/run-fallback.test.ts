@@ -2,10 +2,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DynamoDbConnectionStore } from '../../lambdas/adapters/dynamodb-connection-store';
 import { httpEvent, responseOf, wsEvent } from '../support/handler-events';
-import { addMechanic, captureLogs, mockAwsWires, newCustomerId, readRequest, setUpHandlerEnv } from '../support/handler-env';
+import { type AwsWires, captureLogs, newCustomerId, readRequest, setUpHandlerEnv } from '../support/handler-env';
 import type { TestTable } from '../support/table';
 
-const wires = mockAwsWires();
+let wires: AwsWires;
 const logs = captureLogs();
 let table: TestTable;
 let intakeStart: (typeof import('../../lambdas/handlers/intake-start'))['handler'];
@@ -13,21 +13,24 @@ let runFallback: (typeof import('../../lambdas/handlers/run-fallback'))['handler
 let wsAccept: (typeof import('../../lambdas/handlers/ws-accept'))['handler'];
 
 beforeAll(async () => {
-  table = await setUpHandlerEnv();
+  ({ table, wires } = await setUpHandlerEnv());
   ({ handler: intakeStart } = await import('../../lambdas/handlers/intake-start'));
   ({ handler: runFallback } = await import('../../lambdas/handlers/run-fallback'));
   ({ handler: wsAccept } = await import('../../lambdas/handlers/ws-accept'));
 });
-afterAll(() => vi.unstubAllEnvs());
-beforeEach(() => {
-  wires.reset();
+afterAll(async () => {
+  await wires.close();
+  vi.unstubAllEnvs();
+});
+beforeEach(async () => {
+  await wires.reset();
   logs.clear();
 });
 
 /** A priority request with its offer out and its schedule created, as intake leaves it with the flag on. */
 async function priorityRequest(): Promise<{ requestId: string; sessionId: string; favorite: { mechanicId: string; connectionIds: string[] } }> {
-  wires.setFlag('true');
-  const favorite = await addMechanic(table);
+  await wires.setFlag('true');
+  const favorite = await wires.addMechanic();
   const response = responseOf(
     await intakeStart(
       httpEvent({
@@ -41,8 +44,8 @@ async function priorityRequest(): Promise<{ requestId: string; sessionId: string
   const request = await readRequest(table, response.body.request_id);
   expect(request).toMatchObject({ routing: 'priority', status: 'pending' });
   // The schedule's input is exactly what the handler will be given.
-  expect(JSON.parse(wires.schedulesCreated()[0]!.Target!.Input!)).toEqual({ request_id: response.body.request_id });
-  wires.reset();
+  expect(JSON.parse((await wires.schedulesCreated())[0]!.Target!.Input!)).toEqual({ request_id: response.body.request_id });
+  await wires.reset();
   logs.clear();
   return { requestId: response.body.request_id, sessionId: response.body.session_id, favorite };
 }
@@ -60,7 +63,7 @@ describe('malformed input', () => {
 
     // Assert
     expect(outcome).toEqual({ ran: false });
-    expect(wires.pushed()).toEqual([]);
+    expect(await wires.pushed()).toEqual([]);
     expect(logs.lines).toEqual([expect.objectContaining({ level: 'ERROR', message: expect.stringMatching(/^\[Fallback\]/) })]);
   });
 
@@ -70,7 +73,7 @@ describe('malformed input', () => {
 
     // Assert
     expect(outcome).toEqual({ ran: false });
-    expect(wires.pushed()).toEqual([]);
+    expect(await wires.pushed()).toEqual([]);
   });
 });
 
@@ -78,7 +81,7 @@ describe('a priority request past its window', () => {
   it('is broadcast to every mechanic with reason fallback and the audit fields set; invoked again, nothing is pushed', async () => {
     // Arrange
     const { requestId, sessionId, favorite } = await priorityRequest();
-    const other = await addMechanic(table);
+    const other = await wires.addMechanic();
 
     // Act
     const first = await runFallback({ request_id: requestId });
@@ -86,8 +89,8 @@ describe('a priority request past its window', () => {
     // Assert: the broadcast
     expect(first).toEqual({ ran: true });
     const expected = { type: 'new_request', request_id: requestId, session_id: sessionId, reason: 'fallback', concern: 'Fallback me', vehicle: null };
-    expect(wires.pushedTo(other.connectionIds[0]!)).toEqual([expected]);
-    expect(wires.pushedTo(favorite.connectionIds[0]!)).toEqual([expected]);
+    expect(await wires.pushedTo(other.connectionIds[0]!)).toEqual([expected]);
+    expect(await wires.pushedTo(favorite.connectionIds[0]!)).toEqual([expected]);
     expect((await readRequest(table, requestId))?.metadata).toMatchObject({
       priority_mechanic_id: favorite.mechanicId,
       fallback_reason: 'preferred_mechanic_no_response',
@@ -96,12 +99,12 @@ describe('a priority request past its window', () => {
     expect(logs.lines.map((l) => l.message)).toContain('[Fallback] Priority window over, broadcasting to all mechanics');
 
     // Act again: a duplicate or retried invocation
-    const pushesAfterFirst = wires.pushed().length;
+    const pushesAfterFirst = (await wires.pushed()).length;
     const second = await runFallback({ request_id: requestId });
 
     // Assert: nothing more
     expect(second).toEqual({ ran: false });
-    expect(wires.pushed()).toHaveLength(pushesAfterFirst);
+    expect(await wires.pushed()).toHaveLength(pushesAfterFirst);
     expect((await readRequest(table, requestId))?.events.filter((e) => e.type === 'fallback_broadcast')).toHaveLength(1);
   });
 
@@ -109,30 +112,30 @@ describe('a priority request past its window', () => {
     // Arrange
     const { requestId, favorite } = await priorityRequest();
     await wsAccept(wsEvent({ routeKey: 'accept', connectionId: favorite.connectionIds[0]!, mechanicId: favorite.mechanicId, body: { action: 'accept', request_id: requestId } }));
-    wires.reset();
+    await wires.reset();
 
     // Act
     const outcome = await runFallback({ request_id: requestId });
 
     // Assert
     expect(outcome).toEqual({ ran: false });
-    expect(wires.pushed()).toEqual([]);
+    expect(await wires.pushed()).toEqual([]);
     expect(await readRequest(table, requestId)).toMatchObject({ status: 'matched', mechanic_id: favorite.mechanicId });
   });
 
   it('a gone connection is pruned during the broadcast and the rest still get it', async () => {
     // Arrange
     const { requestId } = await priorityRequest();
-    const gone = await addMechanic(table);
-    const alive = await addMechanic(table);
-    wires.goneConnection(gone.connectionIds[0]!);
+    const gone = await wires.addMechanic();
+    const alive = await wires.addMechanic();
+    await wires.goneConnection(gone.connectionIds[0]!);
 
     // Act
     const outcome = await runFallback({ request_id: requestId });
 
     // Assert
     expect(outcome).toEqual({ ran: true });
-    expect(wires.pushedTo(alive.connectionIds[0]!)).toEqual([expect.objectContaining({ type: 'new_request', reason: 'fallback' })]);
+    expect(await wires.pushedTo(alive.connectionIds[0]!)).toEqual([expect.objectContaining({ type: 'new_request', reason: 'fallback' })]);
     const connections = new DynamoDbConnectionStore(table.db, table.tableName);
     expect(await connections.listByMechanic(gone.mechanicId)).toEqual([]);
     expect(await connections.listByMechanic(alive.mechanicId)).toHaveLength(1);

@@ -11,13 +11,11 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'j
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ENV } from '../../lambdas/config';
 import { JWT_AUDIENCE, JWT_ISSUER, wsAuthorizerEvent } from '../support/handler-events';
-import { addMechanic, captureLogs, mockAwsWires, setUpHandlerEnv } from '../support/handler-env';
-import type { TestTable } from '../support/table';
+import { type AwsWires, captureLogs, setUpHandlerEnv } from '../support/handler-env';
 
-const wires = mockAwsWires();
+let wires: AwsWires;
 const logs = captureLogs();
 const KID = 'test-key-1';
-let table: TestTable;
 let jwks: Server;
 let signingKey: CryptoKey;
 let strangerKey: CryptoKey;
@@ -37,15 +35,16 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
   const { port } = jwks.address() as AddressInfo;
-  table = await setUpHandlerEnv({ [ENV.jwksUrl]: `http://127.0.0.1:${port}/.well-known/jwks.json` });
+  ({ wires } = await setUpHandlerEnv({ [ENV.jwksUrl]: `http://127.0.0.1:${port}/.well-known/jwks.json` }));
   ({ handler: wsAuthorizer } = await import('../../lambdas/handlers/ws-authorizer'));
 });
 afterAll(async () => {
+  await wires.close();
   vi.unstubAllEnvs();
   await new Promise<void>((resolve) => jwks.close(() => resolve()));
 });
-beforeEach(() => {
-  wires.reset();
+beforeEach(async () => {
+  await wires.reset();
   logs.clear();
 });
 
@@ -73,7 +72,7 @@ describe('valid tokens', () => {
   it('an approved mechanic → Allow on the methodArn, with {mechanic_id, workshop_id} context', async () => {
     // Arrange
     const workshopId = `ws-${randomUUID().slice(0, 6)}`;
-    const mechanic = await addMechanic(table, { workshopId, connections: 0 });
+    const mechanic = await wires.addMechanic({ workshopId, connections: 0 });
     const event = wsAuthorizerEvent({ token: await token({ sub: mechanic.mechanicId }) });
 
     // Act
@@ -89,7 +88,7 @@ describe('valid tokens', () => {
 
   it("a mechanic of no workshop → Allow with workshop_id '' (context values must be strings)", async () => {
     // Arrange
-    const mechanic = await addMechanic(table, { connections: 0 });
+    const mechanic = await wires.addMechanic({ connections: 0 });
 
     // Act
     const result = await wsAuthorizer(wsAuthorizerEvent({ token: await token({ sub: mechanic.mechanicId }) }));
@@ -102,7 +101,7 @@ describe('valid tokens', () => {
 
   it.each(['pending', 'suspended'] as const)('a %s mechanic → Deny, no context', async (status) => {
     // Arrange
-    const mechanic = await addMechanic(table, { status, connections: 0 });
+    const mechanic = await wires.addMechanic({ status, connections: 0 });
     const event = wsAuthorizerEvent({ token: await token({ sub: mechanic.mechanicId }) });
 
     // Act
@@ -130,11 +129,11 @@ describe('valid tokens', () => {
 describe('bad tokens → throw "Unauthorized"', () => {
   /** Each case names why jose refused it, so a case cannot pass for another reason (e.g. an unreachable JWKS). */
   const cases: [string, () => Promise<string | undefined>, RegExp | null][] = [
-    ['a bad signature (right kid, other key)', async () => token({ sub: (await addMechanic(table, { connections: 0 })).mechanicId, key: strangerKey }), /JWSSignatureVerificationFailed/],
-    ['a wrong issuer', async () => token({ sub: (await addMechanic(table, { connections: 0 })).mechanicId, issuer: 'https://evil.example' }), /"iss"/],
-    ['a wrong audience', async () => token({ sub: (await addMechanic(table, { connections: 0 })).mechanicId, audience: 'someone-else' }), /"aud"/],
-    ['an expired token', async () => token({ sub: (await addMechanic(table, { connections: 0 })).mechanicId, expiresAt: Math.floor(Date.now() / 1000) - 120 }), /JWTExpired/],
-    ['a token without exp', async () => token({ sub: (await addMechanic(table, { connections: 0 })).mechanicId, omitExp: true }), /"exp"/],
+    ['a bad signature (right kid, other key)', async () => token({ sub: (await wires.addMechanic({ connections: 0 })).mechanicId, key: strangerKey }), /JWSSignatureVerificationFailed/],
+    ['a wrong issuer', async () => token({ sub: (await wires.addMechanic({ connections: 0 })).mechanicId, issuer: 'https://evil.example' }), /"iss"/],
+    ['a wrong audience', async () => token({ sub: (await wires.addMechanic({ connections: 0 })).mechanicId, audience: 'someone-else' }), /"aud"/],
+    ['an expired token', async () => token({ sub: (await wires.addMechanic({ connections: 0 })).mechanicId, expiresAt: Math.floor(Date.now() / 1000) - 120 }), /JWTExpired/],
+    ['a token without exp', async () => token({ sub: (await wires.addMechanic({ connections: 0 })).mechanicId, omitExp: true }), /"exp"/],
     ['a token without sub', async () => token({}), /"sub"/],
     ['a token that is not a JWT', async () => 'not.a.jwt', /JWSInvalid|JWTInvalid/],
     // API Gateway refuses these before calling the authorizer (identity source); the handler holds the line too.

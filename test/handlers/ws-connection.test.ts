@@ -2,24 +2,27 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { wsEvent } from '../support/handler-events';
-import { captureLogs, keysWithPrefix, mockAwsWires, newConnectionId, setUpHandlerEnv } from '../support/handler-env';
+import { type AwsWires, captureLogs, keysWithPrefix, newConnectionId, setUpHandlerEnv } from '../support/handler-env';
 import type { TestTable } from '../support/table';
 import { randomUUID } from 'node:crypto';
 
-const wires = mockAwsWires();
+let wires: AwsWires;
 const logs = captureLogs();
 let table: TestTable;
 let wsConnect: (typeof import('../../lambdas/handlers/ws-connect'))['handler'];
 let wsDisconnect: (typeof import('../../lambdas/handlers/ws-disconnect'))['handler'];
 
 beforeAll(async () => {
-  table = await setUpHandlerEnv();
+  ({ table, wires } = await setUpHandlerEnv());
   ({ handler: wsConnect } = await import('../../lambdas/handlers/ws-connect'));
   ({ handler: wsDisconnect } = await import('../../lambdas/handlers/ws-disconnect'));
 });
-afterAll(() => vi.unstubAllEnvs());
-beforeEach(() => {
-  wires.reset();
+afterAll(async () => {
+  await wires.close();
+  vi.unstubAllEnvs();
+});
+beforeEach(async () => {
+  await wires.reset();
   logs.clear();
 });
 

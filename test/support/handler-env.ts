@@ -1,28 +1,26 @@
 /**
- * What a handler test needs around the handler: the env the stack would set
- * (pointing DynamoDB at a fresh dynalite table), the Scheduler, SSM and
- * `@connections` wires stubbed at class level (so the clients `wiring.ts`
- * builds are stubbed too), the handlers' JSON log lines captured instead of
- * printed, and seeding of mechanics and connections through the real stores.
+ * What a handler test needs around the handler: the env the stack would set,
+ * pointing DynamoDB at a fresh dynalite table and SSM, Scheduler and
+ * `@connections` at the sandbox's emulators on real wires (the clients
+ * `wiring.ts` builds are the real ones, reaching them through
+ * `AWS_ENDPOINT_URL_SSM`, `AWS_ENDPOINT_URL_SCHEDULER` and
+ * `CONNECTIONS_ENDPOINT`), mechanics as real `ws` clients of the gateway, the
+ * handlers' JSON log lines captured instead of printed, and seeding through
+ * the real stores.
+ *
+ * Still injected: a 500 from `@connections` (post or close), which the
+ * sandbox cannot produce until it has fault injection (next issue).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import {
-  ApiGatewayManagementApiClient,
-  DeleteConnectionCommand,
-  GoneException,
-  PostToConnectionCommand,
-} from '@aws-sdk/client-apigatewaymanagementapi';
-import { CreateScheduleCommand, DeleteScheduleCommand, SchedulerClient, type CreateScheduleCommandInput } from '@aws-sdk/client-scheduler';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import type { GetScheduleCommandOutput } from '@aws-sdk/client-scheduler';
 import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
 import { vi } from 'vitest';
-import { DynamoDbConnectionStore } from '../../lambdas/adapters/dynamodb-connection-store';
-import { DynamoDbMechanicStore } from '../../lambdas/adapters/dynamodb-mechanic-store';
 import { DynamoDbRequestStore } from '../../lambdas/adapters/dynamodb-request-store';
+import { systemClock } from '../../lambdas/adapters/json-logger';
 import { ENV } from '../../lambdas/config';
-import type { MechanicStatus } from '../../lambdas/domain/mechanic';
 import type { ServerMessage } from '../../lambdas/domain/messages';
+import { startSandboxWires, type MechanicOptions, type Pushed } from './deps';
 import { JWT_AUDIENCE, JWT_ISSUER } from './handler-events';
 import { createTestTable, type TestTable } from './table';
 
@@ -31,21 +29,53 @@ export const SCHEDULE_GROUP = 'priority-dispatch-handler-tests';
 export const FALLBACK_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:priority-dispatch-run-fallback';
 export const SCHEDULER_ROLE_ARN = 'arn:aws:iam::123456789012:role/priority-dispatch-scheduler';
 export const FALLBACK_DLQ_ARN = 'arn:aws:sqs:us-east-1:123456789012:priority-dispatch-fallback-dlq';
-export const CONNECTIONS_ENDPOINT = 'https://x.execute-api.us-east-1.amazonaws.com/test';
+
+export interface AwsWires {
+  /** Back to the defaults between tests: flag off, nothing received, no injected failure, schedules counted from now. */
+  reset(): Promise<void>;
+  /** PutParameter (Overwrite) on the flag. */
+  setFlag(value: 'true' | 'false'): Promise<void>;
+  /** Every message the mechanics' sockets received since the last reset, in arrival order. */
+  pushed(): Promise<Pushed[]>;
+  /** What that connection's socket received since the last reset. */
+  pushedTo(connectionId: string): Promise<ServerMessage[]>;
+  /** Drops the connection's socket without a `$disconnect`: the gateway answers 410 Gone for it. */
+  goneConnection(connectionId: string): Promise<void>;
+  /** Makes every post to a connection fail with a 500 (injected). */
+  failPosting(connectionId: string): void;
+  /** Makes closing a connection fail with a 500 (injected). */
+  failClosing(connectionId: string): void;
+  /** Connections whose socket the gateway closed (DeleteConnection) since the last reset. */
+  connectionsClosed(): Promise<string[]>;
+  /** Schedules in the group that were not there at the last reset, read back with GetSchedule. */
+  schedulesCreated(): Promise<GetScheduleCommandOutput[]>;
+  /** DeleteSchedule calls that reached the Scheduler endpoint since the last reset (names). */
+  deleteScheduleCalls(): string[];
+  /** GetSchedule in the group; undefined once deleted (ResourceNotFoundException). */
+  schedule(name: string): Promise<GetScheduleCommandOutput | undefined>;
+  /** Stores a mechanic and opens their live connections through the gateway. */
+  addMechanic(options?: MechanicOptions): Promise<{ mechanicId: string; connectionIds: string[] }>;
+  /** Stops the emulators; call in `afterAll`. */
+  close(): Promise<void>;
+}
 
 /**
- * Creates a fresh table and sets the env the stack gives a function. Call it
- * in `beforeAll` (the table needs `inject`), then `await import()` the handler.
+ * Creates a fresh table, starts the wires and sets the env the stack gives a
+ * function. Call it in `beforeAll` (the table needs `inject`), then
+ * `await import()` the handler.
  */
-export async function setUpHandlerEnv(overrides: Partial<Record<string, string>> = {}): Promise<TestTable> {
+export async function setUpHandlerEnv(overrides: Partial<Record<string, string>> = {}): Promise<{ table: TestTable; wires: AwsWires }> {
   const table = await createTestTable();
+  const core = await startSandboxWires({ table, flagParameter: FLAG_PARAMETER, scheduleGroup: SCHEDULE_GROUP, clock: systemClock });
   const env: Record<string, string> = {
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
     AWS_ENDPOINT_URL_DYNAMODB: table.endpoint,
+    AWS_ENDPOINT_URL_SSM: core.awsUrl,
+    AWS_ENDPOINT_URL_SCHEDULER: core.awsUrl,
     [ENV.tableName]: table.tableName,
-    [ENV.connectionsEndpoint]: CONNECTIONS_ENDPOINT,
+    [ENV.connectionsEndpoint]: core.connectionsEndpoint,
     [ENV.scheduleGroupName]: SCHEDULE_GROUP,
     [ENV.fallbackFunctionArn]: FALLBACK_FUNCTION_ARN,
     [ENV.schedulerRoleArn]: SCHEDULER_ROLE_ARN,
@@ -60,75 +90,45 @@ export async function setUpHandlerEnv(overrides: Partial<Record<string, string>>
     ...overrides,
   };
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
-  return table;
-}
 
-export interface AwsWires {
-  /** Restores the defaults (flag off, every push and schedule call succeeds) and clears the call history. */
-  reset(): void;
-  setFlag(value: 'true' | 'false'): void;
-  /** Every `PostToConnection`, in order. */
-  pushed(): { connectionId: string; message: ServerMessage }[];
-  pushedTo(connectionId: string): ServerMessage[];
-  /** Makes a connection answer 410 Gone. */
-  goneConnection(connectionId: string): void;
-  /** Makes every post to a connection fail with a 500. */
-  failPosting(connectionId: string): void;
-  /** Makes closing a connection fail with a 500. */
-  failClosing(connectionId: string): void;
-  connectionsClosed(): string[];
-  schedulesCreated(): CreateScheduleCommandInput[];
-  schedulesDeleted(): { Name?: string; GroupName?: string }[];
-  flagReads(): number;
-}
+  // The one stand-in left: the handlers' own client (built in wiring.ts) fails the
+  // commands a test injected a 500 for, and sends everything else down the real
+  // wire. The sandbox's fault injection (next issue) replaces this.
+  const send = ApiGatewayManagementApiClient.prototype.send;
+  vi.spyOn(ApiGatewayManagementApiClient.prototype, 'send').mockImplementation(function (this: ApiGatewayManagementApiClient, ...args: unknown[]) {
+    const command = args[0] as { constructor: { name: string }; input: unknown };
+    const failure = core.injectedFailure(command.constructor.name, command.input);
+    if (failure) return Promise.reject(failure);
+    return (send as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+  } as typeof send);
 
-/** Stubs SSM, Scheduler and `@connections` for every client instance (call at the test file's top level). */
-export function mockAwsWires(): AwsWires {
-  const ssm = mockClient(SSMClient);
-  const scheduler = mockClient(SchedulerClient);
-  const connections = mockClient(ApiGatewayManagementApiClient);
-
-  const setFlag = (value: 'true' | 'false'): void => {
-    ssm.reset();
-    // Only the configured parameter answers: a wrong name reads as "no value", i.e. off.
-    ssm.on(GetParameterCommand, { Name: FLAG_PARAMETER }).resolves({ Parameter: { Name: FLAG_PARAMETER, Type: 'String', Value: value, Version: 1 } });
-  };
-  const reset = (): void => {
-    setFlag('false');
-    scheduler.reset();
-    scheduler.on(CreateScheduleCommand).resolves({ ScheduleArn: `arn:aws:scheduler:us-east-1:123456789012:schedule/${SCHEDULE_GROUP}/x` });
-    scheduler.on(DeleteScheduleCommand).resolves({});
-    connections.reset();
-    connections.on(PostToConnectionCommand).resolves({});
-    connections.on(DeleteConnectionCommand).resolves({});
-  };
-  reset();
-
-  const pushed = () =>
-    connections.commandCalls(PostToConnectionCommand).map((call) => ({
-      connectionId: call.args[0].input.ConnectionId!,
-      message: JSON.parse(Buffer.from(call.args[0].input.Data as string | Uint8Array).toString('utf8')) as ServerMessage,
-    }));
-
-  return {
-    reset,
-    setFlag,
-    pushed,
-    pushedTo: (connectionId) => pushed().filter((p) => p.connectionId === connectionId).map((p) => p.message),
-    goneConnection: (connectionId) => {
-      connections.on(PostToConnectionCommand, { ConnectionId: connectionId }).rejects(new GoneException({ message: 'Gone', $metadata: { httpStatusCode: 410 } }));
+  let scheduledBefore = new Set<string>();
+  let closedBefore = 0;
+  let deletesBefore = 0;
+  const wires: AwsWires = {
+    reset: async () => {
+      core.clearInjectedFailures();
+      await core.setFlag('false');
+      await core.clearReceived();
+      scheduledBefore = new Set((await core.schedules()).map((s) => s.Name!));
+      closedBefore = (await core.closedByGateway()).length;
+      deletesBefore = core.deleteScheduleCalls().length;
     },
-    failPosting: (connectionId) => {
-      connections.on(PostToConnectionCommand, { ConnectionId: connectionId }).rejects(Object.assign(new Error('Internal server error'), { name: 'InternalServerErrorException' }));
-    },
-    failClosing: (connectionId) => {
-      connections.on(DeleteConnectionCommand, { ConnectionId: connectionId }).rejects(Object.assign(new Error('Internal server error'), { name: 'InternalServerErrorException' }));
-    },
-    connectionsClosed: () => connections.commandCalls(DeleteConnectionCommand).map((call) => call.args[0].input.ConnectionId!),
-    schedulesCreated: () => scheduler.commandCalls(CreateScheduleCommand).map((call) => call.args[0].input),
-    schedulesDeleted: () => scheduler.commandCalls(DeleteScheduleCommand).map((call) => ({ Name: call.args[0].input.Name, GroupName: call.args[0].input.GroupName })),
-    flagReads: () => ssm.commandCalls(GetParameterCommand).length,
+    setFlag: (value) => core.setFlag(value),
+    pushed: () => core.received(),
+    pushedTo: async (connectionId) => (await core.received()).filter((p) => p.connectionId === connectionId).map((p) => p.message),
+    goneConnection: (connectionId) => core.dropConnection(connectionId),
+    failPosting: (connectionId) => core.injectFailure('post', connectionId),
+    failClosing: (connectionId) => core.injectFailure('delete', connectionId),
+    connectionsClosed: async () => (await core.closedByGateway()).slice(closedBefore),
+    schedulesCreated: async () => (await core.schedules()).filter((s) => !scheduledBefore.has(s.Name!)),
+    deleteScheduleCalls: () => core.deleteScheduleCalls().slice(deletesBefore),
+    schedule: (name) => core.schedule(name),
+    addMechanic: (options) => core.addMechanic(options),
+    close: () => core.close(),
   };
+  await wires.reset();
+  return { table, wires };
 }
 
 export interface LogLine {
@@ -157,25 +157,6 @@ export function captureLogs(): { lines: LogLine[]; clear(): void } {
 
 /** A connection id as API Gateway makes them (16 base64 characters). */
 export const newConnectionId = (): string => randomBytes(11).toString('base64');
-
-/** Seeds a mechanic and their live connections through the real stores. */
-export async function addMechanic(
-  table: TestTable,
-  options: { status?: MechanicStatus; workshopId?: string | null; connections?: number } = {},
-): Promise<{ mechanicId: string; connectionIds: string[] }> {
-  const { status = 'approved', workshopId = null, connections = 1 } = options;
-  const mechanicId = `mech-${randomUUID().slice(0, 8)}`;
-  const at = new Date().toISOString();
-  await new DynamoDbMechanicStore(table.db, table.tableName).put({ mechanic_id: mechanicId, status, name: `Mechanic ${mechanicId}`, workshop_id: workshopId, updated_at: at });
-  const store = new DynamoDbConnectionStore(table.db, table.tableName);
-  const connectionIds: string[] = [];
-  for (let i = 0; i < connections; i++) {
-    const connectionId = newConnectionId();
-    await store.put({ connection_id: connectionId, mechanic_id: mechanicId, workshop_id: workshopId, connected_at: at });
-    connectionIds.push(connectionId);
-  }
-  return { mechanicId, connectionIds };
-}
 
 /** Reads a request back through the real store (the test's view of the table). */
 export const readRequest = (table: TestTable, requestId: string) => new DynamoDbRequestStore(table.db, table.tableName).get(requestId);
