@@ -20,6 +20,7 @@ import { jsonLogger, systemClock } from './adapters/json-logger';
 import { JoseTokenVerifier } from './adapters/jose-token-verifier';
 import { SsmFeatureFlag } from './adapters/ssm-flag';
 import { DEFAULT_FLAG_CACHE_TTL_SECONDS, DEFAULT_PRIORITY_WINDOW_SECONDS, ENV, numberEnv, requireEnv } from './config';
+import { SERVICE_NAME } from './domain/metrics';
 import type { Deps } from './use-cases/deps';
 
 function once<T>(build: () => T): () => T {
@@ -27,7 +28,7 @@ function once<T>(build: () => T): () => T {
   return () => (built ??= { value: build() }).value;
 }
 
-const log = jsonLogger({ service: 'priority-dispatch', function: process.env.AWS_LAMBDA_FUNCTION_NAME });
+const log = jsonLogger({ service: SERVICE_NAME, function: process.env.AWS_LAMBDA_FUNCTION_NAME });
 
 const documentClient = once(() =>
   DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false } }),

@@ -9,6 +9,7 @@ import type { Construct } from 'constructs';
 import { DEFAULT_FLAG_CACHE_TTL_SECONDS, DEFAULT_PRIORITY_WINDOW_SECONDS } from '../lambdas/config';
 import { DEFAULT_STAGE, flagParameterName, scheduleGroupName } from './naming';
 import { type FunctionName, type FunctionSpec, functions as manifest, scheduleTarget } from './routes';
+import { Alarms } from './constructs/alarms';
 import { Apis } from './constructs/apis';
 import { Data } from './constructs/data';
 import { FallbackScheduler } from './constructs/fallback-scheduler';
@@ -71,6 +72,7 @@ export class PriorityDispatchStack extends Stack {
   readonly functions: Readonly<Record<FunctionName, ProjectFunction>>;
   readonly fallback: FallbackScheduler;
   readonly apis: Apis;
+  readonly alarms: Alarms;
 
   constructor(scope: Construct, id: string, props: PriorityDispatchStackProps = {}) {
     super(scope, id, props);
@@ -136,6 +138,11 @@ export class PriorityDispatchStack extends Stack {
       if (spec.deletesSchedules) fn.bindScheduleDeletion(this.fallback);
       if (spec.verifiesJwt) fn.bindJwt(jwtIssuer, jwtAudience);
     }
+
+    this.alarms = new Alarms(this, 'Alarms', {
+      functions: Object.fromEntries(specs.map(([name]) => [name, functions[name].function])) as Record<FunctionName, ProjectFunction['function']>,
+      fallbackFunction: scheduleTarget,
+    });
 
     new CfnOutput(this, 'HttpApiUrl', { description: 'Customer and admin HTTP API', value: this.apis.httpStage.url });
     new CfnOutput(this, 'WebSocketUrl', { description: 'Mechanic WebSocket API (add ?token=<JWT>)', value: this.apis.webSocketStage.url });

@@ -3,7 +3,8 @@
  * terminal, keeping the message (and so its `[Priority]` / `[Fallback]`
  * prefix) first so `grep` still works.
  */
-const QUIET_FIELDS = new Set(['timestamp', 'level', 'message', 'service', 'function']);
+/** Not worth a terminal's width: the EMF envelope (`_aws`) and fields every line has. */
+const QUIET_FIELDS = new Set(['timestamp', 'level', 'message', 'service', 'function', '_aws']);
 
 export function readable(line: string): string {
   let entry: Record<string, unknown>;

@@ -5,6 +5,7 @@
  */
 import { acceptResult, errorEvent, requestTaken } from '../domain/messages';
 import { canWork } from '../domain/mechanic';
+import { metrics } from '../domain/metrics';
 import { acceptRefusal, offeredTo } from '../domain/request';
 import { cancelScheduleQuietly } from './cancel-schedule-quietly';
 import type { Deps } from './deps';
@@ -31,7 +32,12 @@ export async function acceptRequest(deps: AcceptDeps, input: AcceptInput): Promi
     const outcome = await deps.requests.match(input.requestId, acceptor, deps.clock.now().toISOString());
     if (outcome.matched) {
       const request = outcome.request;
-      deps.log.info('[Accept] Request matched', { request_id: request.request_id, mechanic_id: input.mechanicId, routing: request.routing });
+      deps.log.info('[Accept] Request matched', {
+        request_id: request.request_id,
+        mechanic_id: input.mechanicId,
+        routing: request.routing,
+        ...metrics({ OffersAccepted: 1 }, deps.clock.now()),
+      });
       await deps.pusher.send(input.connectionId, acceptResult(request.request_id, null));
       if (request.routing === 'priority') await cancelScheduleQuietly(deps, request.request_id);
       await pushToAudience(deps, offeredTo(request), requestTaken(request.request_id), { exceptConnectionId: input.connectionId });

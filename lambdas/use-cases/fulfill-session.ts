@@ -6,6 +6,7 @@
  */
 import { requestIdFor } from '../domain/ids';
 import { newRequest, priorityOffer, type NewRequestReason } from '../domain/messages';
+import { metrics } from '../domain/metrics';
 import { canWork } from '../domain/mechanic';
 import type { AuditEvent, DispatchRequest, RequestMetadata, Routing } from '../domain/request';
 import { windowMinutes } from '../domain/request';
@@ -96,7 +97,13 @@ async function startPriority(deps: FulfillDeps, session: Session, mechanicId: st
     { priority_notified_at: deps.clock.now().toISOString() },
     { at: deps.clock.now().toISOString(), type: 'priority_offer_sent', mechanic_id: mechanicId, ...delivery },
   );
-  deps.log.info('[Priority] Priority offer sent', { ...log, expires_at: request.expires_at, window_seconds: deps.priorityWindowSeconds, ...delivery });
+  deps.log.info('[Priority] Priority offer sent', {
+    ...log,
+    expires_at: request.expires_at,
+    window_seconds: deps.priorityWindowSeconds,
+    ...delivery,
+    ...metrics({ OffersSent: 1 }, deps.clock.now()),
+  });
   return request;
 }
 
@@ -123,7 +130,7 @@ async function openRequest(
   const audience = routing === 'workshop' ? { kind: 'workshop' as const, workshopId: request.workshop_id! } : { kind: 'everyone' as const };
   const delivery = await pushToAudience(deps, audience, newRequest(request, reason));
   await deps.requests.record(request.request_id, {}, { at: deps.clock.now().toISOString(), type: `${routing}_sent`, reason, ...delivery });
-  deps.log.info('[fulfillment] Request delivered', { request_id: request.request_id, routing, ...delivery });
+  deps.log.info('[fulfillment] Request delivered', { request_id: request.request_id, routing, ...delivery, ...metrics({ BroadcastsDelivered: delivery.delivered }, deps.clock.now()) });
   return request;
 }
 

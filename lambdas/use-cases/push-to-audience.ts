@@ -8,9 +8,10 @@ import type { Connection } from '../domain/mechanic';
 import type { ServerMessage } from '../domain/messages';
 import type { Audience } from '../domain/request';
 import { describeError } from '../domain/errors';
+import { metrics } from '../domain/metrics';
 import type { Deps } from './deps';
 
-export type PushDeps = Pick<Deps, 'connections' | 'pusher' | 'log'>;
+export type PushDeps = Pick<Deps, 'connections' | 'pusher' | 'clock' | 'log'>;
 
 export interface Delivery {
   delivered: number;
@@ -48,7 +49,11 @@ export async function pushToConnections(deps: PushDeps, targets: readonly Connec
       }
       delivery.gone++;
       await deps.connections.delete(connection.connection_id);
-      deps.log.info('Pruned a gone connection', { connection_id: connection.connection_id, mechanic_id: connection.mechanic_id });
+      deps.log.info('Pruned a gone connection', {
+        connection_id: connection.connection_id,
+        mechanic_id: connection.mechanic_id,
+        ...metrics({ StaleConnectionsPruned: 1 }, deps.clock.now()),
+      });
     } catch (error) {
       delivery.failed++;
       deps.log.warn('Push to a connection failed', {
@@ -56,6 +61,7 @@ export async function pushToConnections(deps: PushDeps, targets: readonly Connec
         mechanic_id: connection.mechanic_id,
         message_type: message.type,
         error: describeError(error),
+        ...metrics({ PushFailures: 1 }, deps.clock.now()),
       });
     }
   });

@@ -6,6 +6,7 @@
  */
 import type { NewRequestReason } from '../domain/messages';
 import { newRequest } from '../domain/messages';
+import { metrics } from '../domain/metrics';
 import type { FallbackReason } from '../domain/request';
 import { describeError } from '../domain/errors';
 import type { Deps } from './deps';
@@ -45,6 +46,11 @@ export async function runFallback(deps: FallbackDeps, input: { requestId: string
   }
 
   await deps.requests.record(request.request_id, {}, { at: deps.clock.now().toISOString(), type: 'fallback_broadcast', reason: input.reason, ...delivery });
-  deps.log.info('[Fallback] Broadcast delivered', { request_id: request.request_id, reason: input.reason, ...delivery });
+  deps.log.info('[Fallback] Broadcast delivered', {
+    request_id: request.request_id,
+    reason: input.reason,
+    ...delivery,
+    ...metrics({ FallbacksFired: 1, BroadcastsDelivered: delivery.delivered }, deps.clock.now()),
+  });
   return { ran: true, delivery };
 }
