@@ -28,14 +28,20 @@ export interface FunctionSpec {
   readonly verifiesJwt?: boolean;
 }
 
-/** Everything routing a request and pushing to mechanics needs. */
-const ROUTING_TABLE_ACTIONS = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'] as const;
+/**
+ * Table actions, audited per use case (each line says which calls need them).
+ * The sandbox does not enforce IAM, so keep these in step with the adapters.
+ */
+/** Creates the session and request (Put), reads the favorite (Get), routes (Query), records (Update), prunes gone connections (Delete). */
+const ROUTES_A_REQUEST = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'] as const;
+/** Reads and conditionally changes an existing request (Get, Update), tells the offered mechanics (Query, Delete on 410). */
+const CHANGES_A_REQUEST = ['GetItem', 'UpdateItem', 'DeleteItem', 'Query'] as const;
 
 export const functions = {
   intakeStart: {
     entry: 'lambdas/handlers/intake-start.ts',
     description: 'POST /intake/start: store the booking; fulfil free, trial and credit plans at once',
-    table: ROUTING_TABLE_ACTIONS,
+    table: ROUTES_A_REQUEST,
     readsFlag: true,
     pushes: true,
     createsSchedules: true,
@@ -43,7 +49,7 @@ export const functions = {
   checkoutComplete: {
     entry: 'lambdas/handlers/checkout-complete.ts',
     description: 'POST /sessions/{id}/checkout/complete: fulfil a paid session (idempotent)',
-    table: ROUTING_TABLE_ACTIONS,
+    table: ROUTES_A_REQUEST,
     readsFlag: true,
     pushes: true,
     createsSchedules: true,
@@ -51,7 +57,7 @@ export const functions = {
   cancelSession: {
     entry: 'lambdas/handlers/cancel-session.ts',
     description: 'POST /sessions/{id}/cancel: cancel a pending request and tell the offered mechanics',
-    table: ROUTING_TABLE_ACTIONS,
+    table: CHANGES_A_REQUEST,
     pushes: true,
     deletesSchedules: true,
   },
@@ -63,7 +69,8 @@ export const functions = {
   putMechanic: {
     entry: 'lambdas/handlers/put-mechanic.ts',
     description: 'PUT /mechanics/{id}: admin upsert of a mechanic; suspension drops live connections',
-    table: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'],
+    // Put the mechanic; find their connections (Query) to drop (Delete) or re-home (Update) them.
+    table: ['PutItem', 'UpdateItem', 'DeleteItem', 'Query'],
     pushes: true,
   },
   wsAuthorizer: {
@@ -95,21 +102,22 @@ export const functions = {
   wsAccept: {
     entry: 'lambdas/handlers/ws-accept.ts',
     description: 'WebSocket accept: first conditional write wins the request',
-    table: ROUTING_TABLE_ACTIONS,
+    table: CHANGES_A_REQUEST,
     pushes: true,
     deletesSchedules: true,
   },
   wsDecline: {
     entry: 'lambdas/handlers/ws-decline.ts',
     description: "WebSocket decline: the favorite's decline ends the priority window now",
-    table: ROUTING_TABLE_ACTIONS,
+    table: CHANGES_A_REQUEST,
     pushes: true,
     deletesSchedules: true,
   },
   runFallback: {
     entry: 'lambdas/handlers/run-fallback.ts',
     description: 'Scheduler target: broadcast a priority request nobody took in its window',
-    table: ROUTING_TABLE_ACTIONS,
+    // The claim and the audit are conditional Updates (returning the item); broadcast = Query, prune = Delete.
+    table: ['UpdateItem', 'DeleteItem', 'Query'],
     pushes: true,
   },
 } as const satisfies Record<string, FunctionSpec>;

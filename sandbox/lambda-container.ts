@@ -4,11 +4,14 @@
  * Its env (endpoints, table, flag …) was set by the host; nothing in the
  * handlers knows it is local.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
+import { Client } from '@smithy/core/client';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { functions, type FunctionName } from '../lib/routes';
+import { AccessDeniedException, actionOf, grantedActions } from './iam';
 
 /** An invocation, or (without `function`) a request to load every handler now. */
 export interface Invocation {
@@ -20,6 +23,24 @@ export interface Invocation {
 export type InvocationResult = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { name: string; message: string; stack?: string } };
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+
+/**
+ * Which function an SDK call comes from: every invocation runs in its own
+ * async context, and every AWS SDK client's `send` (they all share this base
+ * class) checks the call against that function's grants first.
+ */
+const invoking = new AsyncLocalStorage<FunctionName>();
+const grants = new Map((Object.keys(functions) as FunctionName[]).map((name) => [name, grantedActions(name)]));
+const send = Client.prototype.send;
+Client.prototype.send = function checkedSend(this: Client<never, never, never, never>, command: { constructor: { name: string } }, ...rest: unknown[]) {
+  const name = invoking.getStore();
+  const action = actionOf(command.constructor.name);
+  if (name && !grants.get(name)!.has(action)) {
+    process.stdout.write(`${JSON.stringify({ timestamp: new Date().toISOString(), level: 'ERROR', message: `[sandbox IAM] ${name} is not granted ${action}` })}\n`);
+    return Promise.reject(new AccessDeniedException(name, action));
+  }
+  return (send as (...args: unknown[]) => unknown).call(this, command, ...rest);
+} as typeof send;
 const loaded = new Map<FunctionName, Promise<Handler>>();
 const root = resolve(import.meta.dirname, '..');
 
@@ -42,7 +63,7 @@ parentPort!.on('message', async (invocation: Invocation) => {
     }
     const handler = await handlerOf(invocation.function);
     const context = { functionName: invocation.function, awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 29_000 };
-    answer = { id: invocation.id, ok: true, result: await handler(invocation.event, context) };
+    answer = { id: invocation.id, ok: true, result: await invoking.run(invocation.function, () => handler(invocation.event, context)) };
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
     answer = { id: invocation.id, ok: false, error: { name: e.name, message: e.message, stack: e.stack } };

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { type FunctionName, type FunctionSpec, functions as manifest, scheduleTarget } from '../../lib/routes';
 import { tableSchema } from '../../lib/table-schema';
+import { grantedActions } from '../../sandbox/iam';
 import { arnOf, buildStack, grantsOf, logicalId, roleProperties, sorted } from './synth-helpers';
 
 const { stack, template } = buildStack({ stage: 'dev' });
@@ -21,6 +22,7 @@ const SCHEDULES = 'arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>
 const SCHEDULER_ROLE = arnOf(stack.fallback.role);
 const DLQ = arnOf(stack.fallback.deadLetterQueue);
 const FALLBACK_FN = arnOf(stack.functions.runFallback.function);
+const QUERY_INDEXES = [`dynamodb:Query on ${TABLE}`, ...INDEXES.map((index) => `dynamodb:Query on ${index}`)];
 const logsOf = (name: FunctionName) => [
   `logs:CreateLogStream on ${arnOf(stack.functions[name].logGroup)}`,
   `logs:PutLogEvents on ${arnOf(stack.functions[name].logGroup)}`,
@@ -85,21 +87,63 @@ describe('function roles: pinned by hand (a widening anywhere fails here)', () =
     ],
     runFallback: [
       ...logsOf('runFallback'),
+      `dynamodb:UpdateItem on ${TABLE}`,
+      `dynamodb:DeleteItem on ${TABLE}`,
+      ...QUERY_INDEXES,
+      `execute-api:ManageConnections on ${CONNECTIONS}`,
+      `sqs:SendMessage on ${DLQ}`,
+    ],
+    checkoutComplete: [
+      ...logsOf('checkoutComplete'),
       `dynamodb:GetItem on ${TABLE}`,
       `dynamodb:PutItem on ${TABLE}`,
       `dynamodb:UpdateItem on ${TABLE}`,
       `dynamodb:DeleteItem on ${TABLE}`,
-      `dynamodb:Query on ${TABLE}`,
-      `dynamodb:Query on ${TABLE}/index/connections-by-mechanic`,
-      `dynamodb:Query on ${TABLE}/index/connections-by-shard`,
-      `dynamodb:Query on ${TABLE}/index/connections-by-workshop`,
+      ...QUERY_INDEXES,
+      `ssm:GetParameter on ${FLAG}`,
       `execute-api:ManageConnections on ${CONNECTIONS}`,
-      `sqs:SendMessage on ${DLQ}`,
+      `scheduler:CreateSchedule on ${SCHEDULES}`,
+      `iam:PassRole on ${SCHEDULER_ROLE}`,
+    ],
+    ...Object.fromEntries(
+      (['cancelSession', 'wsAccept', 'wsDecline'] as const).map((name) => [
+        name,
+        [
+          ...logsOf(name),
+          `dynamodb:GetItem on ${TABLE}`,
+          `dynamodb:UpdateItem on ${TABLE}`,
+          `dynamodb:DeleteItem on ${TABLE}`,
+          ...QUERY_INDEXES,
+          `execute-api:ManageConnections on ${CONNECTIONS}`,
+          `scheduler:DeleteSchedule on ${SCHEDULES}`,
+        ],
+      ]),
+    ),
+    putMechanic: [
+      ...logsOf('putMechanic'),
+      `dynamodb:PutItem on ${TABLE}`,
+      `dynamodb:UpdateItem on ${TABLE}`,
+      `dynamodb:DeleteItem on ${TABLE}`,
+      ...QUERY_INDEXES,
+      `execute-api:ManageConnections on ${CONNECTIONS}`,
     ],
   };
 
   it.each(Object.entries(pinned))('%s', (name, expected) => {
     expect(grantSet(name as FunctionName)).toEqual(sorted(expected));
+  });
+
+  it('pins every function', () => {
+    expect(sorted(Object.keys(pinned))).toEqual(sorted(names));
+  });
+});
+
+describe('the sandbox enforces the same grants', () => {
+  // sandbox/iam.ts refuses any SDK call a function is not granted; it must read the manifest as the stack does.
+  const SANDBOX_CHECKED = /^(dynamodb|ssm|scheduler|execute-api):/;
+  it.each(names)('%s', (name) => {
+    const inTemplate = new Set(grantsOfFunction(name).map((g) => g.grant.split(' on ')[0]!).filter((action) => SANDBOX_CHECKED.test(action)));
+    expect(sorted(grantedActions(name))).toEqual(sorted(inTemplate));
   });
 });
 
