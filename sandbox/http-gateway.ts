@@ -65,6 +65,7 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
     const match = findRoute(method, url.pathname);
+    if (match === 'bad_request') return reply(res, 400, { message: 'Bad Request' });
     if (!match) return reply(res, 404, { message: 'Not Found' });
 
     const claims = await authorize(req, match.route);
@@ -114,12 +115,18 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
   };
 }
 
-function findRoute(method: string, path: string): { route: HttpRoute; pathParameters: Record<string, string> } | undefined {
+function findRoute(method: string, path: string): { route: HttpRoute; pathParameters: Record<string, string> } | 'bad_request' | undefined {
   for (const { route, pattern, params } of compiled) {
     if (route.method !== method) continue;
     const found = pattern.exec(path);
     if (!found) continue;
-    return { route, pathParameters: Object.fromEntries(params.map((name, i) => [name, decodeURIComponent(found[i + 1]!)])) };
+    try {
+      return { route, pathParameters: Object.fromEntries(params.map((name, i) => [name, decodeURIComponent(found[i + 1]!)])) };
+    } catch (error) {
+      // A malformed escape (`%`, `%zz`, a cut UTF-8 sequence) is the client's mistake: a 400, never a 5xx.
+      if (error instanceof URIError) return 'bad_request';
+      throw error;
+    }
   }
   return undefined;
 }

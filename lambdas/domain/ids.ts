@@ -28,3 +28,6 @@ export function fallbackScheduleName(requestId: string): string {
   if (!SCHEDULE_NAME.test(name)) throw new Error(`Request id ${requestId} does not make a valid schedule name`);
   return name;
 }
+
+/** Ids clients choose (mechanics, workshops): printable, none of the separators our keys use, short enough for a table key. */
+export const CLIENT_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;

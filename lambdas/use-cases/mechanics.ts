@@ -2,6 +2,7 @@
  * The mechanic's side: admin upsert, and the WebSocket connection life cycle
  * (authorize the handshake, index the connection, drop it on disconnect).
  */
+import { CLIENT_ID } from '../domain/ids';
 import type { Mechanic, MechanicStatus } from '../domain/mechanic';
 import { canWork } from '../domain/mechanic';
 import type { Deps } from './deps';
@@ -46,7 +47,8 @@ export async function authorizeMechanic(deps: Pick<Deps, 'tokens' | 'mechanics' 
     deps.log.info('[connect] Handshake refused: invalid token', { error: describeError(error) });
     return { allowed: false, why: 'invalid_token' };
   }
-  const mechanic = await deps.mechanics.get(subject);
+  // PUT /mechanics/{id} only makes ids of this shape; any other subject is nobody, and one too long for a table key would make the look-up fail (a 5xx).
+  const mechanic = CLIENT_ID.test(subject) ? await deps.mechanics.get(subject) : undefined;
   if (!mechanic || !canWork(mechanic)) {
     deps.log.info('[connect] Handshake refused: not an approved mechanic', { mechanic_id: subject, status: mechanic?.status ?? 'unknown' });
     return { allowed: false, why: 'not_approved' };

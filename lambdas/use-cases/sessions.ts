@@ -143,7 +143,8 @@ export async function getSessionView(deps: Pick<Deps, 'sessions' | 'requests'>, 
 
 async function ownedSession(deps: Pick<Deps, 'sessions'>, input: { customerId: string; sessionId: string }): Promise<Session> {
   const session = isSessionId(input.sessionId) ? await deps.sessions.get(input.sessionId) : undefined;
-  if (!session || session.customer_id !== input.customerId) throw notFound(`session ${input.sessionId}`);
+  // The id is echoed back shortened: a 404 must not mirror whatever a client sends.
+  if (!session || session.customer_id !== input.customerId) throw notFound(`session ${input.sessionId.slice(0, 80)}`);
   return session;
 }
 

@@ -5,11 +5,12 @@
  */
 import { z } from 'zod';
 import { invalidRequest } from '../../domain/errors';
+import { CLIENT_ID } from '../../domain/ids';
 import { MECHANIC_STATUSES } from '../../domain/mechanic';
 import { PLANS, ROUTING_TYPES } from '../../domain/session';
 
 /** Ids we accept from clients: printable, no separators our keys use. */
-const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:@-]+$/, 'must be 1-128 letters, digits or _ . : @ -');
+const id = z.string().min(1).max(128).regex(CLIENT_ID, 'must be 1-128 letters, digits or _ . : @ -');
 
 export const bookingSchema = z.object({
   plan: z.enum(PLANS),
