@@ -49,7 +49,7 @@ async function route(services: Record<string, AwsService>, req: IncomingMessage,
     const fault = faults?.take(name as FaultService, operationOf(name!, req), body?.toString('utf8') ?? '');
     if (fault) {
       if (!body) await readBody(req);
-      const error = new AwsError(fault.status ?? defaultStatus(fault.error), fault.error, fault.message ?? `Injected fault: ${fault.error}`);
+      const error = new AwsError(fault.status ?? defaultStatus(fault.error, name === 'scheduler' ? 'rest' : 'json'), fault.error, fault.message ?? `Injected fault: ${fault.error}`);
       return name === 'scheduler' ? sendRestJsonError(res, error) : sendJsonProtocolError(res, error);
     }
     await service(req, res, body ?? Buffer.alloc(0));

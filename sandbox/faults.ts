@@ -31,14 +31,19 @@ export interface ActiveFault extends FaultSpec {
   hits: number;
 }
 
-/** Statuses AWS answers with for the usual error types. */
-export function defaultStatus(error: string): number {
+/**
+ * Statuses AWS answers with for the usual error types. The JSON-protocol
+ * services (DynamoDB, SSM) answer every client error with 400, whatever its
+ * type; REST ones (Scheduler, `@connections`) vary by type.
+ */
+export function defaultStatus(error: string, protocol: 'json' | 'rest' = 'rest'): number {
+  if (/ServiceUnavailable/.test(error)) return 503;
+  if (/Internal/.test(error)) return 500;
+  if (protocol === 'json') return 400;
   if (/Gone/.test(error)) return 410;
   if (/NotFound/.test(error)) return 404;
   if (/Conflict/.test(error)) return 409;
   if (/LimitExceeded|TooManyRequests/.test(error)) return 429;
-  if (/ServiceUnavailable/.test(error)) return 503;
-  if (/Internal/.test(error)) return 500;
   return 400; // Throttling, ProvisionedThroughputExceeded, Validation … are 400s in AWS's JSON protocols
 }
 

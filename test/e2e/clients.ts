@@ -146,3 +146,97 @@ export async function connectionIdsOf(sandbox: Sandbox, mechanicId: string): Pro
   client.destroy();
   return ids;
 }
+
+// ---- reliability: fault injection, dead letters, stored items, delivery barriers ------------------
+
+/** A fault as `POST /dev/faults` takes it (sandbox/faults.ts). */
+export interface FaultRequest {
+  service: 'dynamodb' | 'ssm' | 'scheduler' | 'connections' | 'lambda';
+  operation?: string;
+  error: string;
+  times?: number;
+  status?: number;
+  message?: string;
+  match?: string;
+}
+
+export interface ArmedFault extends FaultRequest {
+  id: number;
+  remaining: number | null;
+  hits: number;
+}
+
+/** Arms a fault; throws unless the sandbox took it (201). */
+export async function armFault(sandbox: Sandbox, fault: FaultRequest): Promise<ArmedFault> {
+  const answer = await api<{ fault: ArmedFault }>(sandbox, 'POST', '/dev/faults', { body: fault });
+  if (answer.status !== 201) throw new Error(`POST /dev/faults answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  return answer.body.fault;
+}
+
+/** `GET /dev/faults`: the faults still armed and how many requests were answered with one so far. */
+export async function faultState(sandbox: Sandbox): Promise<{ faults: ArmedFault[]; injected: number }> {
+  return (await api<{ faults: ArmedFault[]; injected: number }>(sandbox, 'GET', '/dev/faults')).body;
+}
+
+export async function clearFaults(sandbox: Sandbox): Promise<void> {
+  const answer = await api(sandbox, 'DELETE', '/dev/faults');
+  if (answer.status !== 204) throw new Error(`DELETE /dev/faults answered ${answer.status}`);
+}
+
+export interface DeadLetterView {
+  schedule_name: string;
+  group: string;
+  target_arn: string;
+  dead_letter_arn?: string;
+  input: string;
+  error: string;
+  attempts: number;
+  at: string;
+}
+
+/** `GET /dev/dead-letters`: the fallback invocations the scheduler gave up on (the DLQ's depth). */
+export async function deadLetters(sandbox: Sandbox): Promise<{ count: number; dead_letters: DeadLetterView[] }> {
+  return (await api<{ count: number; dead_letters: DeadLetterView[] }>(sandbox, 'GET', '/dev/dead-letters')).body;
+}
+
+/** The session and request items stored for a customer (their `pk`s): a test-side Scan through the real SDK. */
+export async function itemsOfCustomer(sandbox: Pick<Sandbox, 'awsUrl' | 'tableName'>, customerId: string): Promise<{ sessions: string[]; requests: string[] }> {
+  const { DynamoDBClient, ScanCommand } = await import('@aws-sdk/client-dynamodb');
+  const client = new DynamoDBClient(awsClientConfig(sandbox as Sandbox));
+  const pks: string[] = [];
+  let ExclusiveStartKey: Record<string, never> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: sandbox.tableName,
+        FilterExpression: 'customer_id = :customer',
+        ExpressionAttributeValues: { ':customer': { S: customerId } },
+        ExclusiveStartKey,
+      }),
+    );
+    pks.push(...(page.Items ?? []).map((item) => item.pk!.S!));
+    ExclusiveStartKey = page.LastEvaluatedKey as Record<string, never> | undefined;
+  } while (ExclusiveStartKey);
+  client.destroy();
+  return { sessions: pks.filter((pk) => pk.startsWith('SESSION#')), requests: pks.filter((pk) => pk.startsWith('REQUEST#')) };
+}
+
+/**
+ * A ping/pong round trip. Every push the server sent this client before the
+ * ping left travels ahead of the pong on the same socket, so once this
+ * resolves, "exactly one" counts are final for pushes already made.
+ */
+export async function roundTrip(client: MechanicClient, timeoutMs?: number): Promise<void> {
+  const pongs = client.of('pong').length;
+  client.send({ action: 'ping' });
+  await eventually(() => client.of('pong').length > pongs, `${client.mechanicId} to get its pong`, timeoutMs);
+}
+
+/** A new mechanic, registered through the admin route (not connected). */
+export async function registerMechanic(sandbox: Sandbox, options: { status?: 'approved' | 'pending' | 'suspended'; workshop_id?: string } = {}): Promise<string> {
+  const id = `mech-${crypto.randomUUID().slice(0, 8)}`;
+  const admin = await sandbox.token({ sub: 'ops', scope: 'admin' });
+  const answer = await api(sandbox, 'PUT', `/mechanics/${id}`, { token: admin, body: { status: options.status ?? 'approved', name: id, workshop_id: options.workshop_id } });
+  if (answer.status !== 200) throw new Error(`PUT /mechanics/${id} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  return id;
+}
