@@ -4,35 +4,18 @@
  * CLI reach DynamoDB, SSM and Scheduler through `--endpoint-url` alone.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { AwsError, readBody, send, sendJsonProtocolError, sendRestJsonError, signingService, type AwsService } from './aws-wire';
 import { defaultStatus, type Faults, type FaultService } from './faults';
+import { listen, type Listening } from './listen';
 
-export interface AwsEndpoint {
-  readonly url: string;
-  readonly port: number;
-  close(): Promise<void>;
-}
+export type AwsEndpoint = Listening;
 
 export async function startAwsEndpoint(options: { host?: string; port: number; services: Record<string, AwsService>; faults?: Faults }): Promise<AwsEndpoint> {
   const server: Server = createServer((req, res) => {
     void route(options.services, req, res, options.faults);
   });
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listen(server, options.port, options.host);
 }
 
 async function route(services: Record<string, AwsService>, req: IncomingMessage, res: ServerResponse, faults?: Faults): Promise<void> {

@@ -11,6 +11,7 @@ import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { ADMIN_SCOPE, httpRoutes, type FunctionName, type HttpRoute } from '../lib/routes';
 import { DEV_AUDIENCE, type DevAuth } from './dev-auth';
 import { SANDBOX_ACCOUNT } from './lambda-host';
+import { listen, type Listening } from './listen';
 
 /** API Gateway's own limit on a request payload. */
 export const HTTP_API_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
@@ -25,11 +26,7 @@ export interface HttpGatewayOptions {
   log: (line: string) => void;
 }
 
-export interface HttpGateway {
-  readonly url: string;
-  readonly port: number;
-  close(): Promise<void>;
-}
+export type HttpGateway = Listening;
 
 interface CompiledRoute {
   route: HttpRoute;
@@ -99,20 +96,7 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     return payload;
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listen(server, options.port, options.host);
 }
 
 function findRoute(method: string, path: string): { route: HttpRoute; pathParameters: Record<string, string> } | 'bad_request' | undefined {

@@ -5,6 +5,7 @@
  */
 import { WebSocket } from 'ws';
 import type { Sandbox } from '../../sandbox/index';
+import type { DeadLetter } from '../../sandbox/scheduler';
 
 export type Message = { type: string; [field: string]: unknown };
 
@@ -183,16 +184,8 @@ export async function clearFaults(sandbox: Sandbox): Promise<void> {
   if (answer.status !== 204) throw new Error(`DELETE /dev/faults answered ${answer.status}`);
 }
 
-export interface DeadLetterView {
-  schedule_name: string;
-  group: string;
-  target_arn: string;
-  dead_letter_arn?: string;
-  input: string;
-  error: string;
-  attempts: number;
-  at: string;
-}
+/** What `GET /dev/dead-letters` lists: the scheduler's own record. */
+export type DeadLetterView = DeadLetter;
 
 /** `GET /dev/dead-letters`: the fallback invocations the scheduler gave up on (the DLQ's depth). */
 export async function deadLetters(sandbox: Sandbox): Promise<{ count: number; dead_letters: DeadLetterView[] }> {

@@ -1,30 +1,17 @@
 /** POST /sessions/{id}/cancel: a pending request becomes cancelled, its schedule goes, the offered mechanics hear `request_taken`. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { httpEvent, responseOf, wsEvent } from '../support/handler-events';
-import { type AwsWires, captureLogs, newCustomerId, readRequest, SCHEDULE_GROUP, setUpHandlerEnv } from '../support/handler-env';
+import { type AwsWires, captureLogs, newCustomerId, readRequest, SCHEDULE_GROUP, useHandlerEnv } from '../support/handler-env';
 import type { TestTable } from '../support/table';
+import { handler as intakeStart } from '../../lambdas/handlers/intake-start';
+import { handler as cancelSession } from '../../lambdas/handlers/cancel-session';
+import { handler as wsAccept } from '../../lambdas/handlers/ws-accept';
 
 let wires: AwsWires;
 const logs = captureLogs();
 let table: TestTable;
-let intakeStart: (typeof import('../../lambdas/handlers/intake-start'))['handler'];
-let cancelSession: (typeof import('../../lambdas/handlers/cancel-session'))['handler'];
-let wsAccept: (typeof import('../../lambdas/handlers/ws-accept'))['handler'];
 
-beforeAll(async () => {
-  ({ table, wires } = await setUpHandlerEnv());
-  ({ handler: intakeStart } = await import('../../lambdas/handlers/intake-start'));
-  ({ handler: cancelSession } = await import('../../lambdas/handlers/cancel-session'));
-  ({ handler: wsAccept } = await import('../../lambdas/handlers/ws-accept'));
-});
-afterAll(async () => {
-  await wires.close();
-  vi.unstubAllEnvs();
-});
-beforeEach(async () => {
-  await wires.reset();
-  logs.clear();
-});
+useHandlerEnv((env) => ({ table, wires } = env), { logs });
 
 async function book(customer: string, body: object): Promise<{ session_id: string; request_id: string }> {
   const response = responseOf(await intakeStart(httpEvent({ method: 'POST', route: '/intake/start', sub: customer, body })));

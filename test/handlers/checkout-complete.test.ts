@@ -1,29 +1,17 @@
 /** POST /sessions/{id}/checkout/complete: what the payment webhook calls; idempotent; owner only. */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { httpEvent, responseOf } from '../support/handler-events';
-import { type AwsWires, captureLogs, newCustomerId, readRequest, sessionAndRequestKeys, setUpHandlerEnv } from '../support/handler-env';
+import { type AwsWires, captureLogs, newCustomerId, readRequest, sessionAndRequestKeys, useHandlerEnv } from '../support/handler-env';
 import type { TestTable } from '../support/table';
+import { handler as intakeStart } from '../../lambdas/handlers/intake-start';
+import { handler as checkoutComplete } from '../../lambdas/handlers/checkout-complete';
 
 let wires: AwsWires;
 const logs = captureLogs();
 let table: TestTable;
-let intakeStart: (typeof import('../../lambdas/handlers/intake-start'))['handler'];
-let checkoutComplete: (typeof import('../../lambdas/handlers/checkout-complete'))['handler'];
 
-beforeAll(async () => {
-  ({ table, wires } = await setUpHandlerEnv());
-  ({ handler: intakeStart } = await import('../../lambdas/handlers/intake-start'));
-  ({ handler: checkoutComplete } = await import('../../lambdas/handlers/checkout-complete'));
-});
-afterAll(async () => {
-  await wires.close();
-  vi.unstubAllEnvs();
-});
-beforeEach(async () => {
-  await wires.reset();
-  logs.clear();
-});
+useHandlerEnv((env) => ({ table, wires } = env), { logs });
 
 async function paidSession(customer: string): Promise<string> {
   const response = responseOf(await intakeStart(httpEvent({ method: 'POST', route: '/intake/start', sub: customer, body: { plan: 'paid', concern: 'Timing belt' } })));

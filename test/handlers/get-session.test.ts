@@ -1,27 +1,15 @@
 /** GET /sessions/{id}: the session, its request and its audit trail, for the owner; a 404 for anyone else. */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { httpEvent, responseOf } from '../support/handler-events';
-import { type AwsWires, captureLogs, newCustomerId, setUpHandlerEnv } from '../support/handler-env';
+import { type AwsWires, captureLogs, newCustomerId, useHandlerEnv } from '../support/handler-env';
+import { handler as intakeStart } from '../../lambdas/handlers/intake-start';
+import { handler as getSession } from '../../lambdas/handlers/get-session';
 
 let wires: AwsWires;
 const logs = captureLogs();
-let intakeStart: (typeof import('../../lambdas/handlers/intake-start'))['handler'];
-let getSession: (typeof import('../../lambdas/handlers/get-session'))['handler'];
 
-beforeAll(async () => {
-  ({ wires } = await setUpHandlerEnv());
-  ({ handler: intakeStart } = await import('../../lambdas/handlers/intake-start'));
-  ({ handler: getSession } = await import('../../lambdas/handlers/get-session'));
-});
-afterAll(async () => {
-  await wires.close();
-  vi.unstubAllEnvs();
-});
-beforeEach(async () => {
-  await wires.reset();
-  logs.clear();
-});
+useHandlerEnv((env) => ({ wires } = env), { logs });
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 

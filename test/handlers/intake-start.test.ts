@@ -3,7 +3,7 @@
  * event, on a dynalite table. Every refusal leaves the table untouched.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FALLBACK_RETRY_POLICY } from '../../lambdas/adapters/eventbridge-scheduler';
 import { httpEvent, httpEventWithoutSub, responseOf, type HttpEventOptions } from '../support/handler-events';
 import {
@@ -16,29 +16,23 @@ import {
   SCHEDULE_GROUP,
   SCHEDULER_ROLE_ARN,
   sessionAndRequestKeys,
-  setUpHandlerEnv,
+  useHandlerEnv,
 } from '../support/handler-env';
 import type { TestTable } from '../support/table';
+import { handler as intakeStart } from '../../lambdas/handlers/intake-start';
 
 let wires: AwsWires;
 const logs = captureLogs();
 let table: TestTable;
-let intakeStart: (typeof import('../../lambdas/handlers/intake-start'))['handler'];
 let mechanic: { mechanicId: string; connectionIds: string[] };
 
-beforeAll(async () => {
-  ({ table, wires } = await setUpHandlerEnv());
-  ({ handler: intakeStart } = await import('../../lambdas/handlers/intake-start'));
-  mechanic = await wires.addMechanic();
-});
-afterAll(async () => {
-  await wires.close();
-  vi.unstubAllEnvs();
-});
-beforeEach(async () => {
-  await wires.reset();
-  logs.clear();
-});
+useHandlerEnv(
+  async (env) => {
+    ({ table, wires } = env);
+    mechanic = await wires.addMechanic();
+  },
+  { logs },
+);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

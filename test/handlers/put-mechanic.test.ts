@@ -1,29 +1,18 @@
 /** PUT /mechanics/{id}: admin scope only; suspending a mechanic drops their live connections at once. */
 import { randomUUID } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDbMechanicStore } from '../../lambdas/adapters/dynamodb-mechanic-store';
 import { httpEvent, responseOf } from '../support/handler-events';
-import { type AwsWires, captureLogs, keysWithPrefix, setUpHandlerEnv } from '../support/handler-env';
+import { type AwsWires, captureLogs, keysWithPrefix, useHandlerEnv } from '../support/handler-env';
 import type { TestTable } from '../support/table';
+import { handler as putMechanic } from '../../lambdas/handlers/put-mechanic';
 
 let wires: AwsWires;
 const logs = captureLogs();
 let table: TestTable;
-let putMechanic: (typeof import('../../lambdas/handlers/put-mechanic'))['handler'];
 
-beforeAll(async () => {
-  ({ table, wires } = await setUpHandlerEnv());
-  ({ handler: putMechanic } = await import('../../lambdas/handlers/put-mechanic'));
-});
-afterAll(async () => {
-  await wires.close();
-  vi.unstubAllEnvs();
-});
-beforeEach(async () => {
-  await wires.reset();
-  logs.clear();
-});
+useHandlerEnv((env) => ({ table, wires } = env), { logs });
 
 const ADMIN = 'admin-1';
 const put = (id: string, body: unknown, scopes: string[] | null = ['admin']) => putMechanic(httpEvent({ method: 'PUT', route: '/mechanics/{id}', id, body, sub: ADMIN, scopes }));

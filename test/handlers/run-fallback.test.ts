@@ -1,31 +1,18 @@
 /** The scheduler's target: `{"request_id": …}` at the end of the priority window. One conditional write decides. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDbConnectionStore } from '../../lambdas/adapters/dynamodb-connection-store';
 import { httpEvent, responseOf, wsEvent } from '../support/handler-events';
-import { type AwsWires, captureLogs, newCustomerId, readRequest, setUpHandlerEnv } from '../support/handler-env';
+import { type AwsWires, captureLogs, newCustomerId, readRequest, useHandlerEnv } from '../support/handler-env';
 import type { TestTable } from '../support/table';
+import { handler as intakeStart } from '../../lambdas/handlers/intake-start';
+import { handler as runFallback } from '../../lambdas/handlers/run-fallback';
+import { handler as wsAccept } from '../../lambdas/handlers/ws-accept';
 
 let wires: AwsWires;
 const logs = captureLogs();
 let table: TestTable;
-let intakeStart: (typeof import('../../lambdas/handlers/intake-start'))['handler'];
-let runFallback: (typeof import('../../lambdas/handlers/run-fallback'))['handler'];
-let wsAccept: (typeof import('../../lambdas/handlers/ws-accept'))['handler'];
 
-beforeAll(async () => {
-  ({ table, wires } = await setUpHandlerEnv());
-  ({ handler: intakeStart } = await import('../../lambdas/handlers/intake-start'));
-  ({ handler: runFallback } = await import('../../lambdas/handlers/run-fallback'));
-  ({ handler: wsAccept } = await import('../../lambdas/handlers/ws-accept'));
-});
-afterAll(async () => {
-  await wires.close();
-  vi.unstubAllEnvs();
-});
-beforeEach(async () => {
-  await wires.reset();
-  logs.clear();
-});
+useHandlerEnv((env) => ({ table, wires } = env), { logs });
 
 /** A priority request with its offer out and its schedule created, as intake leaves it with the flag on. */
 async function priorityRequest(): Promise<{ requestId: string; sessionId: string; favorite: { mechanicId: string; connectionIds: string[] } }> {

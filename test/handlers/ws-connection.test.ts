@@ -1,30 +1,17 @@
 /** WebSocket `$connect` / `$disconnect`: the connection item appears in, then leaves, the connection indexes. */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { wsEvent } from '../support/handler-events';
-import { type AwsWires, captureLogs, keysWithPrefix, newConnectionId, setUpHandlerEnv } from '../support/handler-env';
+import { captureLogs, keysWithPrefix, newConnectionId, useHandlerEnv } from '../support/handler-env';
 import type { TestTable } from '../support/table';
 import { randomUUID } from 'node:crypto';
+import { handler as wsConnect } from '../../lambdas/handlers/ws-connect';
+import { handler as wsDisconnect } from '../../lambdas/handlers/ws-disconnect';
 
-let wires: AwsWires;
 const logs = captureLogs();
 let table: TestTable;
-let wsConnect: (typeof import('../../lambdas/handlers/ws-connect'))['handler'];
-let wsDisconnect: (typeof import('../../lambdas/handlers/ws-disconnect'))['handler'];
 
-beforeAll(async () => {
-  ({ table, wires } = await setUpHandlerEnv());
-  ({ handler: wsConnect } = await import('../../lambdas/handlers/ws-connect'));
-  ({ handler: wsDisconnect } = await import('../../lambdas/handlers/ws-disconnect'));
-});
-afterAll(async () => {
-  await wires.close();
-  vi.unstubAllEnvs();
-});
-beforeEach(async () => {
-  await wires.reset();
-  logs.clear();
-});
+useHandlerEnv((env) => ({ table } = env), { logs });
 
 async function queryIndex(indexName: string, keyName: string, keyValue: string): Promise<Record<string, unknown>[]> {
   const { Items = [] } = await table.db.send(

@@ -3,36 +3,21 @@
  * an event posted to the caller's connection, a bad message gets an `error`
  * event, and the route always returns 200 so the connection stays open.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { httpEvent, responseOf, wsEvent } from '../support/handler-events';
-import { type AwsWires, captureLogs, newCustomerId, readRequest, SCHEDULE_GROUP, setUpHandlerEnv } from '../support/handler-env';
+import { type AwsWires, captureLogs, newCustomerId, readRequest, SCHEDULE_GROUP, useHandlerEnv } from '../support/handler-env';
 import type { TestTable } from '../support/table';
+import { handler as intakeStart } from '../../lambdas/handlers/intake-start';
+import { handler as wsAccept } from '../../lambdas/handlers/ws-accept';
+import { handler as wsDecline } from '../../lambdas/handlers/ws-decline';
+import { handler as wsPing } from '../../lambdas/handlers/ws-ping';
+import { handler as wsDefault } from '../../lambdas/handlers/ws-default';
 
 let wires: AwsWires;
 const logs = captureLogs();
 let table: TestTable;
-let intakeStart: (typeof import('../../lambdas/handlers/intake-start'))['handler'];
-let wsAccept: (typeof import('../../lambdas/handlers/ws-accept'))['handler'];
-let wsDecline: (typeof import('../../lambdas/handlers/ws-decline'))['handler'];
-let wsPing: (typeof import('../../lambdas/handlers/ws-ping'))['handler'];
-let wsDefault: (typeof import('../../lambdas/handlers/ws-default'))['handler'];
 
-beforeAll(async () => {
-  ({ table, wires } = await setUpHandlerEnv());
-  ({ handler: intakeStart } = await import('../../lambdas/handlers/intake-start'));
-  ({ handler: wsAccept } = await import('../../lambdas/handlers/ws-accept'));
-  ({ handler: wsDecline } = await import('../../lambdas/handlers/ws-decline'));
-  ({ handler: wsPing } = await import('../../lambdas/handlers/ws-ping'));
-  ({ handler: wsDefault } = await import('../../lambdas/handlers/ws-default'));
-});
-afterAll(async () => {
-  await wires.close();
-  vi.unstubAllEnvs();
-});
-beforeEach(async () => {
-  await wires.reset();
-  logs.clear();
-});
+useHandlerEnv((env) => ({ table, wires } = env), { logs });
 
 const OK = { statusCode: 200, body: '' };
 

@@ -2,12 +2,10 @@
  * The sandbox's Parameter Store, driven by the real SDK client (and the real
  * CLI when installed) over the wire, as the flag adapter and ops use it.
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   DeleteParameterCommand,
   DescribeParametersCommand,
@@ -24,6 +22,7 @@ import {
   ValidationException,
   paginateDescribeParameters,
 } from '@aws-sdk/client-ssm';
+import { awsClis } from '../support/aws-cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAwsEndpoint, type AwsEndpoint } from '../../sandbox/aws-endpoint';
 import { SchedulerService } from '../../sandbox/scheduler';
@@ -209,25 +208,6 @@ describe('persistence and helpers', () => {
     expect(new SsmService({}).get('/mem/flag')).toBeUndefined();
   });
 });
-
-/** Every distinct `aws` binary here (v2 at /usr/bin/aws, v1 on PATH…), each run with test credentials and no user config. */
-function awsClis(): { label: string; run(endpointUrl: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> }[] {
-  const found = new Map<string, string>();
-  for (const dir of ['/usr/bin', '/usr/local/bin', ...(process.env.PATH ?? '').split(':')]) {
-    const path = join(dir, 'aws');
-    if (dir && existsSync(path)) found.set(realpathSync(path), path);
-  }
-  const env = { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_DEFAULT_REGION: 'us-east-1', AWS_PAGER: '', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
-  return [...found.values()].map((path) => ({
-    label: path,
-    // Asynchronous on purpose: the endpoint answering the CLI lives in this process.
-    run: (endpointUrl, args) =>
-      promisify(execFile)(path, ['--endpoint-url', endpointUrl, '--output', 'json', ...args], { env }).then(
-        ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-        (error: { code?: number; stdout?: string; stderr?: string }) => ({ code: error.code ?? 1, stdout: error.stdout ?? '', stderr: error.stderr ?? '' }),
-      ),
-  }));
-}
 
 const clis = awsClis();
 

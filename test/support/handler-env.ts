@@ -15,7 +15,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { GetScheduleCommandOutput } from '@aws-sdk/client-scheduler';
 import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
 import { DynamoDbRequestStore } from '../../lambdas/adapters/dynamodb-request-store';
 import { systemClock } from '../../lambdas/adapters/json-logger';
 import { ENV } from '../../lambdas/config';
@@ -178,3 +178,30 @@ export const sessionAndRequestKeys = (table: TestTable) => keysWithPrefix(table,
 
 /** A unique customer id per test. */
 export const newCustomerId = (): string => `cust-${randomUUID().slice(0, 8)}`;
+
+/**
+ * The hooks every handler test file needs: a fresh env (table, wires, the
+ * stack's env vars) before all tests, wires reset and logs cleared before
+ * each, everything closed after. `ready` receives the table and wires once
+ * they exist. Handlers may be imported statically: wiring.ts reads the env
+ * only on first use.
+ */
+export function useHandlerEnv(
+  ready: (env: { table: TestTable; wires: AwsWires }) => unknown,
+  options: { logs?: { clear(): void } } = {},
+): void {
+  let wires: AwsWires | undefined;
+  beforeAll(async () => {
+    const env = await setUpHandlerEnv();
+    wires = env.wires;
+    await ready(env);
+  });
+  afterAll(async () => {
+    await wires?.close();
+    vi.unstubAllEnvs();
+  });
+  beforeEach(async () => {
+    await wires!.reset();
+    options.logs?.clear();
+  });
+}
