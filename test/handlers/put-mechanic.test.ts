@@ -115,7 +115,7 @@ describe('PUT /mechanics/{id}', () => {
   });
 
   it('a close that fails does not fail the suspension', async () => {
-    // Arrange: injected, as the sandbox cannot answer a 500 yet (its fault injection replaces this next issue)
+    // Arrange: the gateway answers this connection's DeleteConnection with a 500 (fault injection)
     const mechanic = await wires.addMechanic();
     wires.failClosing(mechanic.connectionIds[0]!);
 

@@ -47,7 +47,7 @@ describe('ping', () => {
 
 describe('a push that fails', () => {
   it('ping: a 500 from @connections is logged, and the route still answers 200', async () => {
-    // Arrange: injected, as the sandbox cannot answer a 500 yet (its fault injection replaces this next issue)
+    // Arrange: the gateway answers this connection's PostToConnection with a 500 (fault injection)
     const mechanic = await wires.addMechanic();
     wires.failPosting(conn(mechanic));
 

@@ -307,7 +307,7 @@ describe('workshop routing', () => {
 
 describe('flag', () => {
   it.each([
-    // A real network failure: nothing listens on the port (fault injection comes with the next issue).
+    // A real network failure: nothing listens on the port.
     ['SSM unreachable (connection refused)', (harness: Harness) => harness.makeFlagUnreachable(), /ECONNREFUSED/],
     ['the parameter missing (ParameterNotFound)', (harness: Harness) => harness.deleteFlag(), /ParameterNotFound/],
   ])('an unreadable flag counts as off, with a warning: %s', async (_name, breakFlag, why) => {
@@ -535,7 +535,7 @@ describe('broadcast delivery', () => {
     const gone = await h.addMechanic();
     const broken = await h.addMechanic();
     await h.goneConnection(gone.connectionIds[0]!);
-    // Injected: the sandbox cannot answer a 500 yet (fault injection replaces this in the next issue).
+    // The gateway answers this connection with a 500 (fault injection).
     h.brokenConnection(broken.connectionIds[0]!);
 
     // Act

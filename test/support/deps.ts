@@ -8,15 +8,13 @@
  *
  * `startSandboxWires` is shared with the handler tests (handler-env.ts).
  *
- * One thing is still injected rather than on the wire: a non-410
- * `@connections` failure (a 500), which the sandbox cannot produce until it
- * has fault injection (next issue, which replaces `injectFailure` below).
+ * A non-410 `@connections` failure (a 500) comes from the sandbox's fault
+ * injection, answered by the gateway on the wire like any other reply.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import {
   ApiGatewayManagementApiClient,
-  ApiGatewayManagementApiServiceException,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import {
   CreateScheduleGroupCommand,
@@ -45,6 +43,7 @@ import type { FunctionName } from '../../lib/routes';
 import { startAwsEndpoint } from '../../sandbox/aws-endpoint';
 import { SchedulerService } from '../../sandbox/scheduler';
 import { SsmService } from '../../sandbox/ssm';
+import { Faults } from '../../sandbox/faults';
 import { startWebSocketGateway } from '../../sandbox/websocket-gateway';
 import type { TestTable } from './table';
 
@@ -103,11 +102,9 @@ export interface SandboxWires {
   dropConnection(connectionId: string): Promise<void>;
   /** Connections whose socket the gateway closed (DeleteConnection), once settled. */
   closedByGateway(): Promise<string[]>;
-  /** From now on, that command on that connection fails with a 500 before it reaches the wire (until the sandbox has fault injection). */
+  /** From now on, the `@connections` endpoint answers that command on that connection with a 500 (the sandbox's fault injection). */
   injectFailure(kind: 'post' | 'delete', connectionId: string): void;
   clearInjectedFailures(): void;
-  /** The error to raise instead of sending, when one was injected for this command. */
-  injectedFailure(commandName: string, input: unknown): Error | undefined;
   close(): Promise<void>;
 }
 
@@ -198,9 +195,12 @@ export async function startSandboxWires(options: { table: TestTable; flagParamet
         return { statusCode: 200 };
     }
   };
+  // Injected failures: the sandbox's own fault injection, answered on the wire.
+  const faults = new Faults();
   const gateway = await startWebSocketGateway({
     port: 0,
     stage: 'test',
+    faults,
     log: () => undefined,
     invoke: (fn, event) => {
       const invocation = invoke(fn, event);
@@ -285,19 +285,7 @@ export async function startSandboxWires(options: { table: TestTable; flagParamet
     return queued;
   };
 
-  // ---- injected failures (until the sandbox has fault injection) ----
-  const failing = { post: new Set<string>(), delete: new Set<string>() };
-  const injectedFailure = (commandName: string, input: unknown): Error | undefined => {
-    const kind = commandName === 'PostToConnectionCommand' ? 'post' : commandName === 'DeleteConnectionCommand' ? 'delete' : undefined;
-    const connectionId = (input as { ConnectionId?: string } | undefined)?.ConnectionId;
-    if (!kind || !connectionId || !failing[kind].has(connectionId)) return undefined;
-    return new ApiGatewayManagementApiServiceException({
-      name: 'InternalServerErrorException',
-      $fault: 'server',
-      $metadata: { httpStatusCode: 500 },
-      message: 'Internal server error (injected: the sandbox has no fault injection yet)',
-    });
-  };
+
 
   return {
     awsUrl: endpoint.url,
@@ -366,13 +354,9 @@ export async function startSandboxWires(options: { table: TestTable; flagParamet
       return [...closedByGateway];
     },
     injectFailure: (kind, connectionId) => {
-      failing[kind].add(connectionId);
+      faults.add({ service: 'connections', operation: kind === 'post' ? 'PostToConnection' : 'DeleteConnection', match: connectionId, error: 'InternalServerErrorException', times: 0 });
     },
-    clearInjectedFailures: () => {
-      failing.post.clear();
-      failing.delete.clear();
-    },
-    injectedFailure,
+    clearInjectedFailures: () => faults.clear(),
     close: async () => {
       closing = true;
       await gateway.close();
@@ -436,7 +420,7 @@ export interface Harness {
   flagReads: () => number;
   /** Drops the connection's socket: the gateway answers 410 Gone for it from now on. */
   goneConnection: (connectionId: string) => Promise<void>;
-  /** Makes posting to a connection fail with a 500 (injected until the sandbox has fault injection). */
+  /** Makes posting to a connection fail with a 500 (the gateway's fault injection). */
   brokenConnection: (connectionId: string) => void;
   /** Deletes the schedule group, so CreateSchedule answers ResourceNotFoundException. */
   failScheduleCreation: () => Promise<void>;
@@ -457,14 +441,6 @@ export async function createHarness(table: TestTable, options: { priorityWindowS
   await wires.setFlag('false');
 
   const connectionsClient = new ApiGatewayManagementApiClient({ endpoint: wires.connectionsEndpoint, region: REGION, credentials: CREDENTIALS });
-  connectionsClient.middlewareStack.add(
-    (next, context) => async (args) => {
-      const failure = wires.injectedFailure(context.commandName ?? '', args.input);
-      if (failure) throw failure;
-      return next(args);
-    },
-    { step: 'initialize', name: 'injectedConnectionFailures' },
-  );
   const schedulerClient = new SchedulerClient({ endpoint: wires.awsUrl, region: REGION, credentials: CREDENTIALS });
   const flagTtl = options.flagCacheTtlSeconds ?? 0.000001;
   const flagOver = (client: SSMClient): FeatureFlag => new SsmFeatureFlag(client, FLAG_PARAMETER, flagTtl, clock, log);

@@ -8,11 +8,10 @@
  * handlers' JSON log lines captured instead of printed, and seeding through
  * the real stores.
  *
- * Still injected: a 500 from `@connections` (post or close), which the
- * sandbox cannot produce until it has fault injection (next issue).
+ * A 500 from `@connections` (post or close) comes from the gateway's fault
+ * injection, on the wire.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { GetScheduleCommandOutput } from '@aws-sdk/client-scheduler';
 import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
@@ -91,16 +90,6 @@ export async function setUpHandlerEnv(overrides: Partial<Record<string, string>>
   };
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
 
-  // The one stand-in left: the handlers' own client (built in wiring.ts) fails the
-  // commands a test injected a 500 for, and sends everything else down the real
-  // wire. The sandbox's fault injection (next issue) replaces this.
-  const send = ApiGatewayManagementApiClient.prototype.send;
-  vi.spyOn(ApiGatewayManagementApiClient.prototype, 'send').mockImplementation(function (this: ApiGatewayManagementApiClient, ...args: unknown[]) {
-    const command = args[0] as { constructor: { name: string }; input: unknown };
-    const failure = core.injectedFailure(command.constructor.name, command.input);
-    if (failure) return Promise.reject(failure);
-    return (send as (...a: unknown[]) => Promise<unknown>).apply(this, args);
-  } as typeof send);
 
   let scheduledBefore = new Set<string>();
   let closedBefore = 0;
