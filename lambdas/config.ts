@@ -14,6 +14,10 @@ export const ENV = {
   connectionsEndpoint: 'CONNECTIONS_ENDPOINT',
   scheduleGroupName: 'SCHEDULE_GROUP_NAME',
   fallbackFunctionArn: 'FALLBACK_FUNCTION_ARN',
+  /** The function a routing guard schedule invokes (finish-routing). */
+  routingGuardFunctionArn: 'ROUTING_GUARD_FUNCTION_ARN',
+  /** Seconds after which a routing guard finishes a routing its invocation did not. @default 120 */
+  routingGuardSeconds: 'ROUTING_GUARD_SECONDS',
   schedulerRoleArn: 'SCHEDULER_ROLE_ARN',
   fallbackDeadLetterQueueArn: 'FALLBACK_DLQ_ARN',
   jwtIssuer: 'JWT_ISSUER',
@@ -26,6 +30,8 @@ export type EnvName = (typeof ENV)[keyof typeof ENV];
 
 export const DEFAULT_PRIORITY_WINDOW_SECONDS = 600;
 export const DEFAULT_FLAG_CACHE_TTL_SECONDS = 10;
+/** Longer than any intake or checkout invocation (29 s), short enough that a customer is not kept waiting long. */
+export const DEFAULT_ROUTING_GUARD_SECONDS = 120;
 
 /** Reads a required variable; a missing one is a deployment bug, so fail loudly at cold start. */
 export function requireEnv(name: EnvName, env: NodeJS.ProcessEnv = process.env): string {

@@ -19,7 +19,7 @@ import { EventBridgeFallbackScheduler } from './adapters/eventbridge-scheduler';
 import { jsonLogger, systemClock } from './adapters/json-logger';
 import { JoseTokenVerifier } from './adapters/jose-token-verifier';
 import { SsmFeatureFlag } from './adapters/ssm-flag';
-import { DEFAULT_FLAG_CACHE_TTL_SECONDS, DEFAULT_PRIORITY_WINDOW_SECONDS, ENV, numberEnv, requireEnv } from './config';
+import { DEFAULT_FLAG_CACHE_TTL_SECONDS, DEFAULT_PRIORITY_WINDOW_SECONDS, DEFAULT_ROUTING_GUARD_SECONDS, ENV, numberEnv, requireEnv } from './config';
 import { SERVICE_NAME } from './domain/metrics';
 import type { Deps } from './use-cases/deps';
 
@@ -46,6 +46,7 @@ const scheduler = once(
       groupName: requireEnv(ENV.scheduleGroupName),
       // Only functions that create schedules get these; deleting needs the group alone.
       functionArn: process.env[ENV.fallbackFunctionArn] ?? '',
+      routingGuardFunctionArn: process.env[ENV.routingGuardFunctionArn] ?? '',
       roleArn: process.env[ENV.schedulerRoleArn] ?? '',
       deadLetterQueueArn: process.env[ENV.fallbackDeadLetterQueueArn] ?? '',
     }),
@@ -58,6 +59,7 @@ const tokens = once(() => {
   return new JoseTokenVerifier(process.env[ENV.jwksUrl] || `${issuer.replace(/\/$/, '')}/.well-known/jwks.json`, issuer, requireEnv(ENV.jwtAudience));
 });
 const priorityWindowSeconds = once(() => numberEnv(ENV.priorityWindowSeconds, DEFAULT_PRIORITY_WINDOW_SECONDS));
+const routingGuardSeconds = once(() => numberEnv(ENV.routingGuardSeconds, DEFAULT_ROUTING_GUARD_SECONDS));
 
 export const deps: Deps = {
   get sessions() {
@@ -88,5 +90,8 @@ export const deps: Deps = {
   log,
   get priorityWindowSeconds() {
     return priorityWindowSeconds();
+  },
+  get routingGuardSeconds() {
+    return routingGuardSeconds();
   },
 };

@@ -8,7 +8,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { DEFAULT_FLAG_CACHE_TTL_SECONDS, DEFAULT_PRIORITY_WINDOW_SECONDS } from '../lambdas/config';
 import { DEFAULT_STAGE, flagParameterName, scheduleGroupName } from './naming';
-import { type FunctionName, type FunctionSpec, functions as manifest, scheduleTarget } from './routes';
+import { type FunctionName, type FunctionSpec, functions as manifest, isScheduleTarget, scheduleTargets } from './routes';
 import { Alarms } from './constructs/alarms';
 import { Apis } from './constructs/apis';
 import { Data } from './constructs/data';
@@ -103,8 +103,8 @@ export class PriorityDispatchStack extends Stack {
       functions[name] = new ProjectFunction(this, capitalize(name), {
         entry: spec.entry,
         description: spec.description,
-        // The fallback is invoked by the Scheduler, not behind API Gateway's 29 s limit.
-        timeout: name === scheduleTarget ? Duration.seconds(60) : Duration.seconds(29),
+        // Schedule targets are invoked by the Scheduler, not behind API Gateway's 29 s limit.
+        timeout: isScheduleTarget(name) ? Duration.seconds(60) : Duration.seconds(29),
         // Pushing is CPU-bound SDK work (DESIGN §6), and Lambda CPU scales with memory.
         memorySize: spec.pushes ? 1024 : 256,
         logRetention: RetentionDays.ONE_MONTH,
@@ -115,7 +115,7 @@ export class PriorityDispatchStack extends Stack {
 
     this.fallback = new FallbackScheduler(this, 'Fallback', {
       scheduleGroupName: scheduleGroupName(stage),
-      target: functions[scheduleTarget].function,
+      targets: { fallback: functions[scheduleTargets.fallback].function, routingGuard: functions[scheduleTargets.routingGuard].function },
       removalPolicy,
     });
 
@@ -141,7 +141,7 @@ export class PriorityDispatchStack extends Stack {
 
     this.alarms = new Alarms(this, 'Alarms', {
       functions: Object.fromEntries(specs.map(([name]) => [name, functions[name].function])) as Record<FunctionName, ProjectFunction['function']>,
-      fallbackFunction: scheduleTarget,
+      fallbackFunction: scheduleTargets.fallback,
     });
 
     new CfnOutput(this, 'HttpApiUrl', { description: 'Customer and admin HTTP API', value: this.apis.httpStage.url });

@@ -45,6 +45,8 @@ export const functions = {
     readsFlag: true,
     pushes: true,
     createsSchedules: true,
+    // Releases its routing guard; drops a fallback schedule whose offer reached nobody.
+    deletesSchedules: true,
   },
   checkoutComplete: {
     entry: 'lambdas/handlers/checkout-complete.ts',
@@ -53,6 +55,7 @@ export const functions = {
     readsFlag: true,
     pushes: true,
     createsSchedules: true,
+    deletesSchedules: true,
   },
   cancelSession: {
     entry: 'lambdas/handlers/cancel-session.ts',
@@ -113,6 +116,15 @@ export const functions = {
     pushes: true,
     deletesSchedules: true,
   },
+  finishRouting: {
+    entry: 'lambdas/handlers/finish-routing.ts',
+    description: 'Scheduler target: finish a routing whose intake or checkout invocation died half-way',
+    table: ROUTES_A_REQUEST,
+    readsFlag: true,
+    pushes: true,
+    createsSchedules: true,
+    deletesSchedules: true,
+  },
   runFallback: {
     entry: 'lambdas/handlers/run-fallback.ts',
     description: 'Scheduler target: broadcast a priority request nobody took in its window',
@@ -169,5 +181,10 @@ export const webSocketAuthorizer = {
   identitySource: 'route.request.querystring.token',
 } as const satisfies { function: FunctionName; identitySource: string };
 
-/** The function the fallback schedules invoke, with input `{"request_id": …}`. */
-export const scheduleTarget: FunctionName = 'runFallback';
+/**
+ * The functions the durable schedules invoke: the priority fallback (input
+ * `{"request_id": …}`) and the routing guard (input `{"session_id": …}`).
+ */
+export const scheduleTargets = { fallback: 'runFallback', routingGuard: 'finishRouting' } as const satisfies Record<string, FunctionName>;
+
+export const isScheduleTarget = (name: FunctionName): boolean => (Object.values(scheduleTargets) as FunctionName[]).includes(name);

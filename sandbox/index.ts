@@ -6,7 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DEFAULT_FLAG_CACHE_TTL_SECONDS, DEFAULT_PRIORITY_WINDOW_SECONDS, ENV } from '../lambdas/config';
+import { DEFAULT_FLAG_CACHE_TTL_SECONDS, DEFAULT_PRIORITY_WINDOW_SECONDS, DEFAULT_ROUTING_GUARD_SECONDS, ENV } from '../lambdas/config';
 import { flagParameterName, scheduleGroupName } from '../lib/naming';
 import { startAwsEndpoint } from './aws-endpoint';
 import { DEV_AUDIENCE, DevAuth, type TokenRequest } from './dev-auth';
@@ -14,7 +14,8 @@ import { devRoutes } from './dev-routes';
 import { Faults } from './faults';
 import { DynamoDbService } from './dynamodb';
 import { startHttpGateway } from './http-gateway';
-import { LambdaHost, SANDBOX_ACCOUNT, SANDBOX_REGION } from './lambda-host';
+import { functionArn, LambdaHost, SANDBOX_ACCOUNT, SANDBOX_REGION } from './lambda-host';
+import { scheduleTargets } from '../lib/routes';
 import { readable, sandboxLine } from './log-lines';
 import { SchedulerService } from './scheduler';
 import { seedDemoData, type DemoData } from './seed';
@@ -35,6 +36,8 @@ export interface SandboxOptions {
   dataDir?: string;
   /** @default 600 */
   priorityWindowSeconds?: number;
+  /** When a routing guard finishes a routing whose invocation died. @default 120 */
+  routingGuardSeconds?: number;
   /** Sets the flag parameter at start; omitted keeps what is stored (`false` on first start). */
   flag?: 'on' | 'off';
   /** @default 10 */
@@ -143,14 +146,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     [ENV.priorityWindowSeconds]: String(options.priorityWindowSeconds ?? DEFAULT_PRIORITY_WINDOW_SECONDS),
     [ENV.connectionsEndpoint]: ws.connectionsEndpoint,
     [ENV.scheduleGroupName]: names.group,
-    [ENV.fallbackFunctionArn]: '', // set below from the host
+    [ENV.fallbackFunctionArn]: functionArn(stage, scheduleTargets.fallback),
+    [ENV.routingGuardFunctionArn]: functionArn(stage, scheduleTargets.routingGuard),
+    [ENV.routingGuardSeconds]: String(options.routingGuardSeconds ?? DEFAULT_ROUTING_GUARD_SECONDS),
     [ENV.schedulerRoleArn]: `arn:aws:iam::${SANDBOX_ACCOUNT}:role/priority-dispatch-${stage}-scheduler`,
     [ENV.fallbackDeadLetterQueueArn]: `arn:aws:sqs:${SANDBOX_REGION}:${SANDBOX_ACCOUNT}:priority-dispatch-${stage}-fallback-dlq`,
     [ENV.jwtIssuer]: auth.issuer,
     [ENV.jwtAudience]: DEV_AUDIENCE,
     [ENV.jwksUrl]: `${http.url}/dev/.well-known/jwks.json`,
   };
-  env[ENV.fallbackFunctionArn] = `arn:aws:lambda:${SANDBOX_REGION}:${SANDBOX_ACCOUNT}:function:priority-dispatch-${stage}-runFallback`;
   host = new LambdaHost({
     stage,
     env,

@@ -34,6 +34,10 @@ export interface LambdaHostOptions {
   faults?: Faults;
 }
 
+/** The ARN a function of the manifest has in the sandbox (what schedules target). */
+export const functionArn = (stage: string, name: FunctionName): string =>
+  `arn:aws:lambda:${SANDBOX_REGION}:${SANDBOX_ACCOUNT}:function:priority-dispatch-${stage}-${name}`;
+
 export class LambdaHost {
   private readonly worker: Worker;
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout; name: FunctionName }>();
@@ -56,7 +60,7 @@ export class LambdaHost {
   }
 
   arnOf(name: FunctionName): string {
-    return `arn:aws:lambda:${SANDBOX_REGION}:${SANDBOX_ACCOUNT}:function:priority-dispatch-${this.options.stage}-${name}`;
+    return functionArn(this.options.stage, name);
   }
 
   functionOfArn(arn: string): FunctionName | undefined {

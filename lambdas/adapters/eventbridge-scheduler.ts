@@ -9,12 +9,14 @@ import {
   ResourceNotFoundException,
   type SchedulerClient,
 } from '@aws-sdk/client-scheduler';
-import { fallbackScheduleName } from '../domain/ids';
+import { fallbackScheduleName, routingGuardScheduleName } from '../domain/ids';
 import type { FallbackScheduler } from '../ports';
 
 export interface FallbackTarget {
   readonly groupName: string;
   readonly functionArn: string;
+  /** The function a routing guard invokes. */
+  readonly routingGuardFunctionArn: string;
   /** The role the scheduler assumes to invoke the function (and write to the DLQ). */
   readonly roleArn: string;
   readonly deadLetterQueueArn: string;
@@ -32,35 +34,51 @@ export class EventBridgeFallbackScheduler implements FallbackScheduler {
     private readonly target: FallbackTarget,
   ) {}
 
-  async scheduleFallback(requestId: string, at: Date): Promise<void> {
+  scheduleFallback(requestId: string, at: Date): Promise<void> {
+    return this.create(fallbackScheduleName(requestId), at, this.target.functionArn, { request_id: requestId }, `Priority window fallback for ${requestId}`);
+  }
+
+  cancelFallback(requestId: string): Promise<void> {
+    return this.delete(fallbackScheduleName(requestId));
+  }
+
+  guardRouting(sessionId: string, at: Date): Promise<void> {
+    return this.create(routingGuardScheduleName(sessionId), at, this.target.routingGuardFunctionArn, { session_id: sessionId }, `Routing guard for session ${sessionId}`);
+  }
+
+  releaseRoutingGuard(sessionId: string): Promise<void> {
+    return this.delete(routingGuardScheduleName(sessionId));
+  }
+
+  private async create(name: string, at: Date, functionArn: string, input: object, description: string): Promise<void> {
     try {
       await this.client.send(
         new CreateScheduleCommand({
-          Name: fallbackScheduleName(requestId),
+          Name: name,
           GroupName: this.target.groupName,
           ScheduleExpression: atExpression(at),
           ScheduleExpressionTimezone: 'UTC',
           FlexibleTimeWindow: { Mode: 'OFF' },
           ActionAfterCompletion: 'DELETE',
-          Description: `Priority window fallback for ${requestId}`,
+          Description: description,
           Target: {
-            Arn: this.target.functionArn,
+            Arn: functionArn,
             RoleArn: this.target.roleArn,
-            Input: JSON.stringify({ request_id: requestId }),
+            Input: JSON.stringify(input),
             RetryPolicy: FALLBACK_RETRY_POLICY,
             DeadLetterConfig: { Arn: this.target.deadLetterQueueArn },
           },
         }),
       );
     } catch (error) {
-      // Same name = same request: a retried fulfillment already scheduled it.
+      // Same name = same request or session: a retried call already scheduled it.
       if (!(error instanceof ConflictException)) throw error;
     }
   }
 
-  async cancelFallback(requestId: string): Promise<void> {
+  private async delete(name: string): Promise<void> {
     try {
-      await this.client.send(new DeleteScheduleCommand({ Name: fallbackScheduleName(requestId), GroupName: this.target.groupName }));
+      await this.client.send(new DeleteScheduleCommand({ Name: name, GroupName: this.target.groupName }));
     } catch (error) {
       if (!(error instanceof ResourceNotFoundException)) throw error;
     }

@@ -24,8 +24,16 @@ export const isRequestId = (value: string): boolean => REQUEST_ID.test(value);
 export const SCHEDULE_NAME = /^[0-9a-zA-Z\-_.]{1,64}$/;
 
 export function fallbackScheduleName(requestId: string): string {
-  const name = `fallback-${requestId}`;
-  if (!SCHEDULE_NAME.test(name)) throw new Error(`Request id ${requestId} does not make a valid schedule name`);
+  return scheduleName(`fallback-${requestId}`);
+}
+
+/** The guard that finishes a session's routing if the invocation routing it dies. */
+export function routingGuardScheduleName(sessionId: string): string {
+  return scheduleName(`route-${sessionId}`);
+}
+
+function scheduleName(name: string): string {
+  if (!SCHEDULE_NAME.test(name)) throw new Error(`"${name}" does not make a valid schedule name`);
   return name;
 }
 

@@ -68,11 +68,19 @@ export interface Pusher {
   disconnect(connectionId: string): Promise<void>;
 }
 
+/** The durable timers: one-shot schedules that outlive any invocation. */
 export interface FallbackScheduler {
   /** Creates the one-shot schedule firing the fallback for this request at `at`; an existing one is kept. */
   scheduleFallback(requestId: string, at: Date): Promise<void>;
   /** Deletes it; an absent schedule is fine. */
   cancelFallback(requestId: string): Promise<void>;
+  /**
+   * Creates the one-shot schedule that finishes this session's routing at `at`
+   * in case the invocation routing it now dies between its writes; an existing one is kept.
+   */
+  guardRouting(sessionId: string, at: Date): Promise<void>;
+  /** Deletes it once the routing is done; an absent schedule is fine. */
+  releaseRoutingGuard(sessionId: string): Promise<void>;
 }
 
 export interface FeatureFlag {

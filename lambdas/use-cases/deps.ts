@@ -25,4 +25,6 @@ export interface Deps {
   readonly log: Logger;
   /** How long the favorite has the request to themselves. */
   readonly priorityWindowSeconds: number;
+  /** When a routing guard finishes a routing whose invocation died. */
+  readonly routingGuardSeconds: number;
 }

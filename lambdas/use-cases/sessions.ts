@@ -4,7 +4,7 @@
  * another customer's session is a 404 (ids are not confirmed to strangers).
  */
 import { createHash } from 'node:crypto';
-import { conflict, notFound } from '../domain/errors';
+import { conflict, describeError, notFound } from '../domain/errors';
 import { isSessionId, newSessionId, requestIdFor } from '../domain/ids';
 import { requestTaken } from '../domain/messages';
 import { offeredTo, type DispatchRequest } from '../domain/request';
@@ -29,14 +29,18 @@ export interface IntakeAnswer {
   request_id?: string;
 }
 
+/** Routing also needs the guard that finishes it if this invocation dies half-way. */
+export type RoutingDeps = FulfillDeps & Pick<Deps, 'routingGuardSeconds'>;
+
 export async function startIntake(
-  deps: FulfillDeps,
+  deps: RoutingDeps,
   input: { customerId: string; idempotencyKey?: string; booking: Booking },
 ): Promise<IntakeAnswer> {
   const { booking } = input;
   const sessionId = newSessionId(input.customerId, input.idempotencyKey);
   const at = deps.clock.now().toISOString();
   const fulfilledNow = isFulfilledAtIntake(booking.plan);
+  if (fulfilledNow) await guardRouting(deps, sessionId);
   const metadata: SessionMetadata = {
     ...(booking.preferred_mechanic_id ? { preferred_mechanic_id: booking.preferred_mechanic_id } : {}),
     ...(booking.routing_type ? { routing_type: booking.routing_type } : {}),
@@ -63,17 +67,55 @@ export async function startIntake(
   if (!fulfilledNow) return { session_id: sessionId, status: 'awaiting_checkout' };
   // A retry re-enters here too: fulfillSession finishes a routing an earlier attempt did not, and repeats nothing.
   const request = session.status === 'cancelled' ? undefined : await fulfillSession(deps, session);
+  await releaseRoutingGuard(deps, sessionId);
   return { session_id: sessionId, status: 'fulfilled', request_id: request?.request_id ?? requestIdFor(sessionId) };
 }
 
-export async function completeCheckout(deps: FulfillDeps, input: { customerId: string; sessionId: string }): Promise<IntakeAnswer> {
+export async function completeCheckout(deps: RoutingDeps, input: { customerId: string; sessionId: string }): Promise<IntakeAnswer> {
   const session = await ownedSession(deps, input);
   if (session.status === 'cancelled') throw conflict('session_cancelled', 'the session was cancelled');
+  await guardRouting(deps, session.session_id);
   const fulfilled = await deps.sessions.markFulfilled(session.session_id, requestIdFor(session.session_id), deps.clock.now().toISOString());
   if (!fulfilled) throw conflict('session_cancelled', 'the session was cancelled');
   if (session.status === 'awaiting_checkout') deps.log.info('[checkout] Payment complete, fulfilling', { session_id: session.session_id });
   const request = await fulfillSession(deps, fulfilled);
+  await releaseRoutingGuard(deps, session.session_id);
   return { session_id: session.session_id, status: 'fulfilled', request_id: request.request_id };
+}
+
+/**
+ * The routing guard fired: the invocation that fulfilled this session died
+ * before its request existed (a session is written before its request, and
+ * DynamoDB writes of two items are not atomic here). Finish the routing; when
+ * the request exists, or the session was cancelled, there is nothing to do.
+ */
+export async function finishRouting(deps: FulfillDeps, input: { sessionId: string }): Promise<{ routed: boolean }> {
+  const session = await deps.sessions.get(input.sessionId);
+  if (session?.status !== 'fulfilled' || (await deps.requests.get(requestIdFor(input.sessionId)))) {
+    deps.log.info('[fulfillment] Routing guard: nothing to do', { session_id: input.sessionId, status: session?.status ?? 'missing' });
+    return { routed: false };
+  }
+  deps.log.warn('[fulfillment] Routing guard: finishing a routing an invocation left undone', { session_id: input.sessionId });
+  await fulfillSession(deps, session);
+  return { routed: true };
+}
+
+/** Before anything is written: if this invocation dies half-way, the guard finishes the routing. */
+async function guardRouting(deps: RoutingDeps, sessionId: string): Promise<void> {
+  try {
+    await deps.scheduler.guardRouting(sessionId, new Date(deps.clock.now().getTime() + deps.routingGuardSeconds * 1000));
+  } catch (error) {
+    // Not worth refusing a booking over: the routing below normally completes; only a crash would need the guard.
+    deps.log.warn('[fulfillment] Could not create the routing guard; routing without it', { session_id: sessionId, error: describeError(error) });
+  }
+}
+
+async function releaseRoutingGuard(deps: Pick<Deps, 'scheduler' | 'log'>, sessionId: string): Promise<void> {
+  try {
+    await deps.scheduler.releaseRoutingGuard(sessionId);
+  } catch (error) {
+    deps.log.warn('Could not delete the routing guard; it will find nothing to do', { session_id: sessionId, error: describeError(error) });
+  }
 }
 
 export async function cancelSession(

@@ -18,16 +18,16 @@ import { acknowledge, acknowledgeWildcardResource } from './nag';
 export interface FallbackSchedulerProps {
   /** Name of the schedule group (`scheduleGroupName(stage)` from lib/naming.ts). */
   readonly scheduleGroupName: string;
-  /** The function every fallback schedule invokes (`scheduleTarget` in lib/routes.ts). */
-  readonly target: IFunction;
+  /** The functions the schedules invoke (`scheduleTargets` in lib/routes.ts): the priority fallback and the routing guard. */
+  readonly targets: { readonly fallback: IFunction; readonly routingGuard: IFunction };
   /** Applies to the group and the DLQ. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
 
 export class FallbackScheduler extends Construct {
   readonly group: ScheduleGroup;
-  readonly target: IFunction;
-  /** The role the Scheduler assumes: invoke `target`, send to the DLQ, nothing else. */
+  readonly targets: FallbackSchedulerProps['targets'];
+  /** The role the Scheduler assumes: invoke the two targets, send to the DLQ, nothing else. */
   readonly role: Role;
   readonly deadLetterQueue: Queue;
   /** Fires as soon as one fallback could not be delivered. */
@@ -39,7 +39,7 @@ export class FallbackScheduler extends Construct {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const stack = Stack.of(this);
-    this.target = props.target;
+    this.targets = props.targets;
 
     this.group = new ScheduleGroup(this, 'Group', {
       scheduleGroupName: props.scheduleGroupName,
@@ -74,32 +74,37 @@ export class FallbackScheduler extends Construct {
     });
 
     this.role = new Role(this, 'SchedulerRole', {
-      description: 'Assumed by EventBridge Scheduler to run the priority fallback',
+      description: 'Assumed by EventBridge Scheduler to run the priority fallback and the routing guard',
       assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
         // Confused-deputy guard: only schedules of this account may use the role.
         conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
       }),
     });
-    const qualifiedTarget = `${props.target.functionArn}:*`;
+    const targets = [props.targets.fallback, props.targets.routingGuard];
+    const qualifiedTargets = targets.map((target) => `${target.functionArn}:*`);
     this.role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [props.target.functionArn, qualifiedTarget] }),
+      new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [...targets.map((target) => target.functionArn), ...qualifiedTargets] }),
     );
     this.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }),
     );
-    acknowledgeWildcardResource(
-      this.role,
-      qualifiedTarget,
-      'Only versions and aliases (:*) of the one fallback function, so a schedule may target a published alias; no other function is reachable.',
-    );
+    for (const qualified of qualifiedTargets) {
+      acknowledgeWildcardResource(
+        this.role,
+        qualified,
+        'Only versions and aliases (:*) of one of the two schedule target functions, so a schedule may target a published alias; no other function is reachable.',
+      );
+    }
 
-    // The Scheduler invokes the function asynchronously: a broadcast that throws
-    // is retried by Lambda, not by the Scheduler, and after the last attempt the
+    // The Scheduler invokes the functions asynchronously: one that throws is
+    // retried by Lambda, not by the Scheduler, and after the last attempt the
     // event would be dropped silently. Send it to the same DLQ so the alarm fires.
-    props.target.configureAsyncInvoke({
-      retryAttempts: 2,
-      onFailure: new ExactQueueDestination(this.deadLetterQueue),
-    });
+    for (const target of targets) {
+      target.configureAsyncInvoke({
+        retryAttempts: 2,
+        onFailure: new ExactQueueDestination(this.deadLetterQueue),
+      });
+    }
   }
 }
 

@@ -178,7 +178,9 @@ export class ProjectFunction extends Construct {
    */
   bindScheduleCreation(fallback: FallbackScheduler, priorityWindow: Duration): void {
     this.setEnv(ENV.scheduleGroupName, fallback.group.scheduleGroupName);
-    this.setEnv(ENV.fallbackFunctionArn, fallback.target.functionArn);
+    this.setEnv(ENV.fallbackFunctionArn, fallback.targets.fallback.functionArn);
+    // The guard itself only routes (it never guards): its own ARN in its env would be a dependency cycle.
+    if (this.function !== fallback.targets.routingGuard) this.setEnv(ENV.routingGuardFunctionArn, fallback.targets.routingGuard.functionArn);
     this.setEnv(ENV.schedulerRoleArn, fallback.role.roleArn);
     this.setEnv(ENV.fallbackDeadLetterQueueArn, fallback.deadLetterQueue.queueArn);
     this.setEnv(ENV.priorityWindowSeconds, String(priorityWindow.toSeconds()));

@@ -47,7 +47,7 @@ describe('cancel', () => {
     expect(await wires.pushedTo(bystander.connectionIds[0]!)).toEqual([]);
   });
 
-  it('a pending broadcast request → 200, cancelled, everyone told request_taken, no schedule touched', async () => {
+  it('a pending broadcast request → 200, cancelled, everyone told request_taken, no fallback schedule touched', async () => {
     // Arrange
     const a = await wires.addMechanic();
     const b = await wires.addMechanic();
@@ -63,7 +63,8 @@ describe('cancel', () => {
     for (const connectionId of [a.connectionIds[0]!, b.connectionIds[0]!]) {
       expect((await wires.pushedTo(connectionId)).filter((m) => 'request_id' in m && m.request_id === booked.request_id).map((m) => m.type)).toEqual(['new_request', 'request_taken']);
     }
-    expect(wires.deleteScheduleCalls()).toEqual([]);
+    // Only the booking's own routing guard was released; no fallback schedule was touched.
+    expect(wires.deleteScheduleCalls()).toEqual([`route-${booked.session_id}`]);
   });
 
   it('cancelling twice is fine and pushes nothing more', async () => {

@@ -1,14 +1,14 @@
 /** The alarms the runbook names: per-handler errors, fallback errors, bulk push failures (the DLQ alarm is in stack.test.ts). */
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { functions, scheduleTarget, type FunctionName } from '../../lib/routes';
+import { functions, scheduleTargets, type FunctionName } from '../../lib/routes';
 import { buildStack, logicalId } from './synth-helpers';
 
 const { stack, template } = buildStack();
 
 describe('alarms', () => {
   it('one error alarm per handler, on its own Errors metric', () => {
-    const handlers = (Object.keys(functions) as FunctionName[]).filter((name) => name !== scheduleTarget);
+    const handlers = (Object.keys(functions) as FunctionName[]).filter((name) => name !== scheduleTargets.fallback);
     for (const name of handlers) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/Lambda',
@@ -26,7 +26,7 @@ describe('alarms', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmDescription: Match.stringLikeRegexp('priority fallback threw'),
       MetricName: 'Errors',
-      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(stack.functions[scheduleTarget].function) } }],
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(stack.functions[scheduleTargets.fallback].function) } }],
       Period: 60,
       Threshold: 1,
     });

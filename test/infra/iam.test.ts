@@ -5,7 +5,7 @@
  * anywhere fails, and the scheduler role can do nothing but run the fallback.
  */
 import { describe, expect, it } from 'vitest';
-import { type FunctionName, type FunctionSpec, functions as manifest, scheduleTarget } from '../../lib/routes';
+import { type FunctionName, type FunctionSpec, functions as manifest, isScheduleTarget } from '../../lib/routes';
 import { tableSchema } from '../../lib/table-schema';
 import { grantedActions } from '../../sandbox/iam';
 import { arnOf, buildStack, grantsOf, logicalId, roleProperties, sorted } from './synth-helpers';
@@ -22,6 +22,7 @@ const SCHEDULES = 'arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>
 const SCHEDULER_ROLE = arnOf(stack.fallback.role);
 const DLQ = arnOf(stack.fallback.deadLetterQueue);
 const FALLBACK_FN = arnOf(stack.functions.runFallback.function);
+const ROUTING_GUARD_FN = arnOf(stack.functions.finishRouting.function);
 const QUERY_INDEXES = [`dynamodb:Query on ${TABLE}`, ...INDEXES.map((index) => `dynamodb:Query on ${index}`)];
 const logsOf = (name: FunctionName) => [
   `logs:CreateLogStream on ${arnOf(stack.functions[name].logGroup)}`,
@@ -41,7 +42,7 @@ function expectedFromManifest(name: FunctionName, spec: FunctionSpec): string[] 
   if (spec.createsSchedules) expected.push(`scheduler:CreateSchedule on ${SCHEDULES}`, `iam:PassRole on ${SCHEDULER_ROLE}`);
   if (spec.deletesSchedules) expected.push(`scheduler:DeleteSchedule on ${SCHEDULES}`);
   // The schedule target's failed async invocations go to the DLQ (fallback-scheduler.ts).
-  if (name === scheduleTarget) expected.push(`sqs:SendMessage on ${DLQ}`);
+  if (isScheduleTarget(name)) expected.push(`sqs:SendMessage on ${DLQ}`);
   return sorted(expected);
 }
 
@@ -84,6 +85,7 @@ describe('function roles: pinned by hand (a widening anywhere fails here)', () =
       `execute-api:ManageConnections on ${CONNECTIONS}`,
       `scheduler:CreateSchedule on ${SCHEDULES}`,
       `iam:PassRole on ${SCHEDULER_ROLE}`,
+      `scheduler:DeleteSchedule on ${SCHEDULES}`,
     ],
     runFallback: [
       ...logsOf('runFallback'),
@@ -104,6 +106,21 @@ describe('function roles: pinned by hand (a widening anywhere fails here)', () =
       `execute-api:ManageConnections on ${CONNECTIONS}`,
       `scheduler:CreateSchedule on ${SCHEDULES}`,
       `iam:PassRole on ${SCHEDULER_ROLE}`,
+      `scheduler:DeleteSchedule on ${SCHEDULES}`,
+    ],
+    finishRouting: [
+      ...logsOf('finishRouting'),
+      `dynamodb:GetItem on ${TABLE}`,
+      `dynamodb:PutItem on ${TABLE}`,
+      `dynamodb:UpdateItem on ${TABLE}`,
+      `dynamodb:DeleteItem on ${TABLE}`,
+      ...QUERY_INDEXES,
+      `ssm:GetParameter on ${FLAG}`,
+      `execute-api:ManageConnections on ${CONNECTIONS}`,
+      `scheduler:CreateSchedule on ${SCHEDULES}`,
+      `iam:PassRole on ${SCHEDULER_ROLE}`,
+      `scheduler:DeleteSchedule on ${SCHEDULES}`,
+      `sqs:SendMessage on ${DLQ}`,
     ],
     ...Object.fromEntries(
       (['cancelSession', 'wsAccept', 'wsDecline'] as const).map((name) => [
@@ -151,7 +168,13 @@ describe('scheduler', () => {
   it('the role the Scheduler assumes can only invoke the fallback function and send to the DLQ', () => {
     const roleId = logicalId(stack.fallback.role);
     expect(sorted(grantsOf(template, roleId).map((g) => g.grant))).toEqual(
-      sorted([`lambda:InvokeFunction on ${FALLBACK_FN}`, `lambda:InvokeFunction on ${FALLBACK_FN}:*`, `sqs:SendMessage on ${DLQ}`]),
+      sorted([
+        `lambda:InvokeFunction on ${FALLBACK_FN}`,
+        `lambda:InvokeFunction on ${FALLBACK_FN}:*`,
+        `lambda:InvokeFunction on ${ROUTING_GUARD_FN}`,
+        `lambda:InvokeFunction on ${ROUTING_GUARD_FN}:*`,
+        `sqs:SendMessage on ${DLQ}`,
+      ]),
     );
     const role = roleProperties(template, roleId);
     expect(role.ManagedPolicyArns).toBeUndefined();

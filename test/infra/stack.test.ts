@@ -16,7 +16,8 @@ import {
   WEBSOCKET_ROUTE_SELECTION,
   functions as manifest,
   httpRoutes,
-  scheduleTarget,
+  isScheduleTarget,
+  scheduleTargets,
   webSocketAuthorizer,
   webSocketRoutes,
 } from '../../lib/routes';
@@ -108,9 +109,9 @@ describe('fallback scheduler', () => {
     });
   });
 
-  it('sends the fallback function’s failed async invocations to the DLQ after 2 retries', () => {
+  it.each(Object.values(scheduleTargets))('sends %s’s failed async invocations to the DLQ after 2 retries', (target) => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
-      FunctionName: { Ref: logicalId(stack.functions[scheduleTarget].function) },
+      FunctionName: { Ref: logicalId(stack.functions[target].function) },
       MaximumRetryAttempts: 2,
       DestinationConfig: { OnFailure: { Destination: getAttArn(logicalId(stack.fallback.deadLetterQueue)) } },
     });
@@ -132,7 +133,7 @@ describe('functions', () => {
       Description: manifest[name].description,
       LoggingConfig: { LogGroup: { Ref: logGroupId } },
       Role: getAttArn(logicalId(stack.functions[name].role)),
-      Timeout: name === scheduleTarget ? 60 : 29,
+      Timeout: isScheduleTarget(name) ? 60 : 29,
       MemorySize: (manifest[name] as FunctionSpec).pushes ? 1024 : 256,
     });
     expect(resource(logGroupId).Properties).toEqual({ RetentionInDays: 30 });
@@ -149,6 +150,8 @@ describe('functions', () => {
       [ENV.scheduleGroupName, ENV.fallbackFunctionArn, ENV.schedulerRoleArn, ENV.fallbackDeadLetterQueueArn, ENV.priorityWindowSeconds].forEach((n) =>
         expected.add(n),
       );
+      // The routing guard only routes; everyone else that creates schedules also guards.
+      if (name !== scheduleTargets.routingGuard) expected.add(ENV.routingGuardFunctionArn);
     }
     if (spec.deletesSchedules) expected.add(ENV.scheduleGroupName);
     if (spec.verifiesJwt) [ENV.jwtIssuer, ENV.jwtAudience].forEach((n) => expected.add(n));
@@ -171,7 +174,8 @@ describe('functions', () => {
         ],
       },
       [ENV.scheduleGroupName]: scheduleGroupName('dev'),
-      [ENV.fallbackFunctionArn]: getAttArn(logicalId(stack.functions[scheduleTarget].function)),
+      [ENV.fallbackFunctionArn]: getAttArn(logicalId(stack.functions[scheduleTargets.fallback].function)),
+      [ENV.routingGuardFunctionArn]: getAttArn(logicalId(stack.functions[scheduleTargets.routingGuard].function)),
       [ENV.schedulerRoleArn]: getAttArn(logicalId(stack.fallback.role)),
       [ENV.fallbackDeadLetterQueueArn]: getAttArn(logicalId(stack.fallback.deadLetterQueue)),
       [ENV.priorityWindowSeconds]: '600',

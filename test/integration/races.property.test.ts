@@ -42,6 +42,8 @@ class RecordingScheduler implements FallbackScheduler {
   async cancelFallback(requestId: string): Promise<void> {
     this.live.delete(requestId);
   }
+  async guardRouting(): Promise<void> {}
+  async releaseRoutingGuard(): Promise<void> {}
 }
 
 const MECHANICS = ['favorite', 'm1', 'm2', 'm3'] as const;
@@ -80,6 +82,7 @@ describe('races between accept, decline, cancel and fallback', () => {
           clock: { now: () => new Date() },
           log,
           priorityWindowSeconds: 600,
+          routingGuardSeconds: 120,
         };
         const run = randomUUID().slice(0, 8);
         const ids = Object.fromEntries(MECHANICS.map((who) => [who, `${who}-${run}`])) as Record<Who, string>;

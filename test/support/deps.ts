@@ -398,6 +398,7 @@ export class ManualClock {
 export const FLAG_PARAMETER = '/priority-dispatch/test/ENABLE_FAVORITES_PRIORITY';
 export const SCHEDULE_GROUP = 'priority-dispatch-test';
 export const FALLBACK_DLQ_ARN = 'arn:aws:sqs:us-east-1:123456789012:fallback-dlq';
+export const ROUTING_GUARD_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:finish-routing';
 
 export interface Harness {
   deps: Deps;
@@ -458,6 +459,7 @@ export async function createHarness(table: TestTable, options: { priorityWindowS
     scheduler: new EventBridgeFallbackScheduler(schedulerClient, {
       groupName: SCHEDULE_GROUP,
       functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:fallback',
+      routingGuardFunctionArn: ROUTING_GUARD_FUNCTION_ARN,
       roleArn: 'arn:aws:iam::123456789012:role/scheduler',
       deadLetterQueueArn: FALLBACK_DLQ_ARN,
     }),
@@ -468,6 +470,7 @@ export async function createHarness(table: TestTable, options: { priorityWindowS
     clock,
     log,
     priorityWindowSeconds,
+    routingGuardSeconds: 120,
   };
 
   return {

@@ -27,6 +27,7 @@ export const FLAG_PARAMETER = '/priority-dispatch/test/ENABLE_FAVORITES_PRIORITY
 export const SCHEDULE_GROUP = 'priority-dispatch-handler-tests';
 export const FALLBACK_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:priority-dispatch-run-fallback';
 export const SCHEDULER_ROLE_ARN = 'arn:aws:iam::123456789012:role/priority-dispatch-scheduler';
+export const ROUTING_GUARD_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:priority-dispatch-finish-routing';
 export const FALLBACK_DLQ_ARN = 'arn:aws:sqs:us-east-1:123456789012:priority-dispatch-fallback-dlq';
 
 export interface AwsWires {
@@ -77,6 +78,7 @@ export async function setUpHandlerEnv(overrides: Partial<Record<string, string>>
     [ENV.connectionsEndpoint]: core.connectionsEndpoint,
     [ENV.scheduleGroupName]: SCHEDULE_GROUP,
     [ENV.fallbackFunctionArn]: FALLBACK_FUNCTION_ARN,
+    [ENV.routingGuardFunctionArn]: ROUTING_GUARD_FUNCTION_ARN,
     [ENV.schedulerRoleArn]: SCHEDULER_ROLE_ARN,
     [ENV.fallbackDeadLetterQueueArn]: FALLBACK_DLQ_ARN,
     [ENV.flagParameterName]: FLAG_PARAMETER,

@@ -42,6 +42,9 @@ export const requestActionSchema = z.object({ action: z.string(), request_id: z.
 /** The scheduler's input to the fallback target. */
 export const fallbackInputSchema = z.object({ request_id: z.string().min(1).max(128) });
 
+/** The scheduler's input to the routing guard. */
+export const routingGuardInputSchema = z.object({ session_id: z.string().min(1).max(128) });
+
 /** Parses or throws a 400 whose message names the first offending field. */
 export function parseWith<T extends z.ZodType>(schema: T, input: unknown, where = 'body'): z.output<T> {
   const result = schema.safeParse(input, { reportInput: true });
