@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../sandbox/index';
-import { api, armFault, awsClientConfig, clearFaults, itemsOfCustomer, logLines, registerMechanic, roundTrip, MechanicClient } from './clients';
+import { api, armFault, awsClientConfig, clearFaults, eventually, itemsOfCustomer, logLines, registerMechanic, roundTrip, MechanicClient } from './clients';
 
 const GUARD_SECONDS = 2;
 let sandbox: Sandbox;
@@ -59,7 +59,8 @@ describe('routing guard', () => {
     await roundTrip(mechanic);
     expect(mechanic.of('new_request', `req-${sessionId}`)).toHaveLength(1);
     expect((await itemsOfCustomer(sandbox, customer)).requests).toEqual([`REQUEST#req-${sessionId}`]);
-    expect(await routingGuards()).toEqual([]);
+    // ActionAfterCompletion DELETE runs once the guard's invocation has returned, a moment after its pushes.
+    await eventually(async () => (await routingGuards()).length === 0, 'the fired guard to delete itself');
     expect(logLines(sandbox, '[fulfillment] Routing guard: finishing').filter((l) => l.session_id === sessionId)).toHaveLength(1);
   });
 
