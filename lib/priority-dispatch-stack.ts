@@ -112,6 +112,7 @@ export class PriorityDispatchStack extends Stack {
       });
     }
     this.functions = functions;
+    const lambdas = Object.fromEntries(specs.map(([name]) => [name, functions[name].function])) as Record<FunctionName, ProjectFunction['function']>;
 
     this.fallback = new FallbackScheduler(this, 'Fallback', {
       scheduleGroupName: scheduleGroupName(stage),
@@ -123,7 +124,7 @@ export class PriorityDispatchStack extends Stack {
       stage,
       jwtIssuer,
       jwtAudience,
-      functions: Object.fromEntries(specs.map(([name]) => [name, functions[name].function])) as Record<FunctionName, ProjectFunction['function']>,
+      functions: lambdas,
       removalPolicy,
       manageApiGatewayAccountRole: props.manageApiGatewayAccountRole,
     });
@@ -140,7 +141,7 @@ export class PriorityDispatchStack extends Stack {
     }
 
     this.alarms = new Alarms(this, 'Alarms', {
-      functions: Object.fromEntries(specs.map(([name]) => [name, functions[name].function])) as Record<FunctionName, ProjectFunction['function']>,
+      functions: lambdas,
       fallbackFunction: scheduleTargets.fallback,
     });
 

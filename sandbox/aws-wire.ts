@@ -5,15 +5,28 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+/** The whole body, or a 413 `AwsError` past `limit` (refused up front when Content-Length already says so). */
 export async function readBody(req: IncomingMessage, limit = 16 * 1024 * 1024): Promise<Buffer> {
+  const tooLarge = () => new AwsError(413, 'PayloadTooLargeException', 'Request body too large');
+  if (Number(req.headers['content-length'] ?? 0) > limit) {
+    req.resume();
+    throw tooLarge();
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw Object.assign(new Error('Request body too large'), { status: 413 });
+    if (size > limit) throw tooLarge();
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
+}
+
+/** Headers as API Gateway hands them to a handler: lower-cased names, repeated values joined by commas. */
+export function lowerCaseHeaders(req: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+  return headers;
 }
 
 /** `AWS4-HMAC-SHA256 Credential=AKID/20261124/us-east-1/ssm/aws4_request, …` → `ssm`. */

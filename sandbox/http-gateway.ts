@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { ADMIN_SCOPE, httpRoutes, type FunctionName, type HttpRoute } from '../lib/routes';
+import { AwsError, lowerCaseHeaders, readBody } from './aws-wire';
 import { DEV_AUDIENCE, type DevAuth } from './dev-auth';
 import { SANDBOX_ACCOUNT } from './lambda-host';
 import { listen, type Listening } from './listen';
@@ -55,8 +56,13 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
   });
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readLimited(req);
-    if (body === 'too_large') return reply(res, 413, { message: 'Request Entity Too Large' });
+    let body: Buffer;
+    try {
+      body = await readBody(req, HTTP_API_MAX_PAYLOAD_BYTES);
+    } catch (error) {
+      if (error instanceof AwsError && error.status === 413) return reply(res, 413, { message: 'Request Entity Too Large' });
+      throw error;
+    }
     if (options.devRoutes && (await options.devRoutes(req, res, body))) return;
 
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -128,13 +134,13 @@ function payloadV2(
   claims: JWTPayload,
   server: Server,
 ): unknown {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+  const headers = lowerCaseHeaders(req);
   const query: Record<string, string> = {};
   for (const [name, value] of url.searchParams) query[name] = query[name] === undefined ? value : `${query[name]},${value}`;
   const textual = /^(application\/(json|.*\+json|x-www-form-urlencoded|xml)|text\/)/i.test(headers['content-type'] ?? 'application/json');
   const now = new Date();
   const routeKey = `${method} ${match.route.path}`;
+  const scopes = scopesOf(claims);
   const { port } = server.address() as AddressInfo;
   return {
     version: '2.0',
@@ -148,7 +154,7 @@ function payloadV2(
       accountId: SANDBOX_ACCOUNT,
       apiId: API_ID,
       // Claims reach the handler as strings, as API Gateway passes them.
-      authorizer: { jwt: { claims: Object.fromEntries(Object.entries(claims).map(([k, v]) => [k, typeof v === 'string' ? v : Array.isArray(v) ? `[${v.join(' ')}]` : String(v)])), scopes: scopesOf(claims).length ? scopesOf(claims) : null } },
+      authorizer: { jwt: { claims: Object.fromEntries(Object.entries(claims).map(([k, v]) => [k, typeof v === 'string' ? v : Array.isArray(v) ? `[${v.join(' ')}]` : String(v)])), scopes: scopes.length ? scopes : null } },
       domainName: `127.0.0.1:${port}`,
       domainPrefix: '127',
       http: { method, path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
@@ -186,20 +192,4 @@ function reply(res: ServerResponse, status: number, body: unknown, headers: Reco
   const payload = typeof body === 'string' ? body : JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'apigw-requestid': randomUUID(), ...headers });
   res.end(payload);
-}
-
-async function readLimited(req: IncomingMessage): Promise<Buffer | 'too_large'> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > HTTP_API_MAX_PAYLOAD_BYTES) {
-    req.resume();
-    return 'too_large';
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > HTTP_API_MAX_PAYLOAD_BYTES) return 'too_large';
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }

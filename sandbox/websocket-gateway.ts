@@ -8,11 +8,11 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { webSocketAuthorizer, webSocketRoutes, type FunctionName } from '../lib/routes';
-import { AwsError, readBody, send, sendRestJsonError } from './aws-wire';
+import { AwsError, lowerCaseHeaders, readBody, send, sendRestJsonError } from './aws-wire';
+import { listen } from './listen';
 import { defaultStatus, type Faults } from './faults';
 import { SANDBOX_ACCOUNT, SANDBOX_REGION } from './lambda-host';
 
@@ -246,11 +246,8 @@ export async function startWebSocketGateway(options: WebSocketGatewayOptions): P
     };
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const listening = await listen(server, options.port, options.host);
+  const { port } = listening;
   domainName = `127.0.0.1:${port}`;
   return {
     url: `ws://127.0.0.1:${port}/${options.stage}`,
@@ -266,22 +263,13 @@ export async function startWebSocketGateway(options: WebSocketGatewayOptions): P
       await Promise.all(closing);
       await Promise.all(disconnecting);
       wss.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await listening.close();
     },
   };
 }
 
 /** API Gateway connection ids look like `L0SM9cOFvHcCIhw=`. */
 const newConnectionId = (): string => randomBytes(10).toString('base64');
-
-function lowerCaseHeaders(req: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
-  return headers;
-}
 
 function refuse(socket: Duplex, status: number, message: string): void {
   const body = JSON.stringify({ message });

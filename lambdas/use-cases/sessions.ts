@@ -9,7 +9,7 @@ import { isSessionId, newSessionId, requestIdFor } from '../domain/ids';
 import { requestTaken } from '../domain/messages';
 import { offeredTo, type DispatchRequest } from '../domain/request';
 import { isFulfilledAtIntake, type Plan, type RoutingType, type Session, type SessionMetadata, type Vehicle } from '../domain/session';
-import { cancelScheduleQuietly } from './cancel-schedule-quietly';
+import { cancelScheduleQuietly, releaseRoutingGuardQuietly } from './cancel-schedule-quietly';
 import type { Deps } from './deps';
 import { fulfillSession, type FulfillDeps } from './fulfill-session';
 import { pushToAudience } from './push-to-audience';
@@ -67,7 +67,7 @@ export async function startIntake(
   if (!fulfilledNow) return { session_id: sessionId, status: 'awaiting_checkout' };
   // A retry re-enters here too: fulfillSession finishes a routing an earlier attempt did not, and repeats nothing.
   const request = session.status === 'cancelled' ? undefined : await fulfillSession(deps, session);
-  await releaseRoutingGuard(deps, sessionId);
+  await releaseRoutingGuardQuietly(deps, sessionId);
   return { session_id: sessionId, status: 'fulfilled', request_id: request?.request_id ?? requestIdFor(sessionId) };
 }
 
@@ -79,7 +79,7 @@ export async function completeCheckout(deps: RoutingDeps, input: { customerId: s
   if (!fulfilled) throw conflict('session_cancelled', 'the session was cancelled');
   if (session.status === 'awaiting_checkout') deps.log.info('[checkout] Payment complete, fulfilling', { session_id: session.session_id });
   const request = await fulfillSession(deps, fulfilled);
-  await releaseRoutingGuard(deps, session.session_id);
+  await releaseRoutingGuardQuietly(deps, session.session_id);
   return { session_id: session.session_id, status: 'fulfilled', request_id: request.request_id };
 }
 
@@ -107,14 +107,6 @@ async function guardRouting(deps: RoutingDeps, sessionId: string): Promise<void>
   } catch (error) {
     // Not worth refusing a booking over: the routing below normally completes; only a crash would need the guard.
     deps.log.warn('[fulfillment] Could not create the routing guard; routing without it', { session_id: sessionId, error: describeError(error) });
-  }
-}
-
-async function releaseRoutingGuard(deps: Pick<Deps, 'scheduler' | 'log'>, sessionId: string): Promise<void> {
-  try {
-    await deps.scheduler.releaseRoutingGuard(sessionId);
-  } catch (error) {
-    deps.log.warn('Could not delete the routing guard; it will find nothing to do', { session_id: sessionId, error: describeError(error) });
   }
 }
 
