@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../sandbox/index';
+import { type Sandbox } from '../../sandbox/index';
 import { DEV_AUDIENCE } from '../../sandbox/dev-auth';
-import { api, eventually, handshakeStatus, MechanicClient } from './clients';
+import { api, eventually, handshakeStatus, MechanicClient, startTestSandbox } from './clients';
 
 let sandbox: Sandbox;
 let dataDir: string;
@@ -21,7 +21,7 @@ const ISSUER = 'https://auth.sandbox.priority-dispatch.local';
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'pd-auth-'));
-  sandbox = await startSandbox({ httpPort: 0, wsPort: 0, awsPort: 0, dataDir, print: () => undefined, flag: 'off' });
+  sandbox = await startTestSandbox({ dataDir, flag: 'off' });
   // The issuer's own key (from the sandbox's data dir), to forge tokens that differ from a good one in one claim only.
   const stored = JSON.parse(readFileSync(join(dataDir, 'dev-auth-key.json'), 'utf8')) as { privateJwk: JWK };
   issuerKey = await importJWK(stored.privateJwk, 'RS256');

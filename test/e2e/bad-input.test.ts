@@ -20,10 +20,10 @@ import fc from 'fast-check';
 import { generateKeyPair, SignJWT } from 'jose';
 import { WebSocket, type RawData } from 'ws';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../sandbox/index';
+import { type Sandbox } from '../../sandbox/index';
 import { DEV_AUDIENCE } from '../../sandbox/dev-auth';
 import { httpRoutes } from '../../lib/routes';
-import { awsClientConfig, eventually } from './clients';
+import { awsClientConfig, eventually, startTestSandbox } from './clients';
 
 const SEED = Number(process.env.BAD_INPUT_SEED ?? 20_261_124);
 const HTTP_CASES = 1_650;
@@ -52,7 +52,7 @@ const startedAt = Date.now();
 
 beforeAll(async () => {
   // Flag on: a priority booking that slipped through would also leave a schedule behind.
-  sandbox = await startSandbox({ httpPort: 0, wsPort: 0, awsPort: 0, inMemory: true, print: () => undefined, flag: 'on' });
+  sandbox = await startTestSandbox({ flag: 'on' });
   baseline = await snapshot();
 });
 

@@ -4,10 +4,14 @@
  * token, and polling for async outcomes (never a fixed sleep).
  */
 import { WebSocket } from 'ws';
-import type { Sandbox } from '../../sandbox/index';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../sandbox/index';
 import type { DeadLetter } from '../../sandbox/scheduler';
 
 export type Message = { type: string; [field: string]: unknown };
+
+/** A sandbox for one test file: free ports, nothing printed, in memory unless a data dir is given. */
+export const startTestSandbox = (options: SandboxOptions = {}): Promise<Sandbox> =>
+  startSandbox({ httpPort: 0, wsPort: 0, awsPort: 0, inMemory: options.dataDir === undefined, print: () => undefined, ...options });
 
 /** Polls until `check` returns a value (not undefined/false) or the deadline passes. */
 export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {

@@ -13,8 +13,8 @@ import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } fro
 import { ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox, type SandboxOptions } from '../../sandbox/index';
-import { api, awsClientConfig, eventually, logLines, MechanicClient, type Message } from './clients';
+import { type Sandbox, type SandboxOptions } from '../../sandbox/index';
+import { api, awsClientConfig, eventually, logLines, MechanicClient, type Message, startTestSandbox } from './clients';
 
 const WINDOW_SECONDS = 2;
 
@@ -50,11 +50,7 @@ function tempDir(): string {
 }
 
 async function start(options: SandboxOptions): Promise<Sandbox> {
-  const sandbox = await startSandbox({
-    httpPort: 0,
-    wsPort: 0,
-    awsPort: 0,
-    print: () => {},
+  const sandbox = await startTestSandbox({
     priorityWindowSeconds: WINDOW_SECONDS,
     flagCacheTtlSeconds: 1,
     ...options,

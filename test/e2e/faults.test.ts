@@ -11,7 +11,8 @@ import { GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FALLBACK_RETRY_POLICY } from '../../lambdas/adapters/eventbridge-scheduler';
-import { startSandbox, type Sandbox, type SandboxOptions } from '../../sandbox/index';
+import { type Sandbox, type SandboxOptions } from '../../sandbox/index';
+import { startTestSandbox } from './clients';
 import {
   api,
   armFault,
@@ -56,12 +57,7 @@ afterEach(async () => {
 });
 
 async function start(options: SandboxOptions = {}): Promise<Sandbox> {
-  return startSandbox({
-    httpPort: 0,
-    wsPort: 0,
-    awsPort: 0,
-    inMemory: true,
-    print: () => {},
+  return startTestSandbox({
     flag: 'on',
     priorityWindowSeconds: WINDOW_SECONDS,
     flagCacheTtlSeconds: FLAG_TTL_SECONDS,

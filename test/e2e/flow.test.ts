@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../sandbox/index';
-import { api, eventually, logLines, MechanicClient } from './clients';
+import { type Sandbox } from '../../sandbox/index';
+import { api, eventually, logLines, MechanicClient, startTestSandbox } from './clients';
 
 const WINDOW_SECONDS = 2;
 const FLAG_TTL_SECONDS = 1;
@@ -20,12 +20,7 @@ afterEach(async () => {
 });
 
 async function start(flag: 'on' | 'off'): Promise<Sandbox> {
-  return startSandbox({
-    httpPort: 0,
-    wsPort: 0,
-    awsPort: 0,
-    inMemory: true,
-    print: () => undefined,
+  return startTestSandbox({
     flag,
     priorityWindowSeconds: WINDOW_SECONDS,
     flagCacheTtlSeconds: FLAG_TTL_SECONDS,

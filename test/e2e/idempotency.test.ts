@@ -8,8 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { CreateScheduleCommand, GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../sandbox/index';
-import { api, awsClientConfig, eventually, itemsOfCustomer, logLines, MechanicClient, registerMechanic, roundTrip } from './clients';
+import { type Sandbox } from '../../sandbox/index';
+import { api, awsClientConfig, eventually, itemsOfCustomer, logLines, MechanicClient, registerMechanic, roundTrip, startTestSandbox } from './clients';
 
 const WINDOW_SECONDS = 2;
 
@@ -24,12 +24,7 @@ afterEach(async () => {
 
 let sandbox: Sandbox;
 beforeAll(async () => {
-  sandbox = await startSandbox({
-    httpPort: 0,
-    wsPort: 0,
-    awsPort: 0,
-    inMemory: true,
-    print: () => {},
+  sandbox = await startTestSandbox({
     flag: 'on',
     priorityWindowSeconds: WINDOW_SECONDS,
     flagCacheTtlSeconds: 1,

@@ -7,15 +7,15 @@
 import { randomUUID } from 'node:crypto';
 import { ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../sandbox/index';
-import { api, armFault, awsClientConfig, clearFaults, eventually, itemsOfCustomer, logLines, registerMechanic, roundTrip, MechanicClient } from './clients';
+import { type Sandbox } from '../../sandbox/index';
+import { api, armFault, awsClientConfig, clearFaults, eventually, itemsOfCustomer, logLines, registerMechanic, roundTrip, MechanicClient, startTestSandbox } from './clients';
 
 const GUARD_SECONDS = 2;
 let sandbox: Sandbox;
 const open: MechanicClient[] = [];
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ httpPort: 0, wsPort: 0, awsPort: 0, inMemory: true, print: () => undefined, flag: 'off', routingGuardSeconds: GUARD_SECONDS, schedulerTickMs: 50 });
+  sandbox = await startTestSandbox({ flag: 'off', routingGuardSeconds: GUARD_SECONDS, schedulerTickMs: 50 });
 });
 afterAll(() => sandbox.stop());
 afterEach(async () => {

@@ -6,12 +6,10 @@
  * services, the real AWS CLI, and a gone connection pruned by a broadcast.
  * Real `ws` clients, HTTP calls and SDK clients; polling, never sleeping.
  */
-import { execFile, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
@@ -27,14 +25,14 @@ import { importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { LambdaHost } from '../../sandbox/lambda-host';
-import { startSandbox, type Sandbox, type SandboxOptions } from '../../sandbox/index';
-import { api, awsClientConfig, connectionIdsOf, eventually, handshakeStatus, logLines, MechanicClient } from './clients';
+import { type Sandbox, type SandboxOptions } from '../../sandbox/index';
+import { awsClis, type AwsCli } from '../support/aws-cli';
+import { api, awsClientConfig, connectionIdsOf, eventually, handshakeStatus, logLines, MechanicClient, startTestSandbox } from './clients';
 
-const run = promisify(execFile);
 
-/** The AWS CLIs on this machine (v1 on PATH, v2 at /usr/bin/aws), each checked once before any sandbox runs. */
-const awsClis = [...new Set(['aws', '/usr/bin/aws'])].filter((cli) => spawnSync(cli, ['--version'], { timeout: 15_000 }).status === 0);
-const awsCliAvailable = awsClis.length > 0;
+/** The AWS CLIs on this machine (v1 on PATH, v2 at /usr/bin/aws), found once before any sandbox runs. */
+const clis = awsClis();
+const awsCliAvailable = clis.length > 0;
 
 // ---- one sandbox for the file (each test uses its own ids); clients are closed after each test ---
 
@@ -45,10 +43,6 @@ const clients: MechanicClient[] = [];
 const extraSandboxes: Sandbox[] = [];
 
 const sandboxOptions = (options: SandboxOptions = {}): SandboxOptions => ({
-  httpPort: 0,
-  wsPort: 0,
-  awsPort: 0,
-  print: () => {},
   priorityWindowSeconds: 2,
   flagCacheTtlSeconds: 1,
   flag: 'off',
@@ -57,7 +51,7 @@ const sandboxOptions = (options: SandboxOptions = {}): SandboxOptions => ({
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'pd-wire-'));
-  sandbox = await startSandbox(sandboxOptions({ dataDir }));
+  sandbox = await startTestSandbox(sandboxOptions({ dataDir }));
   admin = await sandbox.token({ sub: `admin-${randomUUID()}`, scope: 'admin' });
 });
 
@@ -413,7 +407,7 @@ describe('the WebSocket gateway', () => {
 
   it('closes a socket idle past idleTimeoutMs and any socket past maxConnectionMs, running $disconnect', async () => {
     // Arrange: a sandbox of its own with short limits; one client stays silent, one keeps pinging.
-    const limited = await startSandbox(sandboxOptions({ inMemory: true, idleTimeoutMs: 500, maxConnectionMs: 2_000 }));
+    const limited = await startTestSandbox(sandboxOptions({ inMemory: true, idleTimeoutMs: 500, maxConnectionMs: 2_000 }));
     extraSandboxes.push(limited);
     const silent = await connect('mech-bob', limited);
     const chatty = await connect('mech-carol', limited);
@@ -435,17 +429,20 @@ describe('the WebSocket gateway', () => {
   });
 
   it.skipIf(!awsCliAvailable)('the real AWS CLI works against the AWS endpoint (ssm, scheduler, dynamodb)', async () => {
-    // Arrange: async execFile, since the sandbox answers from this very process.
-    const env = { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_DEFAULT_REGION: 'us-east-1', AWS_PAGER: '', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
-    const cli = async (bin: string, ...args: string[]) => JSON.parse((await run(bin, ['--endpoint-url', sandbox.awsUrl, '--output', 'json', ...args], { env, timeout: 20_000 })).stdout) as Record<string, unknown>;
+    // Arrange: every installed CLI, run asynchronously since the sandbox answers from this very process.
+    const cli = async (aws: AwsCli, ...args: string[]) => {
+      const answer = await aws.run(sandbox.awsUrl, args);
+      if (answer.code !== 0) throw new Error(`${aws.label} ${args.join(' ')} failed: ${answer.stderr}`);
+      return JSON.parse(answer.stdout) as Record<string, unknown>;
+    };
 
     // Act
     const answers = await Promise.all(
-      awsClis.map(async (bin) => ({
-        bin,
-        parameter: await cli(bin, 'ssm', 'get-parameter', '--name', sandbox.flagParameterName),
-        schedules: await cli(bin, 'scheduler', 'list-schedules', '--group-name', sandbox.scheduleGroupName),
-        scan: await cli(bin, 'dynamodb', 'scan', '--table-name', sandbox.tableName, '--max-items', '5'),
+      clis.map(async (aws) => ({
+        bin: aws.label,
+        parameter: await cli(aws, 'ssm', 'get-parameter', '--name', sandbox.flagParameterName),
+        schedules: await cli(aws, 'scheduler', 'list-schedules', '--group-name', sandbox.scheduleGroupName),
+        scan: await cli(aws, 'dynamodb', 'scan', '--table-name', sandbox.tableName, '--max-items', '5'),
       })),
     );
 
