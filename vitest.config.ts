@@ -1,12 +1,26 @@
+/**
+ * Test tiers, each a vitest project (`npm test` runs them all; `npx vitest run --project <tier>` one):
+ * - unit: pure domain, schemas and use cases on in-memory ports; no dynalite, sockets or child processes.
+ * - integration, handlers, sandbox, e2e: real wires (dynalite, the sandbox's emulators, real ws clients).
+ * - infra: the CDK template, cdk-nag and a real `cdk synth` with bundling.
+ */
 import { defineConfig } from 'vitest/config';
+
+const DYNALITE = ['test/support/global-setup.ts'];
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Infra synth and dynalite share 2 cores: keep workers few so timings stay sane.
     maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts'], globalSetup: DYNALITE } },
+      { extends: true, test: { name: 'handlers', include: ['test/handlers/**/*.test.ts'], globalSetup: DYNALITE } },
+      { extends: true, test: { name: 'sandbox', include: ['test/sandbox/**/*.test.ts'], globalSetup: DYNALITE } },
+      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], globalSetup: DYNALITE } },
+      { extends: true, test: { name: 'infra', include: ['test/infra/**/*.test.ts'] } },
+    ],
   },
 });

@@ -5,7 +5,7 @@
  */
 import { App, Duration, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { DEFAULT_STAGE, stackName } from '../lib/naming';
+import { DEFAULT_STAGE, stackName } from '../contract/naming';
 import { PriorityDispatchStack } from '../lib/priority-dispatch-stack';
 
 const app = new App();

@@ -1,37 +1,5 @@
-/**
- * Environment contract between the deployers (CDK stack, sandbox) and the
- * handlers. The stack and the sandbox set these names; `wiring.ts` reads them.
- * AWS endpoints are not here: SDK v3 honours `AWS_ENDPOINT_URL_<SERVICE>`.
- */
-export const ENV = {
-  tableName: 'TABLE_NAME',
-  flagParameterName: 'FLAG_PARAMETER_NAME',
-  /** Seconds a flag read is cached. @default 10 */
-  flagCacheTtlSeconds: 'FLAG_CACHE_TTL_SECONDS',
-  /** Seconds the favorite has the request to themselves. @default 600 */
-  priorityWindowSeconds: 'PRIORITY_WINDOW_SECONDS',
-  /** `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`: the `@connections` endpoint. */
-  connectionsEndpoint: 'CONNECTIONS_ENDPOINT',
-  scheduleGroupName: 'SCHEDULE_GROUP_NAME',
-  fallbackFunctionArn: 'FALLBACK_FUNCTION_ARN',
-  /** The function a routing guard schedule invokes (finish-routing). */
-  routingGuardFunctionArn: 'ROUTING_GUARD_FUNCTION_ARN',
-  /** Seconds after which a routing guard finishes a routing its invocation did not. @default 120 */
-  routingGuardSeconds: 'ROUTING_GUARD_SECONDS',
-  schedulerRoleArn: 'SCHEDULER_ROLE_ARN',
-  fallbackDeadLetterQueueArn: 'FALLBACK_DLQ_ARN',
-  jwtIssuer: 'JWT_ISSUER',
-  jwtAudience: 'JWT_AUDIENCE',
-  /** @default `${JWT_ISSUER}/.well-known/jwks.json` */
-  jwksUrl: 'JWKS_URL',
-} as const;
-
-export type EnvName = (typeof ENV)[keyof typeof ENV];
-
-export const DEFAULT_PRIORITY_WINDOW_SECONDS = 600;
-export const DEFAULT_FLAG_CACHE_TTL_SECONDS = 10;
-/** Longer than any intake or checkout invocation (29 s), short enough that a customer is not kept waiting long. */
-export const DEFAULT_ROUTING_GUARD_SECONDS = 120;
+/** Reads the environment contract (contract/env.ts) the stack and the sandbox set. */
+import type { EnvName } from '../contract/env';
 
 /** Reads a required variable; a missing one is a deployment bug, so fail loudly at cold start. */
 export function requireEnv(name: EnvName, env: NodeJS.ProcessEnv = process.env): string {

@@ -19,8 +19,9 @@ import { EventBridgeFallbackScheduler } from './adapters/eventbridge-scheduler';
 import { jsonLogger, systemClock } from './adapters/json-logger';
 import { JoseTokenVerifier } from './adapters/jose-token-verifier';
 import { SsmFeatureFlag } from './adapters/ssm-flag';
-import { DEFAULT_FLAG_CACHE_TTL_SECONDS, DEFAULT_PRIORITY_WINDOW_SECONDS, DEFAULT_ROUTING_GUARD_SECONDS, ENV, numberEnv, requireEnv } from './config';
-import { SERVICE_NAME } from './domain/metrics';
+import { DEFAULT_FLAG_CACHE_TTL_SECONDS, DEFAULT_PRIORITY_WINDOW_SECONDS, DEFAULT_ROUTING_GUARD_SECONDS, ENV } from '../contract/env';
+import { numberEnv, requireEnv } from './config';
+import { SERVICE_NAME } from '../contract/metrics';
 import type { Deps } from './use-cases/deps';
 
 function once<T>(build: () => T): () => T {
@@ -52,7 +53,14 @@ const scheduler = once(
     }),
 );
 const flag = once(
-  () => new SsmFeatureFlag(new SSMClient({}), requireEnv(ENV.flagParameterName), numberEnv(ENV.flagCacheTtlSeconds, DEFAULT_FLAG_CACHE_TTL_SECONDS), systemClock, log),
+  () =>
+    new SsmFeatureFlag(
+      new SSMClient({}),
+      requireEnv(ENV.flagParameterName),
+      numberEnv(ENV.flagCacheTtlSeconds, DEFAULT_FLAG_CACHE_TTL_SECONDS),
+      systemClock,
+      log,
+    ),
 );
 const tokens = once(() => {
   const issuer = requireEnv(ENV.jwtIssuer);

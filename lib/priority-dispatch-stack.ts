@@ -6,9 +6,9 @@
 import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { DEFAULT_FLAG_CACHE_TTL_SECONDS, DEFAULT_PRIORITY_WINDOW_SECONDS } from '../lambdas/config';
-import { DEFAULT_STAGE, flagParameterName, scheduleGroupName } from './naming';
-import { type FunctionName, type FunctionSpec, functions as manifest, isScheduleTarget, scheduleTargets } from './routes';
+import { DEFAULT_FLAG_CACHE_TTL_SECONDS, DEFAULT_PRIORITY_WINDOW_SECONDS } from '../contract/env';
+import { DEFAULT_STAGE, flagParameterName, scheduleGroupName } from '../contract/naming';
+import { type FunctionName, type FunctionSpec, functions as manifest, isScheduleTarget, scheduleTargets } from '../contract/routes';
 import { Alarms } from './constructs/alarms';
 import { Apis } from './constructs/apis';
 import { Data } from './constructs/data';
@@ -76,7 +76,8 @@ export class PriorityDispatchStack extends Stack {
 
   constructor(scope: Construct, id: string, props: PriorityDispatchStackProps = {}) {
     super(scope, id, props);
-    const stage = (this.stage = props.stage ?? DEFAULT_STAGE);
+    this.stage = props.stage ?? DEFAULT_STAGE;
+    const stage = this.stage;
     if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(stage)) {
       throw new Error(`stage must be lowercase letters, digits and dashes (at most 31), got "${stage}"`);
     }

@@ -25,14 +25,22 @@ async function route(services: Record<string, AwsService>, req: IncomingMessage,
     if (!service) {
       // Unsigned or unknown: answer like AWS does to a request it cannot attribute.
       await readBody(req);
-      throw new AwsError(400, 'UnrecognizedClientException', name ? `The sandbox does not emulate the ${name} service` : 'Missing or malformed SigV4 Authorization header');
+      throw new AwsError(
+        400,
+        'UnrecognizedClientException',
+        name ? `The sandbox does not emulate the ${name} service` : 'Missing or malformed SigV4 Authorization header',
+      );
     }
     // DynamoDB streams to dynalite untouched (so its faults match on the operation alone); the others get the body read.
     const body = name === 'dynamodb' ? undefined : await readBody(req);
     const fault = faults?.take(name as FaultService, operationOf(name!, req), body?.toString('utf8') ?? '');
     if (fault) {
       if (!body) await readBody(req);
-      const error = new AwsError(fault.status ?? defaultStatus(fault.error, name === 'scheduler' ? 'rest' : 'json'), fault.error, fault.message ?? `Injected fault: ${fault.error}`);
+      const error = new AwsError(
+        fault.status ?? defaultStatus(fault.error, name === 'scheduler' ? 'rest' : 'json'),
+        fault.error,
+        fault.message ?? `Injected fault: ${fault.error}`,
+      );
       return name === 'scheduler' ? sendRestJsonError(res, error) : sendJsonProtocolError(res, error);
     }
     await service(req, res, body ?? Buffer.alloc(0));

@@ -25,7 +25,8 @@ export async function readBody(req: IncomingMessage, limit = 16 * 1024 * 1024): 
 /** Headers as API Gateway hands them to a handler: lower-cased names, repeated values joined by commas. */
 export function lowerCaseHeaders(req: IncomingMessage): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+  for (const [name, value] of Object.entries(req.headers))
+    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
   return headers;
 }
 

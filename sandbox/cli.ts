@@ -67,9 +67,7 @@ async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const sandbox = await startSandbox(options());
   const flagOn = (await fetchFlag(sandbox.awsUrl, sandbox.flagParameterName)) === 'true';
-  const tokens = await Promise.all(
-    sandbox.demo.mechanics.map(async (m) => ({ ...m, token: await sandbox.token({ sub: m.id }) })),
-  );
+  const tokens = await Promise.all(sandbox.demo.mechanics.map(async (m) => ({ ...m, token: await sandbox.token({ sub: m.id }) })));
   const customerToken = await sandbox.token({ sub: sandbox.demo.customerId });
   const alice = tokens[0]!;
 
@@ -117,7 +115,10 @@ async function fetchFlag(awsUrl: string, name: string): Promise<string | undefin
 }
 
 main().catch((error: unknown) => {
-  const message = (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? `A port is already in use (${(error as Error).message}); pick others with --http-port/--ws-port/--aws-port` : String((error as Error).stack ?? error);
+  const message =
+    (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
+      ? `A port is already in use (${(error as Error).message}); pick others with --http-port/--ws-port/--aws-port`
+      : String((error as Error).stack ?? error);
   console.error(message);
   process.exit(1);
 });

@@ -12,7 +12,12 @@ import type { DevAuth, TokenRequest } from './dev-auth';
 import { FaultSpecError, type Faults } from './faults';
 
 export function devRoutes(deps: { auth: DevAuth; faults: Faults; deadLetters: () => unknown[] }) {
-  const invalid = (res: ServerResponse, message: string): true => (send(res, 400, { error: { code: 'invalid_request', message } }), true);
+  /** Answers the request; `true` tells the gateway it was a dev route. */
+  const answer = (res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): true => {
+    send(res, status, body, headers);
+    return true;
+  };
+  const invalid = (res: ServerResponse, message: string): true => answer(res, 400, { error: { code: 'invalid_request', message } });
 
   return async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<boolean> => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -23,37 +28,37 @@ export function devRoutes(deps: { auth: DevAuth; faults: Faults; deadLetters: ()
       try {
         json = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
       } catch {
-        return send(res, 400, { error: { code: 'invalid_json', message: 'body is not valid JSON' } }), true;
+        return answer(res, 400, { error: { code: 'invalid_json', message: 'body is not valid JSON' } });
       }
     }
     switch (route) {
       case 'GET /dev/.well-known/jwks.json':
-        return send(res, 200, deps.auth.jwks()), true;
+        return answer(res, 200, deps.auth.jwks());
       case 'POST /dev/token': {
         const request = json as Partial<TokenRequest>;
         if (typeof request.sub !== 'string' || !request.sub) return invalid(res, 'sub is required');
         if (request.scope !== undefined && typeof request.scope !== 'string') return invalid(res, 'scope must be a string');
         if (request.expires_in !== undefined && !Number.isInteger(request.expires_in)) return invalid(res, 'expires_in must be whole seconds');
-        return send(res, 200, { token: await deps.auth.issue({ sub: request.sub, scope: request.scope, expires_in: request.expires_in }) }), true;
+        return answer(res, 200, { token: await deps.auth.issue({ sub: request.sub, scope: request.scope, expires_in: request.expires_in }) });
       }
       case 'POST /dev/faults':
         try {
-          return send(res, 201, { fault: deps.faults.add(json) }), true;
+          return answer(res, 201, { fault: deps.faults.add(json) });
         } catch (error) {
           if (error instanceof FaultSpecError) return invalid(res, error.message);
           throw error;
         }
       case 'GET /dev/faults':
-        return send(res, 200, { faults: deps.faults.list(), injected: deps.faults.injected }), true;
+        return answer(res, 200, { faults: deps.faults.list(), injected: deps.faults.injected });
       case 'DELETE /dev/faults':
         deps.faults.clear();
-        return send(res, 204, undefined, {}), true;
+        return answer(res, 204, undefined, {});
       case 'GET /dev/dead-letters': {
         const deadLetters = deps.deadLetters();
-        return send(res, 200, { count: deadLetters.length, dead_letters: deadLetters }), true;
+        return answer(res, 200, { count: deadLetters.length, dead_letters: deadLetters });
       }
       default:
-        return send(res, 404, { message: 'Not Found' }), true;
+        return answer(res, 404, { message: 'Not Found' });
     }
   };
 }

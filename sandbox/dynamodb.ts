@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { CreateTableCommand, DeleteItemCommand, DynamoDBClient, ResourceInUseException, ScanCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { createTableInput, tableSchema } from '../lib/table-schema';
+import { createTableInput, tableSchema } from '../contract/table-schema';
 import type { AwsService } from './aws-wire';
 
 export class DynamoDbService {

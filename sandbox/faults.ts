@@ -96,11 +96,14 @@ function validate(input: unknown): FaultSpec {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new FaultSpecError('body must be a JSON object');
   const spec = input as Record<string, unknown>;
   if (!FAULT_SERVICES.includes(spec.service as FaultService)) throw new FaultSpecError(`service must be one of ${FAULT_SERVICES.join(', ')}`);
-  if (typeof spec.error !== 'string' || !/^[A-Za-z.]{1,100}$/.test(spec.error)) throw new FaultSpecError('error must be an AWS error type such as ThrottlingException');
+  if (typeof spec.error !== 'string' || !/^[A-Za-z.]{1,100}$/.test(spec.error))
+    throw new FaultSpecError('error must be an AWS error type such as ThrottlingException');
   for (const field of ['operation', 'message', 'match'] as const) {
     if (spec[field] !== undefined && typeof spec[field] !== 'string') throw new FaultSpecError(`${field} must be a string`);
   }
-  if (spec.times !== undefined && (!Number.isInteger(spec.times) || (spec.times as number) < 0)) throw new FaultSpecError('times must be a whole number ≥ 0 (0 = until cleared)');
-  if (spec.status !== undefined && (!Number.isInteger(spec.status) || (spec.status as number) < 400 || (spec.status as number) > 599)) throw new FaultSpecError('status must be a 4xx or 5xx code');
+  if (spec.times !== undefined && (!Number.isInteger(spec.times) || (spec.times as number) < 0))
+    throw new FaultSpecError('times must be a whole number ≥ 0 (0 = until cleared)');
+  if (spec.status !== undefined && (!Number.isInteger(spec.status) || (spec.status as number) < 400 || (spec.status as number) > 599))
+    throw new FaultSpecError('status must be a 4xx or 5xx code');
   return spec as unknown as FaultSpec;
 }

@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
-import { ADMIN_SCOPE, httpRoutes, type FunctionName, type HttpRoute } from '../lib/routes';
+import { httpRoutes, type FunctionName, type HttpRoute } from '../contract/routes';
+import { ADMIN_SCOPE } from '../contract/scopes';
 import { AwsError, lowerCaseHeaders, readBody } from './aws-wire';
 import { DEV_AUDIENCE, type DevAuth } from './dev-auth';
 import { SANDBOX_ACCOUNT } from './lambda-host';
@@ -154,10 +155,23 @@ function payloadV2(
       accountId: SANDBOX_ACCOUNT,
       apiId: API_ID,
       // Claims reach the handler as strings, as API Gateway passes them.
-      authorizer: { jwt: { claims: Object.fromEntries(Object.entries(claims).map(([k, v]) => [k, typeof v === 'string' ? v : Array.isArray(v) ? `[${v.join(' ')}]` : String(v)])), scopes: scopes.length ? scopes : null } },
+      authorizer: {
+        jwt: {
+          claims: Object.fromEntries(
+            Object.entries(claims).map(([k, v]) => [k, typeof v === 'string' ? v : Array.isArray(v) ? `[${v.join(' ')}]` : String(v)]),
+          ),
+          scopes: scopes.length ? scopes : null,
+        },
+      },
       domainName: `127.0.0.1:${port}`,
       domainPrefix: '127',
-      http: { method, path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      http: {
+        method,
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
       requestId: randomUUID(),
       routeKey,
       stage: '$default',

@@ -5,7 +5,7 @@
  * handler that starts using an action its manifest entry does not grant fails
  * here, in the tests, instead of after `cdk deploy`.
  */
-import { functions, type FunctionName, type FunctionSpec } from '../lib/routes';
+import { functions, type FunctionName, type FunctionSpec } from '../contract/routes';
 
 /** SDK command class → IAM action. A command not listed is denied: new calls must be added here and granted. */
 const ACTIONS: Record<string, string> = {
@@ -45,7 +45,9 @@ export class AccessDeniedException extends Error {
   readonly $metadata = { httpStatusCode: 400 };
 
   constructor(functionName: FunctionName, action: string) {
-    super(`User: arn:aws:sts::000000000000:assumed-role/${functionName}-role/${functionName} is not authorized to perform: ${action} (not granted in lib/routes.ts)`);
+    super(
+      `User: arn:aws:sts::000000000000:assumed-role/${functionName}-role/${functionName} is not authorized to perform: ${action} (not granted in lib/routes.ts)`,
+    );
     this.name = 'AccessDeniedException';
   }
 }

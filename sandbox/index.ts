@@ -6,8 +6,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DEFAULT_FLAG_CACHE_TTL_SECONDS, DEFAULT_PRIORITY_WINDOW_SECONDS, DEFAULT_ROUTING_GUARD_SECONDS, ENV } from '../lambdas/config';
-import { flagParameterName, scheduleGroupName } from '../lib/naming';
+import { DEFAULT_FLAG_CACHE_TTL_SECONDS, DEFAULT_PRIORITY_WINDOW_SECONDS, DEFAULT_ROUTING_GUARD_SECONDS, ENV } from '../contract/env';
+import { flagParameterName, scheduleGroupName } from '../contract/naming';
 import { startAwsEndpoint } from './aws-endpoint';
 import { DEV_AUDIENCE, DevAuth, type TokenRequest } from './dev-auth';
 import { devRoutes } from './dev-routes';
@@ -15,7 +15,7 @@ import { Faults } from './faults';
 import { DynamoDbService } from './dynamodb';
 import { startHttpGateway } from './http-gateway';
 import { functionArn, LambdaHost, SANDBOX_ACCOUNT, SANDBOX_REGION } from './lambda-host';
-import { scheduleTargets } from '../lib/routes';
+import { scheduleTargets } from '../contract/routes';
 import { readable, sandboxLine } from './log-lines';
 import { SchedulerService } from './scheduler';
 import { seedDemoData, type DemoData } from './seed';
@@ -112,7 +112,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       await host!.invoke(fn, JSON.parse(input));
     },
   });
-  const aws = await startAwsEndpoint({ port: options.awsPort ?? 4566, services: { dynamodb: dynamodb.handle, ssm: ssm.handle, scheduler: scheduler.handle }, faults });
+  const aws = await startAwsEndpoint({
+    port: options.awsPort ?? 4566,
+    services: { dynamodb: dynamodb.handle, ssm: ssm.handle, scheduler: scheduler.handle },
+    faults,
+  });
 
   const http = await startHttpGateway({
     port: options.httpPort ?? 3000,
@@ -174,7 +178,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   const demo = await seedDemoData({ httpUrl: http.url, token: (r) => auth.issue(r), dataDir, skip: options.seed === false });
 
-  const endpoints = { http: http.url, websocket: ws.url, aws: aws.url, connections: ws.connectionsEndpoint, stage, table: names.table, flag_parameter: names.flag, schedule_group: names.group };
+  const endpoints = {
+    http: http.url,
+    websocket: ws.url,
+    aws: aws.url,
+    connections: ws.connectionsEndpoint,
+    stage,
+    table: names.table,
+    flag_parameter: names.flag,
+    schedule_group: names.group,
+  };
   if (dataDir) writeFileSync(join(dataDir, 'endpoints.json'), JSON.stringify(endpoints, null, 2));
 
   let stopped = false;

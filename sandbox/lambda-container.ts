@@ -10,7 +10,7 @@ import { parentPort } from 'node:worker_threads';
 import { Client } from '@smithy/core/client';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
-import { functions, type FunctionName } from '../lib/routes';
+import { functions, type FunctionName } from '../contract/routes';
 import { AccessDeniedException, actionOf, grantedActions } from './iam';
 
 /** An invocation, or (without `function`) a request to load every handler now. */
@@ -36,7 +36,9 @@ Client.prototype.send = function checkedSend(this: Client<never, never, never, n
   const name = invoking.getStore();
   const action = actionOf(command.constructor.name);
   if (name && !grants.get(name)!.has(action)) {
-    process.stdout.write(`${JSON.stringify({ timestamp: new Date().toISOString(), level: 'ERROR', message: `[sandbox IAM] ${name} is not granted ${action}` })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ timestamp: new Date().toISOString(), level: 'ERROR', message: `[sandbox IAM] ${name} is not granted ${action}` })}\n`,
+    );
     return Promise.reject(new AccessDeniedException(name, action));
   }
   return (send as (...args: unknown[]) => unknown).call(this, command, ...rest);

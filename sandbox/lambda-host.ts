@@ -5,7 +5,7 @@
  */
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
-import { functions, type FunctionName } from '../lib/routes';
+import { functions, type FunctionName } from '../contract/routes';
 import type { Faults } from './faults';
 import type { Invocation, InvocationResult } from './lambda-container';
 
@@ -40,7 +40,10 @@ export const functionArn = (stage: string, name: FunctionName): string =>
 
 export class LambdaHost {
   private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout; name: FunctionName }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (value: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout; name: FunctionName }
+  >();
   private nextId = 1;
 
   constructor(private readonly options: LambdaHostOptions) {

@@ -195,7 +195,9 @@ export class SchedulerService {
       this.dead.push(letter);
       this.deadLetterFile.write(this.dead);
       const why = tooOld ? `its event age would pass ${MaximumEventAgeInSeconds}s` : `${attempt} attempts`;
-      this.options.log(`scheduler: dead-lettered ${key} after ${why} → ${letter.dead_letter_arn ?? '(no dead-letter queue: event dropped)'}; last error: ${failure}`);
+      this.options.log(
+        `scheduler: dead-lettered ${key} after ${why} → ${letter.dead_letter_arn ?? '(no dead-letter queue: event dropped)'}; last error: ${failure}`,
+      );
       // AWS treats the exhausted invocation as the schedule's last one: DELETE still applies.
       return this.complete(key, current);
     }
@@ -323,7 +325,10 @@ export class SchedulerService {
     const state = query.get('State');
     if (state !== null && state !== 'ENABLED' && state !== 'DISABLED') throw enumError('state', state, ['ENABLED', 'DISABLED']);
     const matches = Object.entries(this.state.schedules)
-      .filter(([, schedule]) => (groupName === null || schedule.GroupName === groupName) && schedule.Name.startsWith(prefix) && (state === null || schedule.State === state))
+      .filter(
+        ([, schedule]) =>
+          (groupName === null || schedule.GroupName === groupName) && schedule.Name.startsWith(prefix) && (state === null || schedule.State === state),
+      )
       .sort(([a], [b]) => (a < b ? -1 : 1));
     const { page, nextToken } = paginate(matches, query, ([key]) => key);
     return {
@@ -511,13 +516,18 @@ function parseBody(raw: Buffer): Body {
 }
 
 const validation = (message: string): AwsError => new AwsError(400, 'ValidationException', message);
-const missing = (member: string): AwsError => validation(`1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`);
+const missing = (member: string): AwsError =>
+  validation(`1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`);
 const enumError = (member: string, value: unknown, allowed: string[]): AwsError =>
-  validation(`1 validation error detected: Value '${String(value)}' at '${member}' failed to satisfy constraint: Member must satisfy enum value set: [${allowed.join(', ')}]`);
+  validation(
+    `1 validation error detected: Value '${String(value)}' at '${member}' failed to satisfy constraint: Member must satisfy enum value set: [${allowed.join(', ')}]`,
+  );
 
 function checkName(member: string, name: string): void {
   if (!NAME.test(name)) {
-    throw validation(`1 validation error detected: Value '${name}' at '${member}' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[0-9a-zA-Z-_.]+$ and have length between 1 and 64`);
+    throw validation(
+      `1 validation error detected: Value '${name}' at '${member}' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[0-9a-zA-Z-_.]+$ and have length between 1 and 64`,
+    );
   }
 }
 
@@ -525,7 +535,8 @@ function optionalString(body: Body, field: string, member: string, maxLength: nu
   const value = body[field];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw new AwsError(400, 'SerializationException', `Expected a string for ${field}.`);
-  if (value.length < 1 || value.length > maxLength) throw validation(`1 validation error detected: Value at '${member}' failed to satisfy constraint: Member must have length between 1 and ${maxLength}`);
+  if (value.length < 1 || value.length > maxLength)
+    throw validation(`1 validation error detected: Value at '${member}' failed to satisfy constraint: Member must have length between 1 and ${maxLength}`);
   return value;
 }
 
@@ -547,7 +558,9 @@ function optionalDate(body: Body, field: string): number | undefined {
 
 function integerIn(value: unknown, member: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw validation(`1 validation error detected: Value '${String(value)}' at '${member}' failed to satisfy constraint: Member must have value between ${min} and ${max}`);
+    throw validation(
+      `1 validation error detected: Value '${String(value)}' at '${member}' failed to satisfy constraint: Member must have value between ${min} and ${max}`,
+    );
   }
   return value;
 }
@@ -610,7 +623,7 @@ function targetOf(value: unknown): Target {
   const policy = (target.RetryPolicy ?? {}) as Body;
   const deadLetter = target.DeadLetterConfig as Body | undefined;
   if (deadLetter?.Arn !== undefined && (typeof deadLetter.Arn !== 'string' || !deadLetter.Arn.startsWith('arn:'))) {
-    throw validation('1 validation error detected: Value at \'target.deadLetterConfig.arn\' failed to satisfy constraint: Member must be an ARN');
+    throw validation("1 validation error detected: Value at 'target.deadLetterConfig.arn' failed to satisfy constraint: Member must be an ARN");
   }
   // GetSchedule shows the retry policy in force, defaults included.
   return {
@@ -618,8 +631,18 @@ function targetOf(value: unknown): Target {
     Arn: arn,
     RoleArn: roleArn,
     RetryPolicy: {
-      MaximumEventAgeInSeconds: integerIn(policy.MaximumEventAgeInSeconds ?? DEFAULT_RETRY_POLICY.MaximumEventAgeInSeconds, 'target.retryPolicy.maximumEventAgeInSeconds', 60, 86_400),
-      MaximumRetryAttempts: integerIn(policy.MaximumRetryAttempts ?? DEFAULT_RETRY_POLICY.MaximumRetryAttempts, 'target.retryPolicy.maximumRetryAttempts', 0, 185),
+      MaximumEventAgeInSeconds: integerIn(
+        policy.MaximumEventAgeInSeconds ?? DEFAULT_RETRY_POLICY.MaximumEventAgeInSeconds,
+        'target.retryPolicy.maximumEventAgeInSeconds',
+        60,
+        86_400,
+      ),
+      MaximumRetryAttempts: integerIn(
+        policy.MaximumRetryAttempts ?? DEFAULT_RETRY_POLICY.MaximumRetryAttempts,
+        'target.retryPolicy.maximumRetryAttempts',
+        0,
+        185,
+      ),
     },
   };
 }
@@ -637,7 +660,8 @@ function tagList(value: unknown): StoredGroup['Tags'] {
 /** restJson1 timestamps default to epoch seconds, which the SDK turns into `Date`s. */
 const seconds = (time: number | undefined): number | undefined => (time === undefined ? undefined : time / 1000);
 
-const scheduleArn = (schedule: Pick<StoredSchedule, 'GroupName' | 'Name'>): string => `arn:aws:scheduler:${REGION}:${ACCOUNT}:schedule/${schedule.GroupName}/${schedule.Name}`;
+const scheduleArn = (schedule: Pick<StoredSchedule, 'GroupName' | 'Name'>): string =>
+  `arn:aws:scheduler:${REGION}:${ACCOUNT}:schedule/${schedule.GroupName}/${schedule.Name}`;
 const groupArn = (name: string): string => `arn:aws:scheduler:${REGION}:${ACCOUNT}:schedule-group/${name}`;
 
 function groupSummary(group: StoredGroup): unknown {

@@ -97,7 +97,8 @@ export class SsmService {
     };
     const operation = prefix === 'AmazonSSM' && name ? operations[name] : undefined;
     // What AWS's JSON protocol front end answers to a target it does not know.
-    if (req.method !== 'POST' || !operation) throw new AwsError(400, 'UnknownOperationException', target ? `The sandbox does not emulate ${target}` : 'Missing X-Amz-Target header');
+    if (req.method !== 'POST' || !operation)
+      throw new AwsError(400, 'UnknownOperationException', target ? `The sandbox does not emulate ${target}` : 'Missing X-Amz-Target header');
     return operation;
   }
 
@@ -130,17 +131,25 @@ export class SsmService {
     const existing = this.state.parameters[name];
     const previous = existing?.history.at(-1);
     if (existing && input.Overwrite !== true) {
-      throw new AwsError(400, 'ParameterAlreadyExists', 'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.');
+      throw new AwsError(
+        400,
+        'ParameterAlreadyExists',
+        'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.',
+      );
     }
     const tags = optionalTags(input);
-    if (tags && input.Overwrite === true) throw validation('Invalid request: tags and overwrite can\'t be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.');
+    if (tags && input.Overwrite === true)
+      throw validation(
+        "Invalid request: tags and overwrite can't be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.",
+      );
 
     // Omitted fields keep the current version's settings; a new parameter is a Standard String of text.
     const type = (optionalEnum(input, 'Type', ['String', 'StringList', 'SecureString']) ?? previous?.Type ?? 'String') as ParameterType;
     const tier = tierOf(input, previous?.Tier, value);
     const dataType = optionalEnum(input, 'DataType', ['text', 'aws:ec2:image', 'aws:ssm:integration']) ?? previous?.DataType ?? 'text';
     const description = optionalString(input, 'Description') ?? previous?.Description;
-    if (description !== undefined && description.length > 1024) throw validation(`1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to 1024`);
+    if (description !== undefined && description.length > 1024)
+      throw validation(`1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to 1024`);
     const allowedPattern = optionalString(input, 'AllowedPattern');
     if (allowedPattern !== undefined && !patternOf(allowedPattern).test(value)) {
       throw new AwsError(400, 'ParameterPatternMismatchException', `Parameter value, cannot be validated against allowedPattern: ${allowedPattern}`);
@@ -268,7 +277,8 @@ export class SsmService {
     // Labels are not emulated, so only a version number can select.
     if (!/^\d+$/.test(selector)) throw new AwsError(400, 'ParameterVersionNotFound', `Systems Manager could not find label ${selector} of ${name}.`);
     const version = parameter.history.find((entry) => entry.Version === Number(selector));
-    if (!version) throw new AwsError(400, 'ParameterVersionNotFound', `Systems Manager could not find version ${selector} of ${name}. Verify the version and try again.`);
+    if (!version)
+      throw new AwsError(400, 'ParameterVersionNotFound', `Systems Manager could not find version ${selector} of ${name}. Verify the version and try again.`);
     return { ...view(parameter, version, withDecryption), Selector: `:${selector}` };
   }
 
@@ -296,7 +306,10 @@ function view(parameter: StoredParameter, version: ParameterVersion, withDecrypt
     Name: parameter.Name,
     Type: version.Type,
     // Without decryption AWS hands back the ciphertext; an opaque stand-in keeps callers honest.
-    Value: version.Type === 'SecureString' && !withDecryption ? Buffer.from(`sandbox-kms:${version.KeyId ?? DEFAULT_KEY_ID}:${version.Value}`).toString('base64') : version.Value,
+    Value:
+      version.Type === 'SecureString' && !withDecryption
+        ? Buffer.from(`sandbox-kms:${version.KeyId ?? DEFAULT_KEY_ID}:${version.Value}`).toString('base64')
+        : version.Value,
     Version: version.Version,
     LastModifiedDate: version.LastModifiedDate / 1000,
     ARN: arnOf(parameter.Name),
@@ -324,9 +337,13 @@ const memberName = (field: string): string => field.charAt(0).toLowerCase() + fi
 
 function requiredString(input: Input, field: string): string {
   const value = input[field];
-  if (value === undefined || value === null) throw validation(`1 validation error detected: Value null at '${memberName(field)}' failed to satisfy constraint: Member must not be null`);
+  if (value === undefined || value === null)
+    throw validation(`1 validation error detected: Value null at '${memberName(field)}' failed to satisfy constraint: Member must not be null`);
   if (typeof value !== 'string') throw new AwsError(400, 'SerializationException', `Expected a string for ${field}`);
-  if (value.length === 0) throw validation(`1 validation error detected: Value '' at '${memberName(field)}' failed to satisfy constraint: Member must have length greater than or equal to 1`);
+  if (value.length === 0)
+    throw validation(
+      `1 validation error detected: Value '' at '${memberName(field)}' failed to satisfy constraint: Member must have length greater than or equal to 1`,
+    );
   return value;
 }
 
@@ -337,7 +354,9 @@ function optionalString(input: Input, field: string): string | undefined {
 function optionalEnum(input: Input, field: string, allowed: string[]): string | undefined {
   const value = optionalString(input, field);
   if (value !== undefined && !allowed.includes(value)) {
-    throw validation(`1 validation error detected: Value '${value}' at '${memberName(field)}' failed to satisfy constraint: Member must satisfy enum value set: [${allowed.join(', ')}]`);
+    throw validation(
+      `1 validation error detected: Value '${value}' at '${memberName(field)}' failed to satisfy constraint: Member must satisfy enum value set: [${allowed.join(', ')}]`,
+    );
   }
   return value;
 }
@@ -345,7 +364,9 @@ function optionalEnum(input: Input, field: string, allowed: string[]): string | 
 function requiredNames(input: Input): string[] {
   const names = input.Names;
   if (!Array.isArray(names) || names.length === 0 || names.length > 10 || !names.every((name) => typeof name === 'string' && name.length > 0)) {
-    throw validation(`1 validation error detected: Value at 'names' failed to satisfy constraint: Member must have length less than or equal to 10 and greater than or equal to 1`);
+    throw validation(
+      `1 validation error detected: Value at 'names' failed to satisfy constraint: Member must have length less than or equal to 10 and greater than or equal to 1`,
+    );
   }
   return names as string[];
 }
@@ -362,10 +383,13 @@ function optionalTags(input: Input): Tag[] | undefined {
 function validateName(name: string): void {
   if (name.length > 1011) throw validation(`Parameter name ${name.slice(0, 40)}… is longer than 1011 characters.`);
   if (!/^[a-zA-Z0-9_.\-/]+$/.test(name) || (name.includes('/') && !name.startsWith('/')) || name.includes('//') || (name.length > 1 && name.endsWith('/'))) {
-    throw validation('Parameter name: can\'t be prefixed with "aws" or "ssm" (case-insensitive). If formed as a path, it can consist of sub-paths divided by slash symbol; each sub-path can be formed as a mix of letters, numbers and the following 3 symbols .-_');
+    throw validation(
+      'Parameter name: can\'t be prefixed with "aws" or "ssm" (case-insensitive). If formed as a path, it can consist of sub-paths divided by slash symbol; each sub-path can be formed as a mix of letters, numbers and the following 3 symbols .-_',
+    );
   }
   if (/^\/?(aws|ssm)/i.test(name)) throw new AwsError(400, 'AccessDeniedException', `No access to reserved parameter name: ${name}.`);
-  if (name.split('/').length - 1 > 15) throw new AwsError(400, 'HierarchyLevelLimitExceededException', 'Parameter name can have at most 15 levels of hierarchy.');
+  if (name.split('/').length - 1 > 15)
+    throw new AwsError(400, 'HierarchyLevelLimitExceededException', 'Parameter name can have at most 15 levels of hierarchy.');
 }
 
 function patternOf(source: string): RegExp {
@@ -379,9 +403,12 @@ function patternOf(source: string): RegExp {
 function tierOf(input: Input, previous: Tier | undefined, value: string): Tier {
   const requested = optionalEnum(input, 'Tier', ['Standard', 'Advanced', 'Intelligent-Tiering']);
   // Intelligent-Tiering picks Standard unless the value needs Advanced.
-  const tier: Tier = requested === 'Advanced' || (requested === 'Intelligent-Tiering' && value.length > 4096) ? 'Advanced' : requested ? 'Standard' : (previous ?? 'Standard');
+  const tier: Tier =
+    requested === 'Advanced' || (requested === 'Intelligent-Tiering' && value.length > 4096) ? 'Advanced' : requested ? 'Standard' : (previous ?? 'Standard');
   if (tier === 'Standard' && value.length > 4096) {
-    throw validation('Standard tier parameters support a maximum parameter value of 4096 characters. To create a larger parameter value, upgrade the parameter to use the advanced-parameter tier.');
+    throw validation(
+      'Standard tier parameters support a maximum parameter value of 4096 characters. To create a larger parameter value, upgrade the parameter to use the advanced-parameter tier.',
+    );
   }
   if (value.length > 8192) throw validation('Advanced tier parameters support a maximum parameter value of 8192 characters.');
   return tier;
@@ -419,15 +446,24 @@ function parameterFilters(input: Input, keys: Record<string, string[]>): Filter[
       return (parameter) => parameter.Tags.some((tag) => tag.Key === tagKey && (values.length === 0 || values.includes(tag.Value)));
     }
     const options = keys[key];
-    if (!options) throw new AwsError(400, 'InvalidFilterKey', `The following filter key is not valid: ${key}. Valid filter keys include: [${Object.keys(keys).join(', ')}, tag:<key>].`);
+    if (!options)
+      throw new AwsError(
+        400,
+        'InvalidFilterKey',
+        `The following filter key is not valid: ${key}. Valid filter keys include: [${Object.keys(keys).join(', ')}, tag:<key>].`,
+      );
     const option = entry.Option === undefined ? options[0]! : String(entry.Option);
-    if (!options.includes(option)) throw new AwsError(400, 'InvalidFilterOption', `The following filter option is not valid: ${option}. Valid options include: [${options.join(', ')}].`);
-    if (values.length === 0 || values.length > 50) throw new AwsError(400, 'InvalidFilterValue', `The following filter values are missing or not valid for key ${key}: []. Provide 1 to 50 values.`);
+    if (!options.includes(option))
+      throw new AwsError(400, 'InvalidFilterOption', `The following filter option is not valid: ${option}. Valid options include: [${options.join(', ')}].`);
+    if (values.length === 0 || values.length > 50)
+      throw new AwsError(400, 'InvalidFilterValue', `The following filter values are missing or not valid for key ${key}: []. Provide 1 to 50 values.`);
     const current = (parameter: StoredParameter): ParameterVersion => parameter.history.at(-1)!;
     switch (key) {
       case 'Name':
         return (parameter) =>
-          values.some((value) => (option === 'Equals' ? parameter.Name === value : option === 'BeginsWith' ? parameter.Name.startsWith(value) : parameter.Name.includes(value)));
+          values.some((value) =>
+            option === 'Equals' ? parameter.Name === value : option === 'BeginsWith' ? parameter.Name.startsWith(value) : parameter.Name.includes(value),
+          );
       case 'Path':
         return (parameter) =>
           values.some((path) => {
@@ -444,7 +480,9 @@ function parameterFilters(input: Input, keys: Record<string, string[]>): Filter[
 function paginate<T>(items: T[], input: Input, maxAllowed: number, defaultSize: number, keyOf: (item: T) => string): { page: T[]; nextToken?: string } {
   const max = input.MaxResults === undefined || input.MaxResults === null ? defaultSize : Number(input.MaxResults);
   if (!Number.isInteger(max) || max < 1 || max > maxAllowed) {
-    throw validation(`1 validation error detected: Value '${String(input.MaxResults)}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to ${maxAllowed}`);
+    throw validation(
+      `1 validation error detected: Value '${String(input.MaxResults)}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to ${maxAllowed}`,
+    );
   }
   let start = 0;
   if (typeof input.NextToken === 'string' && input.NextToken) {

@@ -10,7 +10,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { webSocketAuthorizer, webSocketRoutes, type FunctionName } from '../lib/routes';
+import { webSocketAuthorizer, webSocketRoutes, type FunctionName } from '../contract/routes';
 import { AwsError, lowerCaseHeaders, readBody, send, sendRestJsonError } from './aws-wire';
 import { listen } from './listen';
 import { defaultStatus, type Faults } from './faults';
@@ -255,11 +255,14 @@ export async function startWebSocketGateway(options: WebSocketGatewayOptions): P
     connectionsEndpoint: `http://127.0.0.1:${port}/${options.stage}`,
     connectionCount: () => live.size,
     close: async () => {
-      const closing = [...live.values()].map((c) => new Promise<void>((resolve) => {
-        c.socket.once('close', () => resolve());
-        c.socket.close(1001, 'Going away');
-        setTimeout(resolve, 1000).unref();
-      }));
+      const closing = [...live.values()].map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            c.socket.once('close', () => resolve());
+            c.socket.close(1001, 'Going away');
+            setTimeout(resolve, 1000).unref();
+          }),
+      );
       await Promise.all(closing);
       await Promise.all(disconnecting);
       wss.close();
@@ -273,5 +276,7 @@ const newConnectionId = (): string => randomBytes(10).toString('base64');
 
 function refuse(socket: Duplex, status: number, message: string): void {
   const body = JSON.stringify({ message });
-  socket.end(`HTTP/1.1 ${status} ${message}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${message}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }

@@ -1,10 +1,5 @@
 /** Pushes to mechanics through API Gateway's `@connections` management API. */
-import {
-  ApiGatewayManagementApiClient,
-  DeleteConnectionCommand,
-  GoneException,
-  PostToConnectionCommand,
-} from '@aws-sdk/client-apigatewaymanagementapi';
+import { type ApiGatewayManagementApiClient, DeleteConnectionCommand, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { ServerMessage } from '../domain/messages';
 import type { PushResult, Pusher } from '../ports';
 

@@ -1,5 +1,5 @@
 import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CONNECTION_SHARDS, type IndexName } from '../../lib/table-schema';
+import { CONNECTION_SHARDS, type IndexName } from '../../contract/table-schema';
 import type { Connection } from '../domain/mechanic';
 import type { ConnectionStore } from '../ports';
 import { connectionIndex, isConditionFailure, keys, withoutKeys } from './dynamodb-keys';
@@ -50,10 +50,15 @@ export class DynamoDbConnectionStore implements ConnectionStore {
 
   async setWorkshop(connectionId: string, workshopId: string | null): Promise<void> {
     const update = workshopId
-      ? { UpdateExpression: 'SET workshop_id = :w, workshop_pk = :wpk', ExpressionAttributeValues: { ':w': workshopId, ':wpk': connectionIndex.workshop(workshopId) } }
+      ? {
+          UpdateExpression: 'SET workshop_id = :w, workshop_pk = :wpk',
+          ExpressionAttributeValues: { ':w': workshopId, ':wpk': connectionIndex.workshop(workshopId) },
+        }
       : { UpdateExpression: 'SET workshop_id = :w REMOVE workshop_pk', ExpressionAttributeValues: { ':w': null } };
     try {
-      await this.db.send(new UpdateCommand({ TableName: this.tableName, Key: keys.connection(connectionId), ConditionExpression: 'attribute_exists(pk)', ...update }));
+      await this.db.send(
+        new UpdateCommand({ TableName: this.tableName, Key: keys.connection(connectionId), ConditionExpression: 'attribute_exists(pk)', ...update }),
+      );
     } catch (error) {
       if (!isConditionFailure(error)) throw error; // disconnected meanwhile: nothing to update
     }

@@ -2,7 +2,7 @@
  * How each item type fills the table's generic keys (lib/table-schema.ts),
  * and how stored items are turned back into domain records.
  */
-import { CONNECTION_SHARDS } from '../../lib/table-schema';
+import { CONNECTION_SHARDS } from '../../contract/table-schema';
 import { createHash } from 'node:crypto';
 
 export const keys = {

@@ -21,7 +21,11 @@ export class DynamoDbRequestStore implements RequestStore {
   async create(request: DispatchRequest): Promise<{ created: boolean; request: DispatchRequest }> {
     try {
       await this.db.send(
-        new PutCommand({ TableName: this.tableName, Item: { ...keys.request(request.request_id), ...request }, ConditionExpression: 'attribute_not_exists(pk)' }),
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...keys.request(request.request_id), ...request },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
       );
       return { created: true, request };
     } catch (error) {
@@ -81,7 +85,13 @@ export class DynamoDbRequestStore implements RequestStore {
       UpdateExpression: 'SET #metadata.fallback_broadcast_at = :at, #metadata.fallback_reason = :reason, #events = list_append(#events, :event)',
       ConditionExpression: '#status = :pending AND #routing = :priority AND attribute_not_exists(#metadata.fallback_broadcast_at)',
       ExpressionAttributeNames: NAMES,
-      ExpressionAttributeValues: { ':pending': 'pending', ':priority': 'priority', ':at': at, ':reason': reason, ':event': [{ at, type: 'fallback_started', reason }] },
+      ExpressionAttributeValues: {
+        ':pending': 'pending',
+        ':priority': 'priority',
+        ':at': at,
+        ':reason': reason,
+        ':event': [{ at, type: 'fallback_started', reason }],
+      },
     });
   }
 

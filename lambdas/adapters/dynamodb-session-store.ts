@@ -12,7 +12,11 @@ export class DynamoDbSessionStore implements SessionStore {
   async create(session: Session): Promise<{ created: boolean; session: Session }> {
     try {
       await this.db.send(
-        new PutCommand({ TableName: this.tableName, Item: { ...keys.session(session.session_id), ...session }, ConditionExpression: 'attribute_not_exists(pk)' }),
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...keys.session(session.session_id), ...session },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
       );
       return { created: true, session };
     } catch (error) {
@@ -48,7 +52,10 @@ export class DynamoDbSessionStore implements SessionStore {
 
   private async update(
     sessionId: string,
-    expression: Pick<ConstructorParameters<typeof UpdateCommand>[0], 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>,
+    expression: Pick<
+      ConstructorParameters<typeof UpdateCommand>[0],
+      'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+    >,
   ): Promise<Session | undefined> {
     try {
       const { Attributes } = await this.db.send(

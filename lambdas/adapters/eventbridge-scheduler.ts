@@ -2,13 +2,7 @@
  * The durable priority timer: one EventBridge Scheduler one-shot schedule per
  * request, named after it, firing the fallback Lambda at the window's end.
  */
-import {
-  ConflictException,
-  CreateScheduleCommand,
-  DeleteScheduleCommand,
-  ResourceNotFoundException,
-  type SchedulerClient,
-} from '@aws-sdk/client-scheduler';
+import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, type SchedulerClient } from '@aws-sdk/client-scheduler';
 import { fallbackScheduleName, routingGuardScheduleName } from '../domain/ids';
 import type { FallbackScheduler } from '../ports';
 
@@ -43,7 +37,13 @@ export class EventBridgeFallbackScheduler implements FallbackScheduler {
   }
 
   guardRouting(sessionId: string, at: Date): Promise<void> {
-    return this.create(routingGuardScheduleName(sessionId), at, this.target.routingGuardFunctionArn, { session_id: sessionId }, `Routing guard for session ${sessionId}`);
+    return this.create(
+      routingGuardScheduleName(sessionId),
+      at,
+      this.target.routingGuardFunctionArn,
+      { session_id: sessionId },
+      `Routing guard for session ${sessionId}`,
+    );
   }
 
   releaseRoutingGuard(sessionId: string): Promise<void> {

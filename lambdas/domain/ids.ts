@@ -12,6 +12,11 @@ export function newSessionId(customerId: string, idempotencyKey?: string): strin
   return `${digest.slice(0, 8)}-${digest.slice(8, 12)}-4${digest.slice(13, 16)}-${((parseInt(digest[16]!, 16) & 0x3) | 0x8).toString(16)}${digest.slice(17, 20)}-${digest.slice(20, 32)}`;
 }
 
+/** The same booking sent again gives the same fingerprint; a different one under the same key does not. */
+export function bookingFingerprint(booking: unknown): string {
+  return createHash('sha256').update(JSON.stringify(booking)).digest('base64url');
+}
+
 const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const isSessionId = (value: string): boolean => SESSION_ID.test(value);
 

@@ -40,9 +40,7 @@ export const newRequest = (request: DispatchRequest, reason: NewRequestReason): 
 });
 
 export const acceptResult = (requestId: string, refusal: AcceptRefusal | null): ServerMessage =>
-  refusal === null
-    ? { type: 'accept_result', request_id: requestId, ok: true }
-    : { type: 'accept_result', request_id: requestId, ok: false, reason: refusal };
+  refusal === null ? { type: 'accept_result', request_id: requestId, ok: true } : { type: 'accept_result', request_id: requestId, ok: false, reason: refusal };
 
 export const requestTaken = (requestId: string): ServerMessage => ({ type: 'request_taken', request_id: requestId });
 

@@ -8,13 +8,7 @@ export const METRICS_NAMESPACE = 'PriorityDispatch';
 /** The `service` field of every log line, and so the metrics' one dimension. */
 export const SERVICE_NAME = 'priority-dispatch';
 
-export type MetricName =
-  | 'OffersSent'
-  | 'OffersAccepted'
-  | 'FallbacksFired'
-  | 'BroadcastsDelivered'
-  | 'StaleConnectionsPruned'
-  | 'PushFailures';
+export type MetricName = 'OffersSent' | 'OffersAccepted' | 'FallbacksFired' | 'BroadcastsDelivered' | 'StaleConnectionsPruned' | 'PushFailures';
 
 export function metrics(values: Partial<Record<MetricName, number>>, at: Date): Record<string, unknown> {
   const names = Object.keys(values) as MetricName[];

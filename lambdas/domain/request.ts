@@ -52,8 +52,7 @@ export interface Acceptor {
 }
 
 /** Has the request been opened to everyone (after a priority window ended or failed)? */
-export const isOpenToAll = (request: DispatchRequest): boolean =>
-  request.routing === 'broadcast' || request.metadata.fallback_broadcast_at !== undefined;
+export const isOpenToAll = (request: DispatchRequest): boolean => request.routing === 'broadcast' || request.metadata.fallback_broadcast_at !== undefined;
 
 /** Whether this mechanic may take the request now; the reason when not. */
 export function acceptRefusal(request: DispatchRequest | undefined, acceptor: Acceptor): AcceptRefusal | null {

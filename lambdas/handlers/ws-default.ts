@@ -1,6 +1,6 @@
 /** WebSocket `$default` — anything that is not accept, decline or ping: an `error` event, connection kept. */
 import { AppError } from '../domain/errors';
-import { webSocketRoutes } from '../../lib/routes';
+import { webSocketRoutes } from '../../contract/routes';
 import { messageBody, messageHandler } from './shared/websocket';
 
 const ACTIONS = webSocketRoutes.map((r) => r.routeKey).filter((key) => !key.startsWith('$'));

@@ -87,7 +87,7 @@ async function startPriority(deps: FulfillDeps, session: Session, mechanicId: st
 
   const delivery = await pushToConnections(deps, connections, priorityOffer(request, deps.priorityWindowSeconds));
   if (delivery.delivered === 0) {
-    deps.log.warn('[Priority] Offer reached none of the favorite\'s connections, broadcasting now', { ...log, ...delivery });
+    deps.log.warn("[Priority] Offer reached none of the favorite's connections, broadcasting now", { ...log, ...delivery });
     await runFallback(deps, { requestId, reason: 'priority_failed' });
     await cancelScheduleQuietly(deps, requestId);
     return (await deps.requests.get(requestId)) ?? request;
@@ -125,12 +125,18 @@ async function openRequest(
   const { created, request } = await deps.requests.create(draftRequest(session, routing, at, { metadata, events }));
   if (!created || (await cancelIfSessionCancelled(deps, session, request))) return request;
 
-  if (routing === 'workshop') deps.log.info('[fulfillment] Workshop routing to the workshop\'s mechanics', { request_id: request.request_id, workshop_id: request.workshop_id });
+  if (routing === 'workshop')
+    deps.log.info("[fulfillment] Workshop routing to the workshop's mechanics", { request_id: request.request_id, workshop_id: request.workshop_id });
   else deps.log.info('[fulfillment] Broadcast routing to all mechanics', { request_id: request.request_id, reason });
   const audience = routing === 'workshop' ? { kind: 'workshop' as const, workshopId: request.workshop_id! } : { kind: 'everyone' as const };
   const delivery = await pushToAudience(deps, audience, newRequest(request, reason));
   await deps.requests.record(request.request_id, {}, { at: deps.clock.now().toISOString(), type: `${routing}_sent`, reason, ...delivery });
-  deps.log.info('[fulfillment] Request delivered', { request_id: request.request_id, routing, ...delivery, ...metrics({ BroadcastsDelivered: delivery.delivered }, deps.clock.now()) });
+  deps.log.info('[fulfillment] Request delivered', {
+    request_id: request.request_id,
+    routing,
+    ...delivery,
+    ...metrics({ BroadcastsDelivered: delivery.delivered }, deps.clock.now()),
+  });
   return request;
 }
 

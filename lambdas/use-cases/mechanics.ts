@@ -27,7 +27,10 @@ export async function putMechanic(
     if (!canWork(mechanic)) {
       await deps.connections.delete(connection.connection_id);
       await deps.pusher.disconnect(connection.connection_id).catch((error: unknown) =>
-        deps.log.warn('Could not close the connection of a mechanic no longer approved', { connection_id: connection.connection_id, error: describeError(error) }),
+        deps.log.warn('Could not close the connection of a mechanic no longer approved', {
+          connection_id: connection.connection_id,
+          error: describeError(error),
+        }),
       );
     } else if (connection.workshop_id !== mechanic.workshop_id) {
       await deps.connections.setWorkshop(connection.connection_id, mechanic.workshop_id);

@@ -40,7 +40,11 @@ export async function runFallback(deps: FallbackDeps, input: { requestId: string
     delivery = await pushToAudience(deps, { kind: 'everyone' }, newRequest(request, MESSAGE_REASON[input.reason]));
   } catch (error) {
     // Give the claim back so the scheduler's retry (or DLQ) takes over: the request must not stay pending unseen.
-    await deps.requests.releaseFallback(request.request_id, claimedAt, { at: deps.clock.now().toISOString(), type: 'fallback_failed', error: describeError(error) });
+    await deps.requests.releaseFallback(request.request_id, claimedAt, {
+      at: deps.clock.now().toISOString(),
+      type: 'fallback_failed',
+      error: describeError(error),
+    });
     deps.log.error('[Fallback] Broadcast failed; claim released for a retry', { request_id: request.request_id, error: describeError(error) });
     throw error;
   }

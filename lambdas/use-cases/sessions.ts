@@ -3,9 +3,8 @@
  * Every customer-facing use case loads the session through `ownedSession`, so
  * another customer's session is a 404 (ids are not confirmed to strangers).
  */
-import { createHash } from 'node:crypto';
 import { conflict, describeError, notFound } from '../domain/errors';
-import { isSessionId, newSessionId, requestIdFor } from '../domain/ids';
+import { bookingFingerprint, isSessionId, newSessionId, requestIdFor } from '../domain/ids';
 import { requestTaken } from '../domain/messages';
 import { offeredTo, type DispatchRequest } from '../domain/request';
 import { isFulfilledAtIntake, type Plan, type RoutingType, type Session, type SessionMetadata, type Vehicle } from '../domain/session';
@@ -32,10 +31,7 @@ export interface IntakeAnswer {
 /** Routing also needs the guard that finishes it if this invocation dies half-way. */
 export type RoutingDeps = FulfillDeps & Pick<Deps, 'routingGuardSeconds'>;
 
-export async function startIntake(
-  deps: RoutingDeps,
-  input: { customerId: string; idempotencyKey?: string; booking: Booking },
-): Promise<IntakeAnswer> {
+export async function startIntake(deps: RoutingDeps, input: { customerId: string; idempotencyKey?: string; booking: Booking }): Promise<IntakeAnswer> {
   const { booking } = input;
   const sessionId = newSessionId(input.customerId, input.idempotencyKey);
   const at = deps.clock.now().toISOString();
@@ -55,11 +51,11 @@ export async function startIntake(
     workshop_id: booking.workshop_id,
     metadata,
     request_id: fulfilledNow ? requestIdFor(sessionId) : null,
-    intake_fingerprint: fingerprint(booking),
+    intake_fingerprint: bookingFingerprint(booking),
     created_at: at,
     updated_at: at,
   });
-  if (!created && session.intake_fingerprint !== fingerprint(booking)) {
+  if (!created && session.intake_fingerprint !== bookingFingerprint(booking)) {
     throw conflict('idempotency_key_reused', 'Idempotency-Key was already used for a different booking');
   }
   if (created) deps.log.info('[intake] Booking received', { session_id: sessionId, plan: booking.plan, ...metadata, workshop_id: booking.workshop_id });
@@ -182,7 +178,3 @@ async function ownedSession(deps: Pick<Deps, 'sessions'>, input: { customerId: s
   return session;
 }
 
-/** The same booking sent again gives the same fingerprint; a different one under the same key does not. */
-function fingerprint(booking: Booking): string {
-  return createHash('sha256').update(JSON.stringify(booking)).digest('base64url');
-}

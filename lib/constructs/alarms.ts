@@ -8,8 +8,8 @@ import { Duration } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lambdas/domain/metrics';
-import type { FunctionName } from '../routes';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../contract/metrics';
+import type { FunctionName } from '../../contract/routes';
 
 export interface AlarmsProps {
   readonly functions: Readonly<Record<FunctionName, IFunction>>;

@@ -7,28 +7,15 @@
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat, CfnAccount } from 'aws-cdk-lib/aws-apigateway';
-import {
-  HttpApi,
-  HttpMethod,
-  HttpStage,
-  LogGroupLogDestination,
-  WebSocketApi,
-  WebSocketStage,
-} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer, WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import {
-  ADMIN_SCOPE,
-  type FunctionName,
-  WEBSOCKET_ROUTE_SELECTION,
-  httpRoutes,
-  webSocketAuthorizer,
-  webSocketRoutes,
-} from '../routes';
+import { type FunctionName, WEBSOCKET_ROUTE_SELECTION, httpRoutes, webSocketAuthorizer, webSocketRoutes } from '../../contract/routes';
+import { ADMIN_SCOPE } from '../../contract/scopes';
 import { acknowledge } from './nag';
 
 export interface ApisProps {

@@ -6,7 +6,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { type KeyAttribute, tableSchema } from '../table-schema';
+import { type KeyAttribute, tableSchema } from '../../contract/table-schema';
 
 export interface DataProps {
   /** @default RemovalPolicy.RETAIN */

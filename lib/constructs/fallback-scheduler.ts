@@ -85,9 +85,7 @@ export class FallbackScheduler extends Construct {
     this.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [...targets.map((target) => target.functionArn), ...qualifiedTargets] }),
     );
-    this.role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }),
-    );
+    this.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }));
     for (const qualified of qualifiedTargets) {
       acknowledgeWildcardResource(
         this.role,

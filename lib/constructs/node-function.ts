@@ -17,9 +17,9 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IStringParameter } from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { ENV, type EnvName } from '../../lambdas/config';
-import type { TableAction } from '../routes';
-import { tableSchema } from '../table-schema';
+import { ENV, type EnvName } from '../../contract/env';
+import type { TableAction } from '../../contract/routes';
+import { tableSchema } from '../../contract/table-schema';
 import type { FallbackScheduler } from './fallback-scheduler';
 import { acknowledgeWildcardResource } from './nag';
 
@@ -36,8 +36,7 @@ export const FUNCTION_RUNTIME = Runtime.NODEJS_24_X;
  * esbuild's ESM output has no `require`; a bundled CommonJS dependency that
  * requires a Node built-in needs one.
  */
-const ESM_REQUIRE_SHIM =
-  "import { createRequire as __pdCreateRequire } from 'node:module'; const require = __pdCreateRequire(import.meta.url);";
+const ESM_REQUIRE_SHIM = "import { createRequire as __pdCreateRequire } from 'node:module'; const require = __pdCreateRequire(import.meta.url);";
 
 export interface ProjectFunctionProps {
   /** Handler file relative to the repository root; it exports `handler`. */
@@ -151,9 +150,7 @@ export class ProjectFunction extends Construct {
   bindFlag(parameter: IStringParameter, cacheTtl: Duration): void {
     this.setEnv(ENV.flagParameterName, parameter.parameterName);
     this.setEnv(ENV.flagCacheTtlSeconds, String(cacheTtl.toSeconds()));
-    this.role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['ssm:GetParameter'], resources: [parameter.parameterArn] }),
-    );
+    this.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['ssm:GetParameter'], resources: [parameter.parameterArn] }));
   }
 
   /**

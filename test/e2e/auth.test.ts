@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Sandbox } from '../../sandbox/index';
+import type { Sandbox } from '../../sandbox/index';
 import { DEV_AUDIENCE } from '../../sandbox/dev-auth';
 import { api, eventually, handshakeStatus, MechanicClient, startTestSandbox } from './clients';
 
@@ -75,11 +75,15 @@ describe('HTTP API', () => {
       expect({ name, ...booking }).toEqual({ name, status: 401, body: { message: 'Unauthorized' } });
     }
     // The same Idempotency-Keys are unused: a good token now creates each booking fresh.
-    const fresh = await api<{ status: string }>(sandbox, 'POST', '/intake/start', { token: good, body: { plan: 'paid', concern: 'x' }, headers: { 'idempotency-key': 'k-expired' } });
+    const fresh = await api<{ status: string }>(sandbox, 'POST', '/intake/start', {
+      token: good,
+      body: { plan: 'paid', concern: 'x' },
+      headers: { 'idempotency-key': 'k-expired' },
+    });
     expect(fresh.status).toBe(201);
   });
 
-  it('a customer cannot read or cancel another customer\'s session (404, not 403)', async () => {
+  it("a customer cannot read or cancel another customer's session (404, not 403)", async () => {
     const owner = await sandbox.token({ sub: `owner-${randomUUID().slice(0, 8)}` });
     const stranger = await sandbox.token({ sub: `stranger-${randomUUID().slice(0, 8)}` });
     const booked = await api<{ session_id: string }>(sandbox, 'POST', '/intake/start', { token: owner, body: { plan: 'paid', concern: 'Oil leak' } });
@@ -96,7 +100,9 @@ describe('HTTP API', () => {
     const body = { status: 'approved' };
     const id = `mech-${randomUUID().slice(0, 8)}`;
     const refused = await Promise.all(
-      [undefined, 'administrator', 'read write', ''].map(async (scope) => (await api(sandbox, 'PUT', `/mechanics/${id}`, { token: await sandbox.token({ sub: 'ops', scope }), body })).status),
+      [undefined, 'administrator', 'read write', ''].map(
+        async (scope) => (await api(sandbox, 'PUT', `/mechanics/${id}`, { token: await sandbox.token({ sub: 'ops', scope }), body })).status,
+      ),
     );
     const allowed = await api(sandbox, 'PUT', `/mechanics/${id}`, { token: await sandbox.token({ sub: 'ops', scope: 'read admin' }), body });
 
@@ -132,7 +138,7 @@ describe('WebSocket handshake', () => {
     await api(sandbox, 'PUT', `/mechanics/${id}`, { token: admin, body: { status: 'suspended' } });
 
     // Assert
-    await eventually(() => client.closed, 'the server to close the suspended mechanic\'s socket');
+    await eventually(() => client.closed, "the server to close the suspended mechanic's socket");
     const second = await api<{ request_id: string }>(sandbox, 'POST', '/intake/start', { token: customer, body: { plan: 'free', concern: 'After' } });
     expect(second.status).toBe(201);
     expect(client.of('new_request', second.body.request_id)).toEqual([]);

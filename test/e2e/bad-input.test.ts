@@ -20,9 +20,9 @@ import fc from 'fast-check';
 import { generateKeyPair, SignJWT } from 'jose';
 import { WebSocket, type RawData } from 'ws';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Sandbox } from '../../sandbox/index';
+import type { Sandbox } from '../../sandbox/index';
 import { DEV_AUDIENCE } from '../../sandbox/dev-auth';
-import { httpRoutes } from '../../lib/routes';
+import { httpRoutes } from '../../contract/routes';
 import { awsClientConfig, eventually, startTestSandbox } from './clients';
 
 const SEED = Number(process.env.BAD_INPUT_SEED ?? 20_261_124);
@@ -47,7 +47,22 @@ let baseline: Snapshot;
 const open: Mechanic[] = [];
 /** Where the current test's log lines start. */
 let logMark = 0;
-const tally = { http: 0, frames: 0, errorEvents: 0, acceptResults: 0, handshakes: 0, oversized: 0, fiveXx: 0, parserRefusals: 0, recordsWritten: 0, schedulesCreated: 0, errorLogs: 0, gateway: 0, codes: new Map<string, number>(), byStatus: new Map<number, number>() };
+const tally = {
+  http: 0,
+  frames: 0,
+  errorEvents: 0,
+  acceptResults: 0,
+  handshakes: 0,
+  oversized: 0,
+  fiveXx: 0,
+  parserRefusals: 0,
+  recordsWritten: 0,
+  schedulesCreated: 0,
+  errorLogs: 0,
+  gateway: 0,
+  codes: new Map<string, number>(),
+  byStatus: new Map<number, number>(),
+};
 const startedAt = Date.now();
 
 beforeAll(async () => {
@@ -66,8 +81,14 @@ afterEach(async () => {
 
 afterAll(async () => {
   await sandbox?.stop();
-  const statuses = [...tally.byStatus].sort(([a], [b]) => a - b).map(([status, n]) => `${status}:${n}`).join(' ');
-  const codes = [...tally.codes].sort(([, a], [, b]) => b - a).map(([code, n]) => `${code}:${n}`).join(' ');
+  const statuses = [...tally.byStatus]
+    .sort(([a], [b]) => a - b)
+    .map(([status, n]) => `${status}:${n}`)
+    .join(' ');
+  const codes = [...tally.codes]
+    .sort(([, a], [, b]) => b - a)
+    .map(([code, n]) => `${code}:${n}`)
+    .join(' ');
   console.log(
     `[bad-input] seed=${SEED} http_requests=${tally.http} (${statuses}; handler codes ${codes}; ${tally.gateway} answered by the gateway, ${tally.parserRefusals} refused by Node's parser) oversized=${tally.oversized} ws_frames=${tally.frames} error_events=${tally.errorEvents} accept_results=${tally.acceptResults} ` +
       `handshakes=${tally.handshakes} 5xx=${tally.fiveXx} records_written=${tally.recordsWritten} schedules_created=${tally.schedulesCreated} error_logs=${tally.errorLogs} in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
@@ -98,7 +119,10 @@ async function snapshot(): Promise<Snapshot> {
   scheduler.destroy();
   const isConnection = (item: Record<string, AttributeValue>) => item.pk?.S?.startsWith('CONNECTION#') ?? false;
   return {
-    records: items.filter((item) => !isConnection(item)).map((item) => JSON.stringify(Object.entries(item).sort(([a], [b]) => a.localeCompare(b)))).sort(),
+    records: items
+      .filter((item) => !isConnection(item))
+      .map((item) => JSON.stringify(Object.entries(item).sort(([a], [b]) => a.localeCompare(b))))
+      .sort(),
     connections: items.filter(isConnection).length,
     schedules: (Schedules ?? []).map((s) => s.Name!).sort(),
   };
@@ -155,7 +179,10 @@ function parseAnswer(data: Buffer): { answer: RawAnswer; complete: boolean } | u
   const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).trim().toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
   const rest = data.subarray(end + 4);
   const length = headers['content-length'] === undefined ? undefined : Number(headers['content-length']);
-  return { answer: { status, headers, body: rest.subarray(0, length ?? rest.length).toString('utf8') }, complete: length !== undefined && rest.length >= length };
+  return {
+    answer: { status, headers, body: rest.subarray(0, length ?? rest.length).toString('utf8') },
+    complete: length !== undefined && rest.length >= length,
+  };
 }
 
 /** One request on its own connection (`Connection: close`); rejects only when no HTTP answer came back at all. */
@@ -181,7 +208,13 @@ function rawHttp(req: RawRequest, timeoutMs = 10_000): Promise<RawAnswer> {
     });
     socket.on('end', () => finish());
     socket.on('error', (error) => finish(error));
-    const head = [`${req.method} ${req.path} HTTP/1.1`, `host: 127.0.0.1:${port}`, 'connection: close', ...req.headers.map(([n, v]) => `${n}: ${v}`), `content-length: ${req.body.length}`];
+    const head = [
+      `${req.method} ${req.path} HTTP/1.1`,
+      `host: 127.0.0.1:${port}`,
+      'connection: close',
+      ...req.headers.map(([n, v]) => `${n}: ${v}`),
+      `content-length: ${req.body.length}`,
+    ];
     socket.write(Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`, 'utf8'), req.body]));
   });
 }
@@ -252,7 +285,9 @@ const show = (value: unknown, max = 200): string => {
 
 /** Unknown member names: never a field of the schema, so they cannot make a broken body valid. */
 const junkName = (fields: string[]) =>
-  fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '$where', '$ne', 'pk', 'sk'), fc.string({ maxLength: 12 })).filter((n) => !fields.includes(n));
+  fc
+    .oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '$where', '$ne', 'pk', 'sk'), fc.string({ maxLength: 12 }))
+    .filter((n) => !fields.includes(n));
 const junkValue = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
   fc.constant({ plan: 'free', concern: 'polluted', status: 'approved', action: 'ping', isAdmin: true }),
@@ -281,7 +316,8 @@ const wrongType = (...accepted: ('string' | 'object' | 'null')[]) =>
   );
 const blank = fc.constantFrom('', ' ', '   \t\n', '\u00a0', '\u3000\u2028', '\ufeff');
 /** `n` code points: zod's `.min`/`.max` count code points, not UTF-16 units ('🔧' is one, not two). */
-const longString = (min: number, max: number) => fc.integer({ min, max }).chain((n) => fc.constantFrom('x', 'é', '🔧', 'a ').map((c) => [...c.repeat(n)].slice(0, n).join('')));
+const longString = (min: number, max: number) =>
+  fc.integer({ min, max }).chain((n) => fc.constantFrom('x', 'é', '🔧', 'a ').map((c) => [...c.repeat(n)].slice(0, n).join('')));
 const codePoints = (text: string): number => [...text].length;
 const injection = fc.constantFrom(
   "' OR '1'='1",
@@ -293,6 +329,7 @@ const injection = fc.constantFrom(
   'REQUEST#req-1',
   '../../etc/passwd',
   '<script>alert(1)</script>',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a Log4Shell probe, meant literally
   '${jndi:ldap://x}',
   '\u0000',
   'a b',
@@ -305,7 +342,9 @@ const badId = fc.oneof(
   wrongType('string', 'null'),
   fc.constant(''),
   injection,
-  fc.tuple(fc.string({ maxLength: 10 }), fc.constantFrom('#', '/', ' ', 'é', '\n', '"', '$', '%', '💥'), fc.string({ maxLength: 10 })).map(([a, c, b]) => a + c + b),
+  fc
+    .tuple(fc.string({ maxLength: 10 }), fc.constantFrom('#', '/', ' ', 'é', '\n', '"', '$', '%', '💥'), fc.string({ maxLength: 10 }))
+    .map(([a, c, b]) => a + c + b),
   fc.integer({ min: 129, max: 600 }).map((n) => 'a'.repeat(n)),
 );
 
@@ -323,13 +362,21 @@ const validBooking = fc.record(
 );
 
 type Break = (body: Record<string, unknown>) => Record<string, unknown>;
-const without = (field: string): Break => (body) => Object.fromEntries(Object.entries(body).filter(([name]) => name !== field));
-const set = (field: string, value: unknown): Break => (body) => ({ ...body, [field]: value });
+const without =
+  (field: string): Break =>
+  (body) =>
+    Object.fromEntries(Object.entries(body).filter(([name]) => name !== field));
+const set =
+  (field: string, value: unknown): Break =>
+  (body) => ({ ...body, [field]: value });
 
 /** One change that makes a booking invalid, whatever else it holds. */
 const bookingBreak: fc.Arbitrary<Break> = fc.oneof(
   fc.constant(without('plan')),
-  fc.string({ maxLength: 20 }).filter((s) => !PLANS.includes(s)).map((s) => set('plan', s)),
+  fc
+    .string({ maxLength: 20 })
+    .filter((s) => !PLANS.includes(s))
+    .map((s) => set('plan', s)),
   fc.constantFrom('FREE', 'free ', 'Free', 'premium', 'ｆｒｅｅ').map((s) => set('plan', s)),
   wrongType('string').map((v) => set('plan', v)),
   fc.constant(without('concern')),
@@ -350,18 +397,28 @@ const bookingBreak: fc.Arbitrary<Break> = fc.oneof(
   ),
   badId.map((v) => set('preferred_mechanic_id', v)),
   badId.map((v) => set('workshop_id', v)),
-  fc.string({ maxLength: 20 }).filter((s) => !ROUTING_TYPES.includes(s)).map((s) => set('routing_type', s)),
+  fc
+    .string({ maxLength: 20 })
+    .filter((s) => !ROUTING_TYPES.includes(s))
+    .map((s) => set('routing_type', s)),
   fc.constantFrom('priority', 'PRIORITY_BROADCAST', 'workshop', 'priority_broadcast ').map((s) => set('routing_type', s)),
   wrongType('string', 'null').map((v) => set('routing_type', v)),
 );
 
 const validMechanic = fc.record(
-  { status: fc.constantFrom(...MECHANIC_STATUSES), name: fc.option(fc.constantFrom('Bob', 'Zed'), { nil: null }), workshop_id: fc.option(fc.constant('ws-downtown'), { nil: null }) },
+  {
+    status: fc.constantFrom(...MECHANIC_STATUSES),
+    name: fc.option(fc.constantFrom('Bob', 'Zed'), { nil: null }),
+    workshop_id: fc.option(fc.constant('ws-downtown'), { nil: null }),
+  },
   { requiredKeys: ['status'] },
 );
 const mechanicBreak: fc.Arbitrary<Break> = fc.oneof(
   fc.constant(without('status')),
-  fc.string({ maxLength: 20 }).filter((s) => !MECHANIC_STATUSES.includes(s)).map((s) => set('status', s)),
+  fc
+    .string({ maxLength: 20 })
+    .filter((s) => !MECHANIC_STATUSES.includes(s))
+    .map((s) => set('status', s)),
   fc.constantFrom('APPROVED', 'approved ', 'active', 'banned', 'admin').map((s) => set('status', s)),
   wrongType('string').map((v) => set('status', v)),
   wrongType('string', 'null').map((v) => set('name', v)),
@@ -371,41 +428,48 @@ const mechanicBreak: fc.Arbitrary<Break> = fc.oneof(
 );
 
 const brokenObject = (valid: fc.Arbitrary<Record<string, unknown>>, breaks: fc.Arbitrary<Break>, fields: string[]) =>
-  fc.tuple(valid, fc.array(breaks, { minLength: 1, maxLength: 3 }), junkMembers(fields)).map(([body, bs, junk]) => objectText(bs.reduce((b, f) => f(b), body), junk));
+  fc.tuple(valid, fc.array(breaks, { minLength: 1, maxLength: 3 }), junkMembers(fields)).map(([body, bs, junk]) =>
+    objectText(
+      bs.reduce((b, f) => f(b), body),
+      junk,
+    ),
+  );
 
-const notJson = fc.oneof(
-  fc.string({ minLength: 1, maxLength: 60 }),
-  fc.string({ unit: 'binary', minLength: 1, maxLength: 60 }),
-  fc.constantFrom(
-    '{',
-    '}',
-    '{"plan":"free",}',
-    "{'plan':'free','concern':'x'}",
-    '{"plan":free,"concern":"x"}',
-    '{"plan":"free" "concern":"x"}',
-    '{"plan":"free","concern":"x"}}',
-    '{"plan":"free", /* a comment */ "concern":"x"}',
-    '\ufeff{"plan":"free","concern":"x"}',
-    'NaN',
-    'undefined',
-    '{"plan":"free","concern":"\\x41"}',
-    '{"plan":"free","concern":"\\ud800"',
-    'plan=free&concern=x',
-    '<booking><plan>free</plan></booking>',
-  ),
-  // Any proper prefix of an object's JSON text is invalid JSON (its closing brace comes last).
-  validBooking.chain((b) => {
-    const text = JSON.stringify(b);
-    return fc.integer({ min: 1, max: text.length - 1 }).map((n) => text.slice(0, n));
-  }),
-).filter((text) => {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value === null || typeof value !== 'object' || Array.isArray(value);
-  } catch {
-    return true;
-  }
-});
+const notJson = fc
+  .oneof(
+    fc.string({ minLength: 1, maxLength: 60 }),
+    fc.string({ unit: 'binary', minLength: 1, maxLength: 60 }),
+    fc.constantFrom(
+      '{',
+      '}',
+      '{"plan":"free",}',
+      "{'plan':'free','concern':'x'}",
+      '{"plan":free,"concern":"x"}',
+      '{"plan":"free" "concern":"x"}',
+      '{"plan":"free","concern":"x"}}',
+      '{"plan":"free", /* a comment */ "concern":"x"}',
+      '\ufeff{"plan":"free","concern":"x"}',
+      'NaN',
+      'undefined',
+      '{"plan":"free","concern":"\\x41"}',
+      '{"plan":"free","concern":"\\ud800"',
+      'plan=free&concern=x',
+      '<booking><plan>free</plan></booking>',
+    ),
+    // Any proper prefix of an object's JSON text is invalid JSON (its closing brace comes last).
+    validBooking.chain((b) => {
+      const text = JSON.stringify(b);
+      return fc.integer({ min: 1, max: text.length - 1 }).map((n) => text.slice(0, n));
+    }),
+  )
+  .filter((text) => {
+    try {
+      const value: unknown = JSON.parse(text);
+      return value === null || typeof value !== 'object' || Array.isArray(value);
+    } catch {
+      return true;
+    }
+  });
 const notAnObject = fc
   .oneof(fc.jsonValue({ maxDepth: 3 }), fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 5 }), fc.array(validBooking, { minLength: 1, maxLength: 2 }))
   .filter((v) => v === null || typeof v !== 'object' || Array.isArray(v))
@@ -425,7 +489,10 @@ const bodyOf = (valid: fc.Arbitrary<Record<string, unknown>>, breaks: fc.Arbitra
     { weight: 2, arbitrary: notAnObject.map((text) => ({ text, what: 'JSON, not an object' })) },
     { weight: 1, arbitrary: deep(HANDLER_BODY_LIMIT).map((text) => ({ text, what: 'deep nesting' })) },
     { weight: 1, arbitrary: fc.constant({ text: '', what: 'empty' }) },
-    { weight: 1, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 64 }).map((bytes) => ({ text: Buffer.from([0xff, ...bytes]), what: 'bytes (not UTF-8)' })) },
+    {
+      weight: 1,
+      arbitrary: fc.uint8Array({ minLength: 1, maxLength: 64 }).map((bytes) => ({ text: Buffer.from([0xff, ...bytes]), what: 'bytes (not UTF-8)' })),
+    },
     {
       weight: 1,
       arbitrary: fc.tuple(brokenObject(valid, breaks, fields), fc.integer({ min: HANDLER_BODY_LIMIT, max: 3 * HANDLER_BODY_LIMIT })).map(([text, size]) => ({
@@ -468,7 +535,9 @@ const badIdempotencyKey = fc
   .oneof(
     fc.constant(''),
     fc.integer({ min: 256, max: 300 }).map((n) => 'k'.repeat(n)),
-    fc.tuple(fc.string({ maxLength: 8 }), fc.constantFrom('\t', ' ', '\u0001', '\u007f', 'é', '🔑', '\u00a0'), fc.string({ maxLength: 8 })).map(([a, c, b]) => `k${a}${c}${b}k`),
+    fc
+      .tuple(fc.string({ maxLength: 8 }), fc.constantFrom('\t', ' ', '\u0001', '\u007f', 'é', '🔑', '\u00a0'), fc.string({ maxLength: 8 }))
+      .map(([a, c, b]) => `k${a}${c}${b}k`),
     fc.string({ unit: 'binary', minLength: 1, maxLength: 20 }),
   )
   .map(headerSafe)
@@ -476,7 +545,13 @@ const badIdempotencyKey = fc
 const goodIdempotencyKey = fc.stringMatching(/^[\x21-\x7e]{1,40}$/);
 const oddHeaders = fc.array(
   fc.oneof(
-    fc.constantFrom<[string, string]>(['content-encoding', 'gzip'], ['x-forwarded-for', 'not-an-ip, ::1, 999.1.1.1'], ['accept', '*/*;q=garbage'], ['x-amz-date', 'yesterday'], ['cookie', '__proto__=1; a']),
+    fc.constantFrom<[string, string]>(
+      ['content-encoding', 'gzip'],
+      ['x-forwarded-for', 'not-an-ip, ::1, 999.1.1.1'],
+      ['accept', '*/*;q=garbage'],
+      ['x-amz-date', 'yesterday'],
+      ['cookie', '__proto__=1; a'],
+    ),
     fc.string({ unit: 'binary', maxLength: 30 }).map((v): [string, string] => ['x-junk', headerSafe(v)]),
     fc.integer({ min: 1_000, max: 2_000 }).map((n): [string, string] => ['x-big', 'b'.repeat(n)]),
   ),
@@ -490,13 +565,40 @@ const pathId = fc.oneof(
   {
     weight: 8,
     arbitrary: fc
-      .oneof(fc.string({ minLength: 1, maxLength: 40 }), fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }), injection, longString(129, 500), fc.integer({ min: 129, max: 6_000 }).map((n) => 'a'.repeat(n)))
+      .oneof(
+        fc.string({ minLength: 1, maxLength: 40 }),
+        fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }),
+        injection,
+        longString(129, 500),
+        fc.integer({ min: 129, max: 6_000 }).map((n) => 'a'.repeat(n)),
+      )
       .map((s) => ({ id: encodeURIComponent(s.replace(LONE_SURROGATE, '?')), odd: true })),
   },
   {
     weight: 3,
     arbitrary: fc
-      .constantFrom('..', '.', '%2e%2e', '%2F', 'a%2Fb', '..%2F..%2Fadmin', '%00', '%', '%zz', '%E0%A4%A', '%C0%AF', 'ménagé', '💥', '%F0%9F%92', '*', ';', '$', "'", 'x?x=1', 'x?__proto__[a]=1')
+      .constantFrom(
+        '..',
+        '.',
+        '%2e%2e',
+        '%2F',
+        'a%2Fb',
+        '..%2F..%2Fadmin',
+        '%00',
+        '%',
+        '%zz',
+        '%E0%A4%A',
+        '%C0%AF',
+        'ménagé',
+        '💥',
+        '%F0%9F%92',
+        '*',
+        ';',
+        '$',
+        "'",
+        'x?x=1',
+        'x?__proto__[a]=1',
+      )
       .map((id) => ({ id, odd: true })),
   },
 );
@@ -535,10 +637,22 @@ async function mintTokens(): Promise<Tokens> {
   );
   const bad: Tokens['bad'] = [];
   for (const c of randomClaims) {
-    bad.push({ token: await new SignJWT(c as never).setProtectedHeader({ alg: 'RS256', kid: 'sandbox-dev-key', typ: 'JWT' }).sign(stranger), what: 'signed by a stranger, random claims' });
+    bad.push({
+      token: await new SignJWT(c as never).setProtectedHeader({ alg: 'RS256', kid: 'sandbox-dev-key', typ: 'JWT' }).sign(stranger),
+      what: 'signed by a stranger, random claims',
+    });
   }
   bad.push(
-    { token: await new SignJWT({ scope: 'admin' }).setProtectedHeader({ alg: 'HS256', kid: 'sandbox-dev-key' }).setSubject('ops').setIssuer(ISSUER).setAudience(DEV_AUDIENCE).setExpirationTime('1h').sign(Buffer.alloc(32, 1)), what: 'HS256' },
+    {
+      token: await new SignJWT({ scope: 'admin' })
+        .setProtectedHeader({ alg: 'HS256', kid: 'sandbox-dev-key' })
+        .setSubject('ops')
+        .setIssuer(ISSUER)
+        .setAudience(DEV_AUDIENCE)
+        .setExpirationTime('1h')
+        .sign(Buffer.alloc(32, 1)),
+      what: 'HS256',
+    },
     { token: await sandbox.token({ sub: 'cust-bad-input', expires_in: -120 }), what: 'expired' },
     { token: `${b64({ alg: 'none', typ: 'JWT' })}.${payload}.`, what: 'alg none' },
     { token: `${b64({ alg: 'none', typ: 'JWT' })}.${payload}.${signature}`, what: 'alg none, signature kept' },
@@ -553,8 +667,12 @@ async function mintTokens(): Promise<Tokens> {
     { token: undefined, what: 'missing' },
     { token: `${header}.${payload}.${signature.slice(0, -4)}AAAA`, what: 'signature changed' },
   );
-  for (const cut of fc.sample(fc.integer({ min: 1, max: good.length - 1 }), { seed: SEED + 2, numRuns: 8 })) bad.push({ token: good.slice(0, cut), what: 'truncated' });
-  for (const junk of fc.sample(fc.oneof(fc.string({ maxLength: 80 }), fc.string({ unit: 'binary', maxLength: 80 }), fc.base64String({ maxLength: 200 })), { seed: SEED + 3, numRuns: 12 }))
+  for (const cut of fc.sample(fc.integer({ min: 1, max: good.length - 1 }), { seed: SEED + 2, numRuns: 8 }))
+    bad.push({ token: good.slice(0, cut), what: 'truncated' });
+  for (const junk of fc.sample(fc.oneof(fc.string({ maxLength: 80 }), fc.string({ unit: 'binary', maxLength: 80 }), fc.base64String({ maxLength: 200 })), {
+    seed: SEED + 3,
+    numRuns: 12,
+  }))
     bad.push({ token: headerSafe(junk), what: 'random string' });
   return {
     customer: [good, await sandbox.token({ sub: 'x'.repeat(3_000) }), await sandbox.token({ sub: 'cüstømer 💥 #SESSION#' })],
@@ -565,11 +683,13 @@ async function mintTokens(): Promise<Tokens> {
 }
 
 const authHeader = (token: string) =>
-  fc.constantFrom<((t: string) => [string, string][])>(
-    (t) => [['authorization', `Bearer ${t}`]],
-    (t) => [['authorization', `bearer   ${t}  `]],
-    (t) => [['authorization', t]], // API Gateway reads the header with or without "Bearer "
-  ).map((f) => f(token));
+  fc
+    .constantFrom<(t: string) => [string, string][]>(
+      (t) => [['authorization', `Bearer ${t}`]],
+      (t) => [['authorization', `bearer   ${t}  `]],
+      (t) => [['authorization', t]], // API Gateway reads the header with or without "Bearer "
+    )
+    .map((f) => f(token));
 
 // ---- the HTTP cases ---------------------------------------------------------------------------
 
@@ -584,26 +704,49 @@ interface HttpCase {
 function httpCase(tokens: Tokens): fc.Arbitrary<HttpCase> {
   const tokenOf = (route: 'customer' | 'admin'): fc.Arbitrary<{ kind: TokenKind; headers: [string, string][]; what: string }> =>
     fc.oneof(
-      { weight: 6, arbitrary: fc.constantFrom(...(route === 'admin' ? [tokens.admin] : tokens.customer)).chain((t) => authHeader(t).map((headers) => ({ kind: route as TokenKind, headers, what: `${route} token` }))) },
+      {
+        weight: 6,
+        arbitrary: fc
+          .constantFrom(...(route === 'admin' ? [tokens.admin] : tokens.customer))
+          .chain((t) => authHeader(t).map((headers) => ({ kind: route as TokenKind, headers, what: `${route} token` }))),
+      },
       { weight: 1, arbitrary: authHeader(tokens.emptySub).map((headers) => ({ kind: 'empty-sub' as TokenKind, headers, what: 'token with an empty sub' })) },
-      ...(route === 'admin' ? [{ weight: 1, arbitrary: fc.constantFrom(...tokens.customer).map((t) => ({ kind: 'customer' as TokenKind, headers: [['authorization', `Bearer ${t}`]] as [string, string][], what: 'customer token on the admin route' })) }] : []),
+      ...(route === 'admin'
+        ? [
+            {
+              weight: 1,
+              arbitrary: fc.constantFrom(...tokens.customer).map((t) => ({
+                kind: 'customer' as TokenKind,
+                headers: [['authorization', `Bearer ${t}`]] as [string, string][],
+                what: 'customer token on the admin route',
+              })),
+            },
+          ]
+        : []),
       {
         weight: 2,
         arbitrary: fc.constantFrom(...tokens.bad).chain(({ token, what }) =>
           fc
-            .constantFrom<((t: string) => [string, string][])>((t) => [['authorization', `Bearer ${t}`]], (t) => [['authorization', t]], (t) => [['authorization', `Basic ${t}`]], (t) => [['authorization', 'Bearer'], ['authorization', `Bearer ${t}`]])
+            .constantFrom<(t: string) => [string, string][]>(
+              (t) => [['authorization', `Bearer ${t}`]],
+              (t) => [['authorization', t]],
+              (t) => [['authorization', `Basic ${t}`]],
+              (t) => [
+                ['authorization', 'Bearer'],
+                ['authorization', `Bearer ${t}`],
+              ],
+            )
             .map((f) => ({ kind: 'bad' as TokenKind, headers: token === undefined ? [] : f(token), what: `bad token (${what})` })),
         ),
       },
     );
 
   const common = fc.record({ contentType, odd: oddHeaders });
-  const headersOf = (auth: [string, string][], c: { contentType: string | undefined; odd: [string, string][] }, extra: [string, string][] = []): [string, string][] => [
-    ...auth,
-    ...(c.contentType === undefined ? [] : [['content-type', c.contentType] as [string, string]]),
-    ...c.odd,
-    ...extra,
-  ];
+  const headersOf = (
+    auth: [string, string][],
+    c: { contentType: string | undefined; odd: [string, string][] },
+    extra: [string, string][] = [],
+  ): [string, string][] => [...auth, ...(c.contentType === undefined ? [] : [['content-type', c.contentType] as [string, string]]), ...c.odd, ...extra];
   const bytes = (text: string | Buffer) => (typeof text === 'string' ? Buffer.from(text, 'utf8') : text);
   /**
    * The statuses a request may get: a bad token is the gateway's 401; a token without `sub` the handler's 401
@@ -615,37 +758,71 @@ function httpCase(tokens: Tokens): fc.Arbitrary<HttpCase> {
   };
 
   const intake = fc
-    .tuple(tokenOf('customer'), common, fc.oneof({ weight: 5, arbitrary: bodyOf(validBooking, bookingBreak, BOOKING_FIELDS).map((b) => ({ ...b, key: undefined as string | undefined, keyBad: false })) },
-      { weight: 1, arbitrary: fc.tuple(bodyOf(validBooking, bookingBreak, BOOKING_FIELDS), goodIdempotencyKey).map(([b, key]) => ({ ...b, key, keyBad: false })) },
-      // A valid booking: only the Idempotency-Key is wrong (a bad token or empty sub refuses it earlier).
-      { weight: 2, arbitrary: fc.tuple(validBooking, badIdempotencyKey).map(([b, key]) => ({ text: JSON.stringify(b), what: 'valid booking', key, keyBad: true })) }),
+    .tuple(
+      tokenOf('customer'),
+      common,
+      fc.oneof(
+        {
+          weight: 5,
+          arbitrary: bodyOf(validBooking, bookingBreak, BOOKING_FIELDS).map((b) => ({ ...b, key: undefined as string | undefined, keyBad: false })),
+        },
+        {
+          weight: 1,
+          arbitrary: fc.tuple(bodyOf(validBooking, bookingBreak, BOOKING_FIELDS), goodIdempotencyKey).map(([b, key]) => ({ ...b, key, keyBad: false })),
+        },
+        // A valid booking: only the Idempotency-Key is wrong (a bad token or empty sub refuses it earlier).
+        {
+          weight: 2,
+          arbitrary: fc.tuple(validBooking, badIdempotencyKey).map(([b, key]) => ({ text: JSON.stringify(b), what: 'valid booking', key, keyBad: true })),
+        },
+      ),
     )
     .map(([token, c, body]): HttpCase => {
       const raw = bytes(body.text);
       // Through application/octet-stream the gateway hands the handler base64, which it decodes: the same checks apply.
       const onRoute = body.keyBad ? [400] : raw.length > HANDLER_BODY_LIMIT ? [413] : [400];
       const headers = headersOf(token.headers, c, body.key === undefined ? [] : [['idempotency-key', headerSafe(body.key)]]);
-      return { route: 'POST /intake/start', what: `POST /intake/start, ${token.what}, ${body.what}`, request: { method: 'POST', path: '/intake/start', headers, body: raw }, allowed: allowedFor(token.kind, onRoute, false) };
+      return {
+        route: 'POST /intake/start',
+        what: `POST /intake/start, ${token.what}, ${body.what}`,
+        request: { method: 'POST', path: '/intake/start', headers, body: raw },
+        allowed: allowedFor(token.kind, onRoute, false),
+      };
     });
 
   const sessionRoute = (method: string, suffix: string) =>
-    fc.tuple(tokenOf('customer'), common, pathId, fc.option(bodyOf(validBooking, bookingBreak, BOOKING_FIELDS), { nil: undefined })).map(([token, c, id, body]): HttpCase => ({
-      route: `${method} /sessions/{id}${suffix}`,
-      what: `${method} /sessions/${show(id.id, 60)}${suffix}, ${token.what}`,
-      // Nobody has a session here: every id is someone else's or nobody's, so 404; a body is ignored.
-      request: { method, path: `/sessions/${id.id}${suffix}`, headers: headersOf(token.headers, c), body: body ? bytes(body.text) : Buffer.alloc(0) },
-      allowed: allowedFor(token.kind, [404], id.odd),
-    }));
+    fc.tuple(tokenOf('customer'), common, pathId, fc.option(bodyOf(validBooking, bookingBreak, BOOKING_FIELDS), { nil: undefined })).map(
+      ([token, c, id, body]): HttpCase => ({
+        route: `${method} /sessions/{id}${suffix}`,
+        what: `${method} /sessions/${show(id.id, 60)}${suffix}, ${token.what}`,
+        // Nobody has a session here: every id is someone else's or nobody's, so 404; a body is ignored.
+        request: { method, path: `/sessions/${id.id}${suffix}`, headers: headersOf(token.headers, c), body: body ? bytes(body.text) : Buffer.alloc(0) },
+        allowed: allowedFor(token.kind, [404], id.odd),
+      }),
+    );
 
   const mechanic = fc
     .tuple(
       tokenOf('admin'),
       common,
       fc.oneof(
-        { weight: 4, arbitrary: fc.tuple(fc.constantFrom('mech-bob', 'mech-alice', 'mech-zed', 'mech-dave'), bodyOf(validMechanic, mechanicBreak, MECHANIC_FIELDS)).map(([id, body]) => ({ id, odd: false, body })) },
+        {
+          weight: 4,
+          arbitrary: fc
+            .tuple(fc.constantFrom('mech-bob', 'mech-alice', 'mech-zed', 'mech-dave'), bodyOf(validMechanic, mechanicBreak, MECHANIC_FIELDS))
+            .map(([id, body]) => ({ id, odd: false, body })),
+        },
         { weight: 2, arbitrary: fc.tuple(pathId, bodyOf(validMechanic, mechanicBreak, MECHANIC_FIELDS)).map(([p, body]) => ({ ...p, body })) },
         // A valid body: only the path id is wrong (never a dot segment, which could normalize into a valid id).
-        { weight: 2, arbitrary: fc.tuple(badId.filter((v): v is string => typeof v === 'string' && v !== '' && !/^\.+$/.test(v)), validMechanic).map(([id, b]) => ({ id: encodeURIComponent(id), odd: true, body: { text: JSON.stringify(b), what: 'valid body, bad id' } })) },
+        {
+          weight: 2,
+          arbitrary: fc
+            .tuple(
+              badId.filter((v): v is string => typeof v === 'string' && v !== '' && !/^\.+$/.test(v)),
+              validMechanic,
+            )
+            .map(([id, b]) => ({ id: encodeURIComponent(id), odd: true, body: { text: JSON.stringify(b), what: 'valid body, bad id' } })),
+        },
       ),
     )
     .map(([token, c, target]): HttpCase => {
@@ -661,8 +838,19 @@ function httpCase(tokens: Tokens): fc.Arbitrary<HttpCase> {
     });
 
   const wrongMethod = fc
-    .tuple(fc.constantFrom('GET', 'DELETE', 'PATCH', 'OPTIONS', 'PROPFIND', 'get', 'P0ST'), fc.constantFrom('/intake/start', '/sessions/x/cancel', '/mechanics/mech-bob', '/intake', '/'), fc.constantFrom(...tokens.customer))
-    .map(([method, path, token]): HttpCase => ({ route: 'no route', what: `${method} ${path}`, request: { method, path, headers: [['authorization', `Bearer ${token}`]], body: Buffer.from('{}') }, allowed: [400, 404] }));
+    .tuple(
+      fc.constantFrom('GET', 'DELETE', 'PATCH', 'OPTIONS', 'PROPFIND', 'get', 'P0ST'),
+      fc.constantFrom('/intake/start', '/sessions/x/cancel', '/mechanics/mech-bob', '/intake', '/'),
+      fc.constantFrom(...tokens.customer),
+    )
+    .map(
+      ([method, path, token]): HttpCase => ({
+        route: 'no route',
+        what: `${method} ${path}`,
+        request: { method, path, headers: [['authorization', `Bearer ${token}`]], body: Buffer.from('{}') },
+        allowed: [400, 404],
+      }),
+    );
 
   return fc.oneof(
     { weight: 40, arbitrary: intake },
@@ -753,38 +941,77 @@ const requestId = fc.oneof(
   fc.uuid().map((id) => `req-${id}`),
 );
 
-const frameArb: fc.Arbitrary<Frame> = fc.oneof(
-  { weight: 3, arbitrary: fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 200 })).map((data) => ({ data, binary: false, what: 'random text' })) },
-  { weight: 2, arbitrary: notJson.map((data) => ({ data, binary: false, what: 'invalid JSON' })) },
-  { weight: 2, arbitrary: notAnObject.map((data) => ({ data, binary: false, what: 'JSON, not an object' })) },
-  {
-    weight: 3,
-    arbitrary: fc
-      .oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom('$connect', '$disconnect', '$default', 'ACCEPT', 'Ping', 'ping ', 'accept\u0000', '__proto__', 'constructor', 'toString', 'hasOwnProperty'), longString(65, 20_000))
-      .filter((a) => a !== 'ping' && a !== 'accept' && a !== 'decline')
-      .chain((action) => junkMembers(['action']).map((junk) => objectText({ action, request_id: 'req-x' }, junk)))
-      .map((data) => ({ data, binary: false, what: '{"action": <random>}' })),
-  },
-  {
-    weight: 5,
-    arbitrary: fc
-      .tuple(fc.constantFrom('accept', 'decline'), requestId, junkMembers(['action', 'request_id']))
-      .map(([action, id, junk]) => ({ data: objectText(id === undefined ? { action } : { action, request_id: id }, junk), binary: false, what: `${action} with an odd request_id` })),
-  },
-  {
-    weight: 1,
-    arbitrary: fc
-      .constantFrom('{"__proto__":{"action":"ping"}}', '{"constructor":{"prototype":{"action":"accept","request_id":"x"}}}', '{"__proto__":{"action":"accept"},"request_id":"x"}', '[{"action":"ping"}]', '"{\\"action\\":\\"ping\\"}"')
-      .map((data) => ({ data, binary: false, what: 'prototype keys' })),
-  },
-  {
-    weight: 2,
-    arbitrary: fc
-      .oneof(fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)), fc.constantFrom(Buffer.from('{"action":"ping"}'), Buffer.from('{"action":"accept","request_id":"x"}')))
-      .map((data) => ({ data, binary: true, what: 'binary frame' })),
-  },
-  { weight: 1, arbitrary: fc.integer({ min: 60_000, max: FRAME_LIMIT - 1_000 }).map((n) => ({ data: `{"action":"${'a'.repeat(n)}"}`, binary: false, what: 'just under 128 KB' })) },
-).filter((frame) => Buffer.byteLength(frame.data) < FRAME_LIMIT); // over the limit is the 1009 test's business
+const frameArb: fc.Arbitrary<Frame> = fc
+  .oneof(
+    {
+      weight: 3,
+      arbitrary: fc
+        .oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 200 }))
+        .map((data) => ({ data, binary: false, what: 'random text' })),
+    },
+    { weight: 2, arbitrary: notJson.map((data) => ({ data, binary: false, what: 'invalid JSON' })) },
+    { weight: 2, arbitrary: notAnObject.map((data) => ({ data, binary: false, what: 'JSON, not an object' })) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .oneof(
+          fc.jsonValue({ maxDepth: 2 }),
+          fc.constantFrom(
+            '$connect',
+            '$disconnect',
+            '$default',
+            'ACCEPT',
+            'Ping',
+            'ping ',
+            'accept\u0000',
+            '__proto__',
+            'constructor',
+            'toString',
+            'hasOwnProperty',
+          ),
+          longString(65, 20_000),
+        )
+        .filter((a) => a !== 'ping' && a !== 'accept' && a !== 'decline')
+        .chain((action) => junkMembers(['action']).map((junk) => objectText({ action, request_id: 'req-x' }, junk)))
+        .map((data) => ({ data, binary: false, what: '{"action": <random>}' })),
+    },
+    {
+      weight: 5,
+      arbitrary: fc.tuple(fc.constantFrom('accept', 'decline'), requestId, junkMembers(['action', 'request_id'])).map(([action, id, junk]) => ({
+        data: objectText(id === undefined ? { action } : { action, request_id: id }, junk),
+        binary: false,
+        what: `${action} with an odd request_id`,
+      })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom(
+          '{"__proto__":{"action":"ping"}}',
+          '{"constructor":{"prototype":{"action":"accept","request_id":"x"}}}',
+          '{"__proto__":{"action":"accept"},"request_id":"x"}',
+          '[{"action":"ping"}]',
+          '"{\\"action\\":\\"ping\\"}"',
+        )
+        .map((data) => ({ data, binary: false, what: 'prototype keys' })),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .oneof(
+          fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
+          fc.constantFrom(Buffer.from('{"action":"ping"}'), Buffer.from('{"action":"accept","request_id":"x"}')),
+        )
+        .map((data) => ({ data, binary: true, what: 'binary frame' })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .integer({ min: 60_000, max: FRAME_LIMIT - 1_000 })
+        .map((n) => ({ data: `{"action":"${'a'.repeat(n)}"}`, binary: false, what: 'just under 128 KB' })),
+    },
+  )
+  .filter((frame) => Buffer.byteLength(frame.data) < FRAME_LIMIT); // over the limit is the 1009 test's business
 
 // ---- the tests --------------------------------------------------------------------------------
 
@@ -805,7 +1032,9 @@ describe(`bad input never gets a 5xx, a crash, a dropped connection or a write (
         return `#${index} ${c.what}: ${(error as Error).message}`;
       }
       const wrong = judge(answer, c.allowed);
-      return wrong ? `#${index} ${c.what}: ${wrong} (headers ${show(c.request.headers, 160)}; body ${show(c.request.body.toString("utf8"), process.env.BAD_INPUT_DEBUG ? 100000 : 160)})` : undefined;
+      return wrong
+        ? `#${index} ${c.what}: ${wrong} (headers ${show(c.request.headers, 160)}; body ${show(c.request.body.toString('utf8'), process.env.BAD_INPUT_DEBUG ? 100000 : 160)})`
+        : undefined;
     });
     tally.http += cases.length;
 
@@ -818,22 +1047,51 @@ describe(`bad input never gets a 5xx, a crash, a dropped connection or a write (
     await expectNothingWritten();
   });
 
-  it('oversized bodies: over 16 KiB is the handler\'s 413 payload_too_large; over 10 MB the gateway\'s 413, declared or chunked', async () => {
+  it("oversized bodies: over 16 KiB is the handler's 413 payload_too_large; over 10 MB the gateway's 413, declared or chunked", async () => {
     // Arrange
     const token = await sandbox.token({ sub: 'cust-bad-input' });
     const booking = (size: number) => JSON.stringify({ plan: 'free', concern: 'x', padding: 'p'.repeat(size) });
 
     // Act
-    const handler = await rawHttp({ method: 'POST', path: '/intake/start', headers: [['authorization', `Bearer ${token}`], ['content-type', 'application/json']], body: Buffer.from(booking(HANDLER_BODY_LIMIT)) });
-    const asBinary = await rawHttp({ method: 'POST', path: '/intake/start', headers: [['authorization', `Bearer ${token}`], ['content-type', 'application/octet-stream']], body: Buffer.from(booking(HANDLER_BODY_LIMIT)) });
-    const mechanic = await rawHttp({ method: 'PUT', path: '/mechanics/mech-zed', headers: [['authorization', `Bearer ${await sandbox.token({ sub: 'ops', scope: 'admin' })}`]], body: Buffer.from(JSON.stringify({ status: 'approved', name: 'n'.repeat(HANDLER_BODY_LIMIT) })) });
-    const declared = await fetch(`${sandbox.httpUrl}/intake/start`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: booking(GATEWAY_BODY_LIMIT) });
+    const handler = await rawHttp({
+      method: 'POST',
+      path: '/intake/start',
+      headers: [
+        ['authorization', `Bearer ${token}`],
+        ['content-type', 'application/json'],
+      ],
+      body: Buffer.from(booking(HANDLER_BODY_LIMIT)),
+    });
+    const asBinary = await rawHttp({
+      method: 'POST',
+      path: '/intake/start',
+      headers: [
+        ['authorization', `Bearer ${token}`],
+        ['content-type', 'application/octet-stream'],
+      ],
+      body: Buffer.from(booking(HANDLER_BODY_LIMIT)),
+    });
+    const mechanic = await rawHttp({
+      method: 'PUT',
+      path: '/mechanics/mech-zed',
+      headers: [['authorization', `Bearer ${await sandbox.token({ sub: 'ops', scope: 'admin' })}`]],
+      body: Buffer.from(JSON.stringify({ status: 'approved', name: 'n'.repeat(HANDLER_BODY_LIMIT) })),
+    });
+    const declared = await fetch(`${sandbox.httpUrl}/intake/start`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: booking(GATEWAY_BODY_LIMIT),
+    });
     const chunked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request(`${sandbox.httpUrl}/intake/start`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } }, (res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
+      const req = request(
+        `${sandbox.httpUrl}/intake/start`,
+        { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } },
+        (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
       req.on('error', reject);
       const chunk = Buffer.alloc(1024 * 1024, 'p');
       let sent = 0;
@@ -847,7 +1105,8 @@ describe(`bad input never gets a 5xx, a crash, a dropped connection or a write (
       write();
     });
     tally.oversized += 5;
-    for (const status of [handler.status, asBinary.status, mechanic.status, declared.status, chunked.status]) tally.byStatus.set(status, (tally.byStatus.get(status) ?? 0) + 1);
+    for (const status of [handler.status, asBinary.status, mechanic.status, declared.status, chunked.status])
+      tally.byStatus.set(status, (tally.byStatus.get(status) ?? 0) + 1);
 
     // Assert
     const tooLarge = { error: { code: 'payload_too_large', message: expect.stringContaining('16384') } };
@@ -885,14 +1144,21 @@ describe(`bad input never gets a 5xx, a crash, a dropped connection or a write (
       const want = expected[m]!;
       try {
         await eventually(
-          () => mechanic.closed === undefined && mechanic.count('error') >= want.error && mechanic.count('accept_result') >= want.accept_result && mechanic.count('pong') >= want.pong,
+          () =>
+            mechanic.closed === undefined &&
+            mechanic.count('error') >= want.error &&
+            mechanic.count('accept_result') >= want.accept_result &&
+            mechanic.count('pong') >= want.pong,
           `replies to frames ${start}-${start + batch.length - 1}`,
           10_000,
         );
       } catch (error) {
         failures.push(
           `frames ${start}-${start + batch.length - 1}: ${(error as Error).message}; closed ${JSON.stringify(mechanic.closed)}; got error ${mechanic.count('error')}/${want.error}, accept_result ${mechanic.count('accept_result')}/${want.accept_result}, pong ${mechanic.count('pong')}/${want.pong}; ` +
-            `batch ${show(batch.map((f) => `${f.what}: ${show(f.binary ? `<${(f.data as Buffer).length} bytes>` : f.data, 60)}`), 600)}`,
+            `batch ${show(
+              batch.map((f) => `${f.what}: ${show(f.binary ? `<${(f.data as Buffer).length} bytes>` : f.data, 60)}`),
+              600,
+            )}`,
         );
         break;
       }
@@ -911,7 +1177,10 @@ describe(`bad input never gets a 5xx, a crash, a dropped connection or a write (
     for (const [i, mechanic] of mechanics.entries()) {
       expect(mechanic.closed, `seed ${SEED}: connection ${i} closed`).toBeUndefined();
       expect(mechanic.socket.readyState).toBe(WebSocket.OPEN);
-      expect({ error: mechanic.count('error'), accept_result: mechanic.count('accept_result'), pong: mechanic.count('pong') }, `seed ${SEED}: one reply per frame`).toEqual(expected[i]);
+      expect(
+        { error: mechanic.count('error'), accept_result: mechanic.count('accept_result'), pong: mechanic.count('pong') },
+        `seed ${SEED}: one reply per frame`,
+      ).toEqual(expected[i]);
       const odd = mechanic.messages.filter((msg) => !['error', 'accept_result', 'pong'].includes(msg.type ?? ''));
       expect(odd, `seed ${SEED}: messages that are no contract event (e.g. the gateway's "Internal server error")`).toEqual([]);
       for (const msg of mechanic.messages.filter((x) => x.type === 'error')) {
@@ -954,14 +1223,25 @@ describe(`bad input never gets a 5xx, a crash, a dropped connection or a write (
     // Arrange
     const tokens = await makeTokens();
     const signedOdd = await Promise.all(
-      ['', 'x'.repeat(3_000), 'mech-dave', 'mech-nobody', 'mech bob', 'MECHANIC#mech-bob', 'mech-bob\u0000', '💥', 'mech-bob/../mech-alice'].map(async (sub) => ({ token: await sandbox.token({ sub }), what: `signed, sub ${show(sub, 30)}` })),
+      ['', 'x'.repeat(3_000), 'mech-dave', 'mech-nobody', 'mech bob', 'MECHANIC#mech-bob', 'mech-bob\u0000', '💥', 'mech-bob/../mech-alice'].map(
+        async (sub) => ({ token: await sandbox.token({ sub }), what: `signed, sub ${show(sub, 30)}` }),
+      ),
     );
     const pool = [...tokens.bad, ...signedOdd];
-    const picks = fc.sample(fc.tuple(fc.constantFrom(...pool), fc.constantFrom('plain', 'twice', 'other-param')), { seed: SEED + 20, numRuns: HANDSHAKES - signedOdd.length }).concat(signedOdd.map((t) => [t, 'plain'] as const));
+    const picks = fc
+      .sample(fc.tuple(fc.constantFrom(...pool), fc.constantFrom('plain', 'twice', 'other-param')), { seed: SEED + 20, numRuns: HANDSHAKES - signedOdd.length })
+      .concat(signedOdd.map((t) => [t, 'plain'] as const));
 
     // Act
     const answers = await inBatches(picks, 8, async ([{ token, what }, how]) => {
-      const query = token === undefined ? '' : how === 'twice' ? `?token=${encodeURIComponent(token)}&token=x` : how === 'other-param' ? `?tok=${encodeURIComponent(token)}` : `?token=${encodeURIComponent(token)}`;
+      const query =
+        token === undefined
+          ? ''
+          : how === 'twice'
+            ? `?token=${encodeURIComponent(token)}&token=x`
+            : how === 'other-param'
+              ? `?tok=${encodeURIComponent(token)}`
+              : `?token=${encodeURIComponent(token)}`;
       const status = await new Promise<number | string>((resolve) => {
         const socket = new WebSocket(`${sandbox.wsUrl}${query}`);
         socket.once('unexpected-response', (_req, res) => {
@@ -994,7 +1274,11 @@ describe(`bad input never gets a 5xx, a crash, a dropped connection or a write (
     const answer = await rawHttp({
       method: 'POST',
       path: '/intake/start',
-      headers: [['authorization', `Bearer ${token}`], ['content-type', 'application/octet-stream'], ['idempotency-key', 'bad-input-control']],
+      headers: [
+        ['authorization', `Bearer ${token}`],
+        ['content-type', 'application/octet-stream'],
+        ['idempotency-key', 'bad-input-control'],
+      ],
       body: Buffer.from(JSON.stringify({ plan: 'paid', concern: 'Grinding noise when braking' })),
     });
 

@@ -102,7 +102,12 @@ export interface ApiAnswer<T = Record<string, unknown>> {
   body: T;
 }
 
-export async function api<T = Record<string, unknown>>(sandbox: Sandbox, method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<ApiAnswer<T>> {
+export async function api<T = Record<string, unknown>>(
+  sandbox: Sandbox,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<ApiAnswer<T>> {
   const response = await fetch(`${sandbox.httpUrl}${path}`, {
     method,
     headers: {
@@ -230,10 +235,16 @@ export async function roundTrip(client: MechanicClient, timeoutMs?: number): Pro
 }
 
 /** A new mechanic, registered through the admin route (not connected). */
-export async function registerMechanic(sandbox: Sandbox, options: { status?: 'approved' | 'pending' | 'suspended'; workshop_id?: string } = {}): Promise<string> {
+export async function registerMechanic(
+  sandbox: Sandbox,
+  options: { status?: 'approved' | 'pending' | 'suspended'; workshop_id?: string } = {},
+): Promise<string> {
   const id = `mech-${crypto.randomUUID().slice(0, 8)}`;
   const admin = await sandbox.token({ sub: 'ops', scope: 'admin' });
-  const answer = await api(sandbox, 'PUT', `/mechanics/${id}`, { token: admin, body: { status: options.status ?? 'approved', name: id, workshop_id: options.workshop_id } });
+  const answer = await api(sandbox, 'PUT', `/mechanics/${id}`, {
+    token: admin,
+    body: { status: options.status ?? 'approved', name: id, workshop_id: options.workshop_id },
+  });
   if (answer.status !== 200) throw new Error(`PUT /mechanics/${id} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
   return id;
 }

@@ -41,7 +41,23 @@ afterEach(() => {
 function spawnCli(dataDir: string): Child {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'sandbox/cli.ts', '--http-port', '0', '--ws-port', '0', '--aws-port', '0', '--data-dir', dataDir, '--flag', 'on', '--priority-window', String(WINDOW_SECONDS)],
+    [
+      '--import',
+      'tsx',
+      'sandbox/cli.ts',
+      '--http-port',
+      '0',
+      '--ws-port',
+      '0',
+      '--aws-port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--flag',
+      'on',
+      '--priority-window',
+      String(WINDOW_SECONDS),
+    ],
     { cwd: REPO_ROOT, env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -66,7 +82,11 @@ async function endpointsOf(dataDir: string, child: Child): Promise<Remote> {
     awsUrl: endpoints.aws,
     tableName: endpoints.table,
     token: async (request) => {
-      const answer = await fetch(`${endpoints.http}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
+      const answer = await fetch(`${endpoints.http}/dev/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(request),
+      });
       return ((await answer.json()) as { token: string }).token;
     },
   };
@@ -82,7 +102,13 @@ async function connect(remote: Remote, mechanicId: string): Promise<MechanicClie
 }
 
 interface SessionView {
-  request: { request_id: string; status: string; routing: string; metadata: Record<string, unknown>; events: { type: string; [field: string]: unknown }[] } | null;
+  request: {
+    request_id: string;
+    status: string;
+    routing: string;
+    metadata: Record<string, unknown>;
+    events: { type: string; [field: string]: unknown }[];
+  } | null;
 }
 
 it('SIGKILL mid-window, then a restart on the same data dir → each fallback fires exactly once and no booking is lost', async () => {
@@ -98,10 +124,20 @@ it('SIGKILL mid-window, then a restart on the same data dir → each fallback fi
   const idempotencyKey = `crash-${randomUUID()}`;
   const keyed = { plan: 'free', concern: 'Keyed booking', ...favorite };
 
-  const free = await api<{ session_id: string; request_id: string }>(asSandbox(before), 'POST', '/intake/start', { token, body: { plan: 'free', concern: 'Free booking', ...favorite } });
-  const paid = await api<{ session_id: string }>(asSandbox(before), 'POST', '/intake/start', { token, body: { plan: 'paid', concern: 'Paid booking', ...favorite } });
+  const free = await api<{ session_id: string; request_id: string }>(asSandbox(before), 'POST', '/intake/start', {
+    token,
+    body: { plan: 'free', concern: 'Free booking', ...favorite },
+  });
+  const paid = await api<{ session_id: string }>(asSandbox(before), 'POST', '/intake/start', {
+    token,
+    body: { plan: 'paid', concern: 'Paid booking', ...favorite },
+  });
   const checkout = await api<{ request_id: string }>(asSandbox(before), 'POST', `/sessions/${paid.body.session_id}/checkout/complete`, { token });
-  const withKey = await api<{ session_id: string; request_id: string }>(asSandbox(before), 'POST', '/intake/start', { token, headers: { 'Idempotency-Key': idempotencyKey }, body: keyed });
+  const withKey = await api<{ session_id: string; request_id: string }>(asSandbox(before), 'POST', '/intake/start', {
+    token,
+    headers: { 'Idempotency-Key': idempotencyKey },
+    body: keyed,
+  });
   expect([free.status, paid.status, checkout.status, withKey.status]).toEqual([201, 201, 200, 201]);
   const bookings = [
     { session_id: free.body.session_id, request_id: free.body.request_id },
@@ -137,9 +173,19 @@ it('SIGKILL mid-window, then a restart on the same data dir → each fallback fi
   await roundTrip(bob);
   for (const [i, { request_id }] of bookings.entries()) {
     expect(bob.of('new_request', request_id)).toHaveLength(1);
-    expect(views[i]!.request).toMatchObject({ request_id, status: 'pending', routing: 'priority', metadata: { fallback_reason: 'preferred_mechanic_no_response' } });
+    expect(views[i]!.request).toMatchObject({
+      request_id,
+      status: 'pending',
+      routing: 'priority',
+      metadata: { fallback_reason: 'preferred_mechanic_no_response' },
+    });
     expect(views[i]!.request!.events.filter((e) => e.type === 'fallback_broadcast')).toHaveLength(1);
-    expect(second.output().split('\n').filter((line) => line.includes('[Fallback] Priority window over') && line.includes(request_id))).toHaveLength(1);
+    expect(
+      second
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('[Fallback] Priority window over') && line.includes(request_id)),
+    ).toHaveLength(1);
   }
   // alice's connection item outlived the killed gateway (no $disconnect ran): the fallbacks found it gone and pruned it
   const broadcasts = views.map((v) => v.request!.events.find((e) => e.type === 'fallback_broadcast')!);
@@ -147,7 +193,11 @@ it('SIGKILL mid-window, then a restart on the same data dir → each fallback fi
   expect(broadcasts.reduce((sum, b) => sum + Number(b.gone), 0)).toBeGreaterThanOrEqual(1);
   expect(await connectionIdsOf(asSandbox(after), 'mech-alice')).toEqual([]);
   // the keyed booking retried after the crash is the same booking, not a new one
-  const retried = await api<{ session_id: string; request_id: string }>(asSandbox(after), 'POST', '/intake/start', { token, headers: { 'Idempotency-Key': idempotencyKey }, body: keyed });
+  const retried = await api<{ session_id: string; request_id: string }>(asSandbox(after), 'POST', '/intake/start', {
+    token,
+    headers: { 'Idempotency-Key': idempotencyKey },
+    body: keyed,
+  });
   expect(retried).toEqual({ status: 201, body: { session_id: withKey.body.session_id, status: 'fulfilled', request_id: withKey.body.request_id } });
   await roundTrip(bob);
   expect(bob.of('new_request', withKey.body.request_id)).toHaveLength(1);

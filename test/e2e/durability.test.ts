@@ -13,7 +13,7 @@ import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } fro
 import { ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Sandbox, type SandboxOptions } from '../../sandbox/index';
+import type { Sandbox, SandboxOptions } from '../../sandbox/index';
 import { api, awsClientConfig, eventually, logLines, MechanicClient, type Message, startTestSandbox } from './clients';
 
 const WINDOW_SECONDS = 2;
@@ -184,7 +184,9 @@ describe('state across restarts', () => {
 
     // Act: start again without a `flag` option, so the stored value decides.
     const second = await start({ dataDir });
-    const view = await api<SessionView & { status: string }>(second, 'GET', `/sessions/${booked.body.session_id}`, { token: await second.token({ sub: customerId }) });
+    const view = await api<SessionView & { status: string }>(second, 'GET', `/sessions/${booked.body.session_id}`, {
+      token: await second.token({ sub: customerId }),
+    });
     const ssmAfter = new SSMClient(awsClientConfig(second));
     const { Parameter } = await ssmAfter.send(new GetParameterCommand({ Name: second.flagParameterName }));
     ssmAfter.destroy();

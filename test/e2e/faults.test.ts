@@ -11,7 +11,7 @@ import { GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FALLBACK_RETRY_POLICY } from '../../lambdas/adapters/eventbridge-scheduler';
-import { type Sandbox, type SandboxOptions } from '../../sandbox/index';
+import type { Sandbox, SandboxOptions } from '../../sandbox/index';
 import { startTestSandbox } from './clients';
 import {
   api,
@@ -229,7 +229,11 @@ describe('faults in DynamoDB, the scheduler, @connections and the fallback funct
     expect(favorite.of('priority_session_request')).toEqual([]);
     expect((await faultState(sandbox)).faults[0]!.hits).toBeGreaterThanOrEqual(1);
     const view = await withEvent(sandbox, booked, 'broadcast_sent');
-    expect(view.request).toMatchObject({ status: 'pending', routing: 'broadcast', metadata: { fallback_reason: 'priority_failed', priority_mechanic_id: favorite.mechanicId } });
+    expect(view.request).toMatchObject({
+      status: 'pending',
+      routing: 'broadcast',
+      metadata: { fallback_reason: 'priority_failed', priority_mechanic_id: favorite.mechanicId },
+    });
     expect(eventsOf(view, 'priority_failed')).toEqual([expect.objectContaining({ why: 'schedule_failed' })]);
     // The invariant: a pending request has either a durable fallback or has been broadcast.
     expect(await schedulesOf(sandbox, booked.request_id)).toEqual([]);
@@ -245,7 +249,13 @@ describe('faults in DynamoDB, the scheduler, @connections and the fallback funct
       const ids = await connectionIdsOf(sandbox, unlucky.mechanicId);
       return ids.length === 1 && ids;
     }, 'the connection item of the unlucky mechanic');
-    await armFault(sandbox, { service: 'connections', operation: 'PostToConnection', error: 'InternalServerErrorException', times: 0, match: unluckyConnection });
+    await armFault(sandbox, {
+      service: 'connections',
+      operation: 'PostToConnection',
+      error: 'InternalServerErrorException',
+      times: 0,
+      match: unluckyConnection,
+    });
 
     // Act
     const booked = await book(sandbox);
@@ -302,10 +312,14 @@ describe('faults in DynamoDB, the scheduler, @connections and the fallback funct
 
     // Act: the window ends; every attempt fails until the policy is spent
     // `count` is the DLQ's depth: in AWS, the ApproximateNumberOfMessagesVisible the stack's DLQ alarm watches.
-    const dead = await eventually(async () => {
-      const letters = await deadLetters(sandbox);
-      return letters.count > 0 && letters;
-    }, 'a dead letter', 15_000);
+    const dead = await eventually(
+      async () => {
+        const letters = await deadLetters(sandbox);
+        return letters.count > 0 && letters;
+      },
+      'a dead letter',
+      15_000,
+    );
 
     // Assert
     expect(Target!.RetryPolicy).toEqual(FALLBACK_RETRY_POLICY);
@@ -318,7 +332,11 @@ describe('faults in DynamoDB, the scheduler, @connections and the fallback funct
       attempts: FALLBACK_RETRY_POLICY.MaximumRetryAttempts + 1,
       input: JSON.stringify({ request_id: booked.request_id }),
     });
-    expect(sandbox.logs.some((line) => line.includes(`scheduler: dead-lettered ${sandbox.scheduleGroupName}/fallback-${booked.request_id}`) && line.includes(dlqArn))).toBe(true);
+    expect(
+      sandbox.logs.some(
+        (line) => line.includes(`scheduler: dead-lettered ${sandbox.scheduleGroupName}/fallback-${booked.request_id}`) && line.includes(dlqArn),
+      ),
+    ).toBe(true);
     expect(await schedulesOf(sandbox, booked.request_id), 'ActionAfterCompletion DELETE applies to the exhausted schedule').toEqual([]);
     expect((await faultState(sandbox)).faults[0]!.hits).toBe(FALLBACK_RETRY_POLICY.MaximumRetryAttempts + 1);
     await roundTrip(other);
@@ -365,7 +383,10 @@ describe('faults in DynamoDB, the scheduler, @connections and the fallback funct
     expect(failed).toEqual({ status: 500, body: { error: { code: 'internal_error', message: expect.any(String) } } });
     expect(whileFailing).toEqual({ sessions: [], requests: [] });
     expect(retried.status).toBe(201);
-    expect(await itemsOfCustomer(sandbox, customer)).toEqual({ sessions: [`SESSION#${retried.body.session_id}`], requests: [`REQUEST#${retried.body.request_id}`] });
+    expect(await itemsOfCustomer(sandbox, customer)).toEqual({
+      sessions: [`SESSION#${retried.body.session_id}`],
+      requests: [`REQUEST#${retried.body.request_id}`],
+    });
     await listener.waitFor('new_request', retried.body.request_id);
     await roundTrip(listener);
     expect(listener.of('new_request', retried.body.request_id)).toHaveLength(1);
@@ -422,7 +443,10 @@ describe('faults in DynamoDB, the scheduler, @connections and the fallback funct
     expect(failed.status).toBe(500);
     expect(whileFailing).toEqual({ sessions: [`SESSION#${intake.body.session_id}`], requests: [] });
     expect(retried.status).toBe(200);
-    expect(await itemsOfCustomer(sandbox, customer)).toEqual({ sessions: [`SESSION#${intake.body.session_id}`], requests: [`REQUEST#${retried.body.request_id}`] });
+    expect(await itemsOfCustomer(sandbox, customer)).toEqual({
+      sessions: [`SESSION#${intake.body.session_id}`],
+      requests: [`REQUEST#${retried.body.request_id}`],
+    });
     await listener.waitFor('new_request', retried.body.request_id);
     await roundTrip(listener);
     expect(listener.of('new_request', retried.body.request_id)).toHaveLength(1);

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Sandbox } from '../../sandbox/index';
+import type { Sandbox } from '../../sandbox/index';
 import { api, eventually, logLines, MechanicClient, startTestSandbox } from './clients';
 
 const WINDOW_SECONDS = 2;
@@ -29,10 +29,16 @@ async function start(flag: 'on' | 'off'): Promise<Sandbox> {
 }
 
 /** A new mechanic through the admin route, connected over a real WebSocket (or not). */
-async function mechanic(sandbox: Sandbox, options: { status?: string; workshop_id?: string; connect?: boolean } = {}): Promise<{ id: string; client?: MechanicClient }> {
+async function mechanic(
+  sandbox: Sandbox,
+  options: { status?: string; workshop_id?: string; connect?: boolean } = {},
+): Promise<{ id: string; client?: MechanicClient }> {
   const id = `mech-${randomUUID().slice(0, 8)}`;
   const admin = await sandbox.token({ sub: 'ops', scope: 'admin' });
-  const put = await api(sandbox, 'PUT', `/mechanics/${id}`, { token: admin, body: { status: options.status ?? 'approved', name: id, workshop_id: options.workshop_id } });
+  const put = await api(sandbox, 'PUT', `/mechanics/${id}`, {
+    token: admin,
+    body: { status: options.status ?? 'approved', name: id, workshop_id: options.workshop_id },
+  });
   expect(put.status).toBe(200);
   if (options.connect === false) return { id };
   const client = await MechanicClient.connect(sandbox, id);
@@ -52,12 +58,9 @@ async function book(sandbox: Sandbox, body: Record<string, unknown>): Promise<{ 
 }
 
 async function session(sandbox: Sandbox, customer: string, sessionId: string) {
-  const answer = await api<{ request: { status: string; routing: string; mechanic_id: string | null; metadata: Record<string, unknown>; events: { type: string }[] } }>(
-    sandbox,
-    'GET',
-    `/sessions/${sessionId}`,
-    { token: await sandbox.token({ sub: customer }) },
-  );
+  const answer = await api<{
+    request: { status: string; routing: string; mechanic_id: string | null; metadata: Record<string, unknown>; events: { type: string }[] };
+  }>(sandbox, 'GET', `/sessions/${sessionId}`, { token: await sandbox.token({ sub: customer }) });
   expect(answer.status).toBe(200);
   return answer.body;
 }

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { CreateScheduleCommand, GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { type Sandbox } from '../../sandbox/index';
+import type { Sandbox } from '../../sandbox/index';
 import { api, awsClientConfig, eventually, itemsOfCustomer, logLines, MechanicClient, registerMechanic, roundTrip, startTestSandbox } from './clients';
 
 const WINDOW_SECONDS = 2;
@@ -64,7 +64,9 @@ it('the same Idempotency-Key sent 50 times at once → identical 201s, one sessi
 
   // Act
   const answers = await Promise.all(
-    Array.from({ length: 50 }, () => api<{ session_id: string; request_id: string; status: string }>(sandbox, 'POST', '/intake/start', { token, headers: { 'Idempotency-Key': key }, body })),
+    Array.from({ length: 50 }, () =>
+      api<{ session_id: string; request_id: string; status: string }>(sandbox, 'POST', '/intake/start', { token, headers: { 'Idempotency-Key': key }, body }),
+    ),
   );
 
   // Assert: every handler invocation has answered, so every push it made has been sent
@@ -97,7 +99,9 @@ it('checkout complete (paid plan) delivered 10 times at once → one request, ON
 
   // Act
   const answers = await Promise.all(
-    Array.from({ length: 10 }, () => api<{ session_id: string; request_id: string; status: string }>(sandbox, 'POST', `/sessions/${intake.body.session_id}/checkout/complete`, { token })),
+    Array.from({ length: 10 }, () =>
+      api<{ session_id: string; request_id: string; status: string }>(sandbox, 'POST', `/sessions/${intake.body.session_id}/checkout/complete`, { token }),
+    ),
   );
 
   // Assert
@@ -153,10 +157,14 @@ it('the fallback invoked three times (the app schedule + a concurrent and a late
   const names = [`fallback-${requestId}`, ...duplicates.map((d) => d.name)];
 
   // Act: the window ends; all three schedules fire
-  await eventually(async () => {
-    const left = await Promise.all(names.map((name) => schedulesNamed(name)));
-    return left.every((found) => found.length === 0);
-  }, 'all three schedules to fire and delete themselves', (WINDOW_SECONDS + 6) * 1000);
+  await eventually(
+    async () => {
+      const left = await Promise.all(names.map((name) => schedulesNamed(name)));
+      return left.every((found) => found.length === 0);
+    },
+    'all three schedules to fire and delete themselves',
+    (WINDOW_SECONDS + 6) * 1000,
+  );
 
   // Assert
   for (const name of names) expect(sandbox.logs.some((line) => line.includes(`scheduler: fired ${sandbox.scheduleGroupName}/${name} `))).toBe(true);

@@ -7,8 +7,20 @@
 import { randomUUID } from 'node:crypto';
 import { ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Sandbox } from '../../sandbox/index';
-import { api, armFault, awsClientConfig, clearFaults, eventually, itemsOfCustomer, logLines, registerMechanic, roundTrip, MechanicClient, startTestSandbox } from './clients';
+import type { Sandbox } from '../../sandbox/index';
+import {
+  api,
+  armFault,
+  awsClientConfig,
+  clearFaults,
+  eventually,
+  itemsOfCustomer,
+  logLines,
+  registerMechanic,
+  roundTrip,
+  MechanicClient,
+  startTestSandbox,
+} from './clients';
 
 const GUARD_SECONDS = 2;
 let sandbox: Sandbox;
@@ -30,7 +42,9 @@ async function listener(): Promise<MechanicClient> {
 }
 
 async function routingGuards(): Promise<string[]> {
-  const { Schedules } = await new SchedulerClient(awsClientConfig(sandbox)).send(new ListSchedulesCommand({ GroupName: sandbox.scheduleGroupName, NamePrefix: 'route-' }));
+  const { Schedules } = await new SchedulerClient(awsClientConfig(sandbox)).send(
+    new ListSchedulesCommand({ GroupName: sandbox.scheduleGroupName, NamePrefix: 'route-' }),
+  );
   return (Schedules ?? []).map((s) => s.Name!);
 }
 
@@ -42,7 +56,10 @@ describe('routing guard', () => {
     await armFault(sandbox, { service: 'dynamodb', operation: 'GetItem', error: 'ValidationException', times: 1 });
 
     // Act
-    const failed = await api(sandbox, 'POST', '/intake/start', { token: await sandbox.token({ sub: customer }), body: { plan: 'free', concern: 'Dies half-way' } });
+    const failed = await api(sandbox, 'POST', '/intake/start', {
+      token: await sandbox.token({ sub: customer }),
+      body: { plan: 'free', concern: 'Dies half-way' },
+    });
     const halfWritten = await itemsOfCustomer(sandbox, customer);
     const guards = await routingGuards();
 
@@ -68,7 +85,10 @@ describe('routing guard', () => {
     const mechanic = await listener();
     const customer = `cust-${randomUUID().slice(0, 8)}`;
 
-    const booked = await api<{ request_id: string }>(sandbox, 'POST', '/intake/start', { token: await sandbox.token({ sub: customer }), body: { plan: 'free', concern: 'All fine' } });
+    const booked = await api<{ request_id: string }>(sandbox, 'POST', '/intake/start', {
+      token: await sandbox.token({ sub: customer }),
+      body: { plan: 'free', concern: 'All fine' },
+    });
 
     expect(booked.status).toBe(201);
     await mechanic.waitFor('new_request', booked.body.request_id);

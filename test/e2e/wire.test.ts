@@ -25,10 +25,9 @@ import { importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { LambdaHost } from '../../sandbox/lambda-host';
-import { type Sandbox, type SandboxOptions } from '../../sandbox/index';
+import type { Sandbox, SandboxOptions } from '../../sandbox/index';
 import { awsClis, type AwsCli } from '../support/aws-cli';
 import { api, awsClientConfig, connectionIdsOf, eventually, handshakeStatus, logLines, MechanicClient, startTestSandbox } from './clients';
-
 
 /** The AWS CLIs on this machine (v1 on PATH, v2 at /usr/bin/aws), found once before any sandbox runs. */
 const clis = awsClis();
@@ -101,7 +100,14 @@ const connectionUrl = (connectionId: string, withStage: boolean): string =>
 async function signedToken(claims: JWTPayload, header: { kid?: string } = {}): Promise<string> {
   const { privateJwk } = JSON.parse(readFileSync(join(dataDir, 'dev-auth-key.json'), 'utf8')) as { privateJwk: JWK };
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ sub: `customer-${randomUUID()}`, iss: 'https://auth.sandbox.priority-dispatch.local', aud: 'priority-dispatch', iat: now, exp: now + 600, ...claims })
+  return new SignJWT({
+    sub: `customer-${randomUUID()}`,
+    iss: 'https://auth.sandbox.priority-dispatch.local',
+    aud: 'priority-dispatch',
+    iat: now,
+    exp: now + 600,
+    ...claims,
+  })
     .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: header.kid ?? 'sandbox-dev-key' })
     .sign(await importJWK(privateJwk, 'RS256'));
 }
@@ -125,12 +131,18 @@ describe('a gone connection', () => {
     const live = await connectedMechanic();
 
     // Act: flag off, so the booking is broadcast to everyone connected.
-    const answer = await api<{ request_id: string }>(sandbox, 'POST', '/intake/start', { token: await sandbox.token({ sub: `customer-${randomUUID()}` }), body: booking('Noisy gearbox') });
+    const answer = await api<{ request_id: string }>(sandbox, 'POST', '/intake/start', {
+      token: await sandbox.token({ sub: `customer-${randomUUID()}` }),
+      body: booking('Noisy gearbox'),
+    });
 
     // Assert
     expect(answer.status).toBe(201);
     expect(await live.client.waitFor('new_request', answer.body.request_id)).toMatchObject({ reason: 'broadcast' });
-    await eventually(async () => (await db.send(new GetItemCommand({ TableName: sandbox.tableName, Key: key, ConsistentRead: true }))).Item === undefined, 'the stale connection item to be pruned');
+    await eventually(
+      async () => (await db.send(new GetItemCommand({ TableName: sandbox.tableName, Key: key, ConsistentRead: true }))).Item === undefined,
+      'the stale connection item to be pruned',
+    );
     expect(logLines(sandbox, 'Pruned a gone connection').filter((l) => l.connection_id === stale.connectionId)).toHaveLength(1);
     expect(await connectionIdsOf(sandbox, live.mechanicId)).toEqual([live.connectionId]);
     db.destroy();
@@ -199,7 +211,9 @@ describe('@connections on the WebSocket port', () => {
     const before = Date.now();
 
     // Act
-    const tooLarge = await management.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'x'.repeat(128 * 1024 + 1) })).catch((e: unknown) => e);
+    const tooLarge = await management
+      .send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'x'.repeat(128 * 1024 + 1) }))
+      .catch((e: unknown) => e);
     const connection = await management.send(new GetConnectionCommand({ ConnectionId: connectionId }));
     await management.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
     await closed(client);
@@ -282,7 +296,9 @@ describe('the HTTP API gateway', () => {
     const session = `/sessions/${randomUUID()}`;
 
     // Act
-    const answers = Object.fromEntries(await Promise.all(Object.entries(refused).map(async ([name, token]) => [name, await api(sandbox, 'GET', session, { token })] as const)));
+    const answers = Object.fromEntries(
+      await Promise.all(Object.entries(refused).map(async ([name, token]) => [name, await api(sandbox, 'GET', session, { token })] as const)),
+    );
     const control = await api(sandbox, 'GET', session, { token: await signedToken({}) });
 
     // Assert: the same key and claims otherwise pass the authorizer (404 is the handler's: no such session).
@@ -297,7 +313,10 @@ describe('the HTTP API gateway', () => {
 
     // Act
     const asCustomer = await api(sandbox, 'PUT', `/mechanics/${mechanicId}`, { token: await sandbox.token({ sub: `customer-${randomUUID()}` }), body });
-    const asAdmin = await api(sandbox, 'PUT', `/mechanics/${mechanicId}`, { token: await sandbox.token({ sub: `admin-${randomUUID()}`, scope: 'admin' }), body });
+    const asAdmin = await api(sandbox, 'PUT', `/mechanics/${mechanicId}`, {
+      token: await sandbox.token({ sub: `admin-${randomUUID()}`, scope: 'admin' }),
+      body,
+    });
 
     // Assert
     expect(asCustomer).toEqual({ status: 403, body: { message: 'Forbidden' } });
@@ -422,7 +441,10 @@ describe('the WebSocket gateway', () => {
       // Assert
       expect(chattyOpenWhenSilentClosed).toBe(true);
       expect(chatty.of('pong').length).toBeGreaterThan(3);
-      await eventually(async () => (await connectionIdsOf(limited, 'mech-bob')).length === 0 && (await connectionIdsOf(limited, 'mech-carol')).length === 0, '$disconnect to remove both connections');
+      await eventually(
+        async () => (await connectionIdsOf(limited, 'mech-bob')).length === 0 && (await connectionIdsOf(limited, 'mech-carol')).length === 0,
+        '$disconnect to remove both connections',
+      );
     } finally {
       clearInterval(pinging);
     }

@@ -61,7 +61,10 @@ describe('cancel', () => {
     expect(response.status).toBe(200);
     expect(await readRequest(table, booked.request_id)).toMatchObject({ status: 'cancelled' });
     for (const connectionId of [a.connectionIds[0]!, b.connectionIds[0]!]) {
-      expect((await wires.pushedTo(connectionId)).filter((m) => 'request_id' in m && m.request_id === booked.request_id).map((m) => m.type)).toEqual(['new_request', 'request_taken']);
+      expect((await wires.pushedTo(connectionId)).filter((m) => 'request_id' in m && m.request_id === booked.request_id).map((m) => m.type)).toEqual([
+        'new_request',
+        'request_taken',
+      ]);
     }
     // Only the booking's own routing guard was released; no fallback schedule was touched.
     expect(wires.deleteScheduleCalls()).toEqual([`route-${booked.session_id}`]);
@@ -89,7 +92,14 @@ describe('cancel', () => {
     const mechanic = await wires.addMechanic();
     const customer = newCustomerId();
     const booked = await book(customer, { plan: 'free', concern: 'Taken' });
-    await wsAccept(wsEvent({ routeKey: 'accept', connectionId: mechanic.connectionIds[0]!, mechanicId: mechanic.mechanicId, body: { action: 'accept', request_id: booked.request_id } }));
+    await wsAccept(
+      wsEvent({
+        routeKey: 'accept',
+        connectionId: mechanic.connectionIds[0]!,
+        mechanicId: mechanic.mechanicId,
+        body: { action: 'accept', request_id: booked.request_id },
+      }),
+    );
 
     // Act
     const response = responseOf(await cancel(customer, booked.session_id));

@@ -14,7 +14,9 @@ let table: TestTable;
 useHandlerEnv((env) => ({ table, wires } = env), { logs });
 
 async function paidSession(customer: string): Promise<string> {
-  const response = responseOf(await intakeStart(httpEvent({ method: 'POST', route: '/intake/start', sub: customer, body: { plan: 'paid', concern: 'Timing belt' } })));
+  const response = responseOf(
+    await intakeStart(httpEvent({ method: 'POST', route: '/intake/start', sub: customer, body: { plan: 'paid', concern: 'Timing belt' } })),
+  );
   expect(response.body.status).toBe('awaiting_checkout');
   return response.body.session_id as string;
 }
@@ -35,7 +37,9 @@ describe('checkout complete', () => {
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ session_id: sessionId, status: 'fulfilled', request_id: `req-${sessionId}` });
     expect(await readRequest(table, response.body.request_id)).toMatchObject({ status: 'pending', routing: 'broadcast', session_id: sessionId });
-    expect(await wires.pushedTo(mechanic.connectionIds[0]!)).toEqual([expect.objectContaining({ type: 'new_request', request_id: response.body.request_id, reason: 'broadcast' })]);
+    expect(await wires.pushedTo(mechanic.connectionIds[0]!)).toEqual([
+      expect.objectContaining({ type: 'new_request', request_id: response.body.request_id, reason: 'broadcast' }),
+    ]);
   });
 
   it('repeated: the same request id, and only ONE offer ever pushed', async () => {
@@ -80,7 +84,9 @@ describe('checkout complete', () => {
 
     // Assert
     expect(second.body.request_id).toBe(first.body.request_id);
-    expect(await wires.pushedTo(favorite.connectionIds[0]!)).toEqual([expect.objectContaining({ type: 'priority_session_request', request_id: first.body.request_id })]);
+    expect(await wires.pushedTo(favorite.connectionIds[0]!)).toEqual([
+      expect.objectContaining({ type: 'priority_session_request', request_id: first.body.request_id }),
+    ]);
     expect(await wires.schedulesCreated()).toHaveLength(1);
   });
 

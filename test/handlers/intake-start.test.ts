@@ -66,7 +66,14 @@ describe('accepted bookings', () => {
     const request = await readRequest(table, response.body.request_id);
     expect(request).toMatchObject({ status: 'pending', routing: 'broadcast', customer_id: customer, concern: 'Brakes squeal' });
     expect(await wires.pushedTo(mechanic.connectionIds[0]!)).toEqual([
-      { type: 'new_request', request_id: response.body.request_id, session_id: response.body.session_id, reason: 'broadcast', concern: 'Brakes squeal', vehicle: { make: 'VW', model: 'Golf', year: 2012 } },
+      {
+        type: 'new_request',
+        request_id: response.body.request_id,
+        session_id: response.body.session_id,
+        reason: 'broadcast',
+        concern: 'Brakes squeal',
+        vehicle: { make: 'VW', model: 'Golf', year: 2012 },
+      },
     ]);
     expect(logs.lines.map((l) => l.message)).toContain('[fulfillment] Broadcast routing to all mechanics');
   });
@@ -129,7 +136,9 @@ describe('the favorite and the flag', () => {
     const favorite = await wires.addMechanic();
 
     // Act
-    const response = responseOf(await intake(newCustomerId(), { plan: 'free', concern: 'Flag off', preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' }));
+    const response = responseOf(
+      await intake(newCustomerId(), { plan: 'free', concern: 'Flag off', preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' }),
+    );
 
     // Assert
     expect(response.status).toBe(201);
@@ -145,7 +154,9 @@ describe('the favorite and the flag', () => {
     const favorite = await wires.addMechanic();
 
     // Act
-    const response = responseOf(await intake(newCustomerId(), { plan: 'free', concern: 'Flag on', preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' }));
+    const response = responseOf(
+      await intake(newCustomerId(), { plan: 'free', concern: 'Flag on', preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' }),
+    );
 
     // Assert
     expect(response.status).toBe(201);
@@ -198,11 +209,17 @@ describe('Idempotency-Key', () => {
     // Arrange
     const customer = newCustomerId();
     const key = `idem-${randomUUID()}`;
-    const first = responseOf(await intake(customer, { plan: 'paid', concern: 'Same', vehicle: { make: 'VW', model: 'Golf', year: 2012 } }, { headers: { 'Idempotency-Key': key } }));
+    const first = responseOf(
+      await intake(customer, { plan: 'paid', concern: 'Same', vehicle: { make: 'VW', model: 'Golf', year: 2012 } }, { headers: { 'Idempotency-Key': key } }),
+    );
 
     // Act: a newer client version retries with another field order and an extra field
     const retry = responseOf(
-      await intake(customer, { vehicle: { year: 2012, model: 'Golf', make: 'VW' }, concern: 'Same', plan: 'paid', app_version: '2.0' }, { headers: { 'Idempotency-Key': key } }),
+      await intake(
+        customer,
+        { vehicle: { year: 2012, model: 'Golf', make: 'VW' }, concern: 'Same', plan: 'paid', app_version: '2.0' },
+        { headers: { 'Idempotency-Key': key } },
+      ),
     );
 
     // Assert
@@ -261,10 +278,26 @@ describe('Idempotency-Key', () => {
 describe('refused requests write nothing', () => {
   const big = 'x'.repeat(16 * 1024 + 1);
   const cases: { name: string; event: () => Parameters<typeof intakeStart>[0]; status: number; code: string; names?: string[] }[] = [
-    { name: 'malformed JSON', event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId(), body: '{"plan": "free", "concern": ' }), status: 400, code: 'invalid_json' },
+    {
+      name: 'malformed JSON',
+      event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId(), body: '{"plan": "free", "concern": ' }),
+      status: 400,
+      code: 'invalid_json',
+    },
     { name: 'no body', event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId() }), status: 400, code: 'invalid_json' },
-    { name: 'malformed base64-encoded JSON', event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId(), body: 'not json', base64: true }), status: 400, code: 'invalid_json' },
-    { name: 'missing concern', event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId(), body: { plan: 'free' } }), status: 400, code: 'invalid_request', names: ['concern'] },
+    {
+      name: 'malformed base64-encoded JSON',
+      event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId(), body: 'not json', base64: true }),
+      status: 400,
+      code: 'invalid_json',
+    },
+    {
+      name: 'missing concern',
+      event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId(), body: { plan: 'free' } }),
+      status: 400,
+      code: 'invalid_request',
+      names: ['concern'],
+    },
     {
       name: 'unknown plan',
       event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId(), body: { plan: 'platinum', concern: 'x' } }),
@@ -281,7 +314,13 @@ describe('refused requests write nothing', () => {
     },
     {
       name: 'vehicle.year as a string',
-      event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId(), body: { plan: 'free', concern: 'x', vehicle: { make: 'VW', model: 'Golf', year: '2012' } } }),
+      event: () =>
+        httpEvent({
+          method: 'POST',
+          route: '/intake/start',
+          sub: newCustomerId(),
+          body: { plan: 'free', concern: 'x', vehicle: { make: 'VW', model: 'Golf', year: '2012' } },
+        }),
       status: 400,
       code: 'invalid_request',
       names: ['vehicle.year', 'expected number'],
@@ -295,20 +334,42 @@ describe('refused requests write nothing', () => {
     },
     {
       name: 'an Idempotency-Key with a space',
-      event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId(), body: { plan: 'free', concern: 'x' }, headers: { 'Idempotency-Key': 'a b' } }),
+      event: () =>
+        httpEvent({
+          method: 'POST',
+          route: '/intake/start',
+          sub: newCustomerId(),
+          body: { plan: 'free', concern: 'x' },
+          headers: { 'Idempotency-Key': 'a b' },
+        }),
       status: 400,
       code: 'invalid_request',
       names: ['Idempotency-Key'],
     },
-    { name: 'a body over 16 KiB', event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId(), body: { plan: 'free', concern: big } }), status: 413, code: 'payload_too_large' },
+    {
+      name: 'a body over 16 KiB',
+      event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId(), body: { plan: 'free', concern: big } }),
+      status: 413,
+      code: 'payload_too_large',
+    },
     {
       name: 'a base64 body over 16 KiB once decoded',
       event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId(), body: { plan: 'free', concern: big }, base64: true }),
       status: 413,
       code: 'payload_too_large',
     },
-    { name: 'no JWT authorizer context', event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: null, body: { plan: 'free', concern: 'x' } }), status: 401, code: 'unauthorized' },
-    { name: 'JWT claims without sub', event: () => httpEventWithoutSub({ method: 'POST', route: '/intake/start', body: { plan: 'free', concern: 'x' } }), status: 401, code: 'unauthorized' },
+    {
+      name: 'no JWT authorizer context',
+      event: () => httpEvent({ method: 'POST', route: '/intake/start', sub: null, body: { plan: 'free', concern: 'x' } }),
+      status: 401,
+      code: 'unauthorized',
+    },
+    {
+      name: 'JWT claims without sub',
+      event: () => httpEventWithoutSub({ method: 'POST', route: '/intake/start', body: { plan: 'free', concern: 'x' } }),
+      status: 401,
+      code: 'unauthorized',
+    },
   ];
 
   it.each(cases)('$name → $status $code', async ({ event, status, code, names }) => {

@@ -15,13 +15,19 @@ let table: TestTable;
 useHandlerEnv((env) => ({ table, wires } = env), { logs });
 
 const ADMIN = 'admin-1';
-const put = (id: string, body: unknown, scopes: string[] | null = ['admin']) => putMechanic(httpEvent({ method: 'PUT', route: '/mechanics/{id}', id, body, sub: ADMIN, scopes }));
+const put = (id: string, body: unknown, scopes: string[] | null = ['admin']) =>
+  putMechanic(httpEvent({ method: 'PUT', route: '/mechanics/{id}', id, body, sub: ADMIN, scopes }));
 const mechanics = () => new DynamoDbMechanicStore(table.db, table.tableName);
 
 /** The mechanic's connection items, read straight from the `connections-by-mechanic` index. */
 async function indexedConnections(mechanicId: string): Promise<{ connection_id: string; workshop_id: string | null; workshop_pk?: string }[]> {
   const { Items = [] } = await table.db.send(
-    new QueryCommand({ TableName: table.tableName, IndexName: 'connections-by-mechanic', KeyConditionExpression: 'mechanic_pk = :m', ExpressionAttributeValues: { ':m': `MECHANIC#${mechanicId}` } }),
+    new QueryCommand({
+      TableName: table.tableName,
+      IndexName: 'connections-by-mechanic',
+      KeyConditionExpression: 'mechanic_pk = :m',
+      ExpressionAttributeValues: { ':m': `MECHANIC#${mechanicId}` },
+    }),
   );
   return Items as { connection_id: string; workshop_id: string | null; workshop_pk?: string }[];
 }
@@ -46,7 +52,9 @@ describe('PUT /mechanics/{id}', () => {
 
   it('without a JWT → 401', async () => {
     // Act
-    const response = responseOf(await putMechanic(httpEvent({ method: 'PUT', route: '/mechanics/{id}', id: 'mech-x', body: { status: 'approved' }, sub: null })));
+    const response = responseOf(
+      await putMechanic(httpEvent({ method: 'PUT', route: '/mechanics/{id}', id: 'mech-x', body: { status: 'approved' }, sub: null })),
+    );
 
     // Assert
     expect(response.status).toBe(401);
@@ -150,7 +158,12 @@ describe('PUT /mechanics/{id}', () => {
     const workshopIndex = async () =>
       (
         await table.db.send(
-          new QueryCommand({ TableName: table.tableName, IndexName: 'connections-by-workshop', KeyConditionExpression: 'workshop_pk = :w', ExpressionAttributeValues: { ':w': `WORKSHOP#${workshopId}` } }),
+          new QueryCommand({
+            TableName: table.tableName,
+            IndexName: 'connections-by-workshop',
+            KeyConditionExpression: 'workshop_pk = :w',
+            ExpressionAttributeValues: { ':w': `WORKSHOP#${workshopId}` },
+          }),
         )
       ).Items ?? [];
     expect(await workshopIndex()).toHaveLength(1);

@@ -98,7 +98,14 @@ describe('a priority request past its window', () => {
   it('after the favorite accepted, the fallback does nothing', async () => {
     // Arrange
     const { requestId, favorite } = await priorityRequest();
-    await wsAccept(wsEvent({ routeKey: 'accept', connectionId: favorite.connectionIds[0]!, mechanicId: favorite.mechanicId, body: { action: 'accept', request_id: requestId } }));
+    await wsAccept(
+      wsEvent({
+        routeKey: 'accept',
+        connectionId: favorite.connectionIds[0]!,
+        mechanicId: favorite.mechanicId,
+        body: { action: 'accept', request_id: requestId },
+      }),
+    );
     await wires.reset();
 
     // Act

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ENV } from '../../lambdas/config';
+import { ENV } from '../../contract/env';
 import { JWT_AUDIENCE, JWT_ISSUER, wsAuthorizerEvent } from '../support/handler-events';
 import { type AwsWires, captureLogs, setUpHandlerEnv } from '../support/handler-env';
 
@@ -19,7 +19,7 @@ const KID = 'test-key-1';
 let jwks: Server;
 let signingKey: CryptoKey;
 let strangerKey: CryptoKey;
-let wsAuthorizer: (typeof import('../../lambdas/handlers/ws-authorizer'))['handler'];
+let wsAuthorizer: typeof import('../../lambdas/handlers/ws-authorizer')['handler'];
 
 beforeAll(async () => {
   const pair = await generateKeyPair('RS256', { extractable: true });
@@ -129,10 +129,18 @@ describe('valid tokens', () => {
 describe('bad tokens → throw "Unauthorized"', () => {
   /** Each case names why jose refused it, so a case cannot pass for another reason (e.g. an unreachable JWKS). */
   const cases: [string, () => Promise<string | undefined>, RegExp | null][] = [
-    ['a bad signature (right kid, other key)', async () => token({ sub: (await wires.addMechanic({ connections: 0 })).mechanicId, key: strangerKey }), /JWSSignatureVerificationFailed/],
+    [
+      'a bad signature (right kid, other key)',
+      async () => token({ sub: (await wires.addMechanic({ connections: 0 })).mechanicId, key: strangerKey }),
+      /JWSSignatureVerificationFailed/,
+    ],
     ['a wrong issuer', async () => token({ sub: (await wires.addMechanic({ connections: 0 })).mechanicId, issuer: 'https://evil.example' }), /"iss"/],
     ['a wrong audience', async () => token({ sub: (await wires.addMechanic({ connections: 0 })).mechanicId, audience: 'someone-else' }), /"aud"/],
-    ['an expired token', async () => token({ sub: (await wires.addMechanic({ connections: 0 })).mechanicId, expiresAt: Math.floor(Date.now() / 1000) - 120 }), /JWTExpired/],
+    [
+      'an expired token',
+      async () => token({ sub: (await wires.addMechanic({ connections: 0 })).mechanicId, expiresAt: Math.floor(Date.now() / 1000) - 120 }),
+      /JWTExpired/,
+    ],
     ['a token without exp', async () => token({ sub: (await wires.addMechanic({ connections: 0 })).mechanicId, omitExp: true }), /"exp"/],
     ['a token without sub', async () => token({}), /"sub"/],
     ['a token that is not a JWT', async () => 'not.a.jwt', /JWSInvalid|JWTInvalid/],

@@ -15,7 +15,13 @@ useHandlerEnv((env) => ({ table } = env), { logs });
 
 async function queryIndex(indexName: string, keyName: string, keyValue: string): Promise<Record<string, unknown>[]> {
   const { Items = [] } = await table.db.send(
-    new QueryCommand({ TableName: table.tableName, IndexName: indexName, KeyConditionExpression: '#k = :k', ExpressionAttributeNames: { '#k': keyName }, ExpressionAttributeValues: { ':k': keyValue } }),
+    new QueryCommand({
+      TableName: table.tableName,
+      IndexName: indexName,
+      KeyConditionExpression: '#k = :k',
+      ExpressionAttributeNames: { '#k': keyName },
+      ExpressionAttributeValues: { ':k': keyValue },
+    }),
   );
   return Items;
 }
@@ -35,7 +41,9 @@ describe('$connect', () => {
     // Assert
     expect(result).toEqual({ statusCode: 200, body: '' });
     const items = await byMechanic(mechanicId);
-    expect(items).toEqual([expect.objectContaining({ connection_id: connectionId, mechanic_id: mechanicId, workshop_id: null, shard_pk: expect.stringMatching(/^SHARD#\d+$/) })]);
+    expect(items).toEqual([
+      expect.objectContaining({ connection_id: connectionId, mechanic_id: mechanicId, workshop_id: null, shard_pk: expect.stringMatching(/^SHARD#\d+$/) }),
+    ]);
     expect(items[0]).not.toHaveProperty('workshop_pk');
     expect(await queryIndex('connections-by-shard', 'shard_pk', items[0]!.shard_pk as string)).toEqual(
       expect.arrayContaining([expect.objectContaining({ connection_id: connectionId })]),

@@ -26,7 +26,9 @@ const conn = (m: Mechanic) => m.connectionIds[0]!;
 const message = (routeKey: string, m: Mechanic, body: unknown) => wsEvent({ routeKey, connectionId: conn(m), mechanicId: m.mechanicId, body });
 
 async function book(body: object): Promise<{ session_id: string; request_id: string }> {
-  const response = responseOf(await intakeStart(httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId(), body: { plan: 'free', concern: 'WS test', ...body } })));
+  const response = responseOf(
+    await intakeStart(httpEvent({ method: 'POST', route: '/intake/start', sub: newCustomerId(), body: { plan: 'free', concern: 'WS test', ...body } })),
+  );
   expect(response.status).toBe(201);
   return response.body;
 }
@@ -136,7 +138,9 @@ describe('accept', () => {
 
     // Assert
     expect(result).toEqual(OK);
-    expect(await wires.pushedTo(conn(mechanic))).toEqual([{ type: 'error', code: 'invalid_request', message: 'request_id: Invalid input: expected string, received number' }]);
+    expect(await wires.pushedTo(conn(mechanic))).toEqual([
+      { type: 'error', code: 'invalid_request', message: 'request_id: Invalid input: expected string, received number' },
+    ]);
   });
 
   it('a non-JSON body → error invalid_json, 200', async () => {
@@ -213,7 +217,9 @@ describe('accept', () => {
     await wsAccept(message('accept', mechanic, { action: 'accept', request_id: 'req-00000000-0000-4000-8000-000000000000' }));
 
     // Assert
-    expect(await wires.pushedTo(conn(mechanic))).toEqual([{ type: 'accept_result', request_id: 'req-00000000-0000-4000-8000-000000000000', ok: false, reason: 'not_found' }]);
+    expect(await wires.pushedTo(conn(mechanic))).toEqual([
+      { type: 'accept_result', request_id: 'req-00000000-0000-4000-8000-000000000000', ok: false, reason: 'not_found' },
+    ]);
   });
 
   it('a priority request in its window: another mechanic gets priority_window; the favorite wins and the schedule is deleted', async () => {
@@ -264,9 +270,14 @@ describe('decline', () => {
 
     // Assert
     expect(result).toEqual(OK);
-    expect(await wires.pushedTo(conn(other))).toEqual([expect.objectContaining({ type: 'new_request', request_id: booked.request_id, reason: 'priority_declined' })]);
+    expect(await wires.pushedTo(conn(other))).toEqual([
+      expect.objectContaining({ type: 'new_request', request_id: booked.request_id, reason: 'priority_declined' }),
+    ]);
     expect(await wires.schedule(`fallback-${booked.request_id}`)).toBeUndefined();
-    expect((await readRequest(table, booked.request_id))?.metadata).toMatchObject({ fallback_reason: 'preferred_mechanic_declined', fallback_broadcast_at: expect.any(String) });
+    expect((await readRequest(table, booked.request_id))?.metadata).toMatchObject({
+      fallback_reason: 'preferred_mechanic_declined',
+      fallback_broadcast_at: expect.any(String),
+    });
   });
 
   it("someone else's decline changes nothing and pushes nothing", async () => {
@@ -296,7 +307,9 @@ describe('decline', () => {
     await wsDecline(message('decline', mechanic, { action: 'decline', request_id: 'req-00000000-0000-4000-8000-0000000000ff' }));
 
     // Assert
-    expect(await wires.pushedTo(conn(mechanic))).toEqual([{ type: 'error', code: 'not_found', message: expect.stringContaining('req-00000000-0000-4000-8000-0000000000ff') }]);
+    expect(await wires.pushedTo(conn(mechanic))).toEqual([
+      { type: 'error', code: 'not_found', message: expect.stringContaining('req-00000000-0000-4000-8000-0000000000ff') },
+    ]);
   });
 
   it('a missing request_id → error naming request_id', async () => {

@@ -1,7 +1,7 @@
 /** The alarms the runbook names: per-handler errors, fallback errors, bulk push failures (the DLQ alarm is in stack.test.ts). */
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { functions, scheduleTargets, type FunctionName } from '../../lib/routes';
+import { functions, scheduleTargets, type FunctionName } from '../../contract/routes';
 import { buildStack, logicalId } from './synth-helpers';
 
 const { stack, template } = buildStack();

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../lib/constructs/node-function';
-import { functions as manifest } from '../../lib/routes';
+import { functions as manifest } from '../../contract/routes';
 
 const run = promisify(execFile);
 const outdir = mkdtempSync(path.join(tmpdir(), 'priority-dispatch-synth-'));

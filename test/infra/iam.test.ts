@@ -5,8 +5,8 @@
  * anywhere fails, and the scheduler role can do nothing but run the fallback.
  */
 import { describe, expect, it } from 'vitest';
-import { type FunctionName, type FunctionSpec, functions as manifest, isScheduleTarget } from '../../lib/routes';
-import { tableSchema } from '../../lib/table-schema';
+import { type FunctionName, type FunctionSpec, functions as manifest, isScheduleTarget } from '../../contract/routes';
+import { tableSchema } from '../../contract/table-schema';
 import { grantedActions } from '../../sandbox/iam';
 import { arnOf, buildStack, grantsOf, logicalId, roleProperties, sorted } from './synth-helpers';
 
@@ -159,7 +159,11 @@ describe('the sandbox enforces the same grants', () => {
   // sandbox/iam.ts refuses any SDK call a function is not granted; it must read the manifest as the stack does.
   const SANDBOX_CHECKED = /^(dynamodb|ssm|scheduler|execute-api):/;
   it.each(names)('%s', (name) => {
-    const inTemplate = new Set(grantsOfFunction(name).map((g) => g.grant.split(' on ')[0]!).filter((action) => SANDBOX_CHECKED.test(action)));
+    const inTemplate = new Set(
+      grantsOfFunction(name)
+        .map((g) => g.grant.split(' on ')[0]!)
+        .filter((action) => SANDBOX_CHECKED.test(action)),
+    );
     expect(sorted(grantedActions(name))).toEqual(sorted(inTemplate));
   });
 });
@@ -194,8 +198,8 @@ describe('scheduler', () => {
 
   it('iam:PassRole is granted only on the scheduler role and only to scheduler.amazonaws.com', () => {
     const passRoles = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((policy) =>
-      (policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown; Condition?: unknown }[]).filter(
-        (statement) => [statement.Action].flat().some((action) => action.startsWith('iam:')),
+      (policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown; Condition?: unknown }[]).filter((statement) =>
+        [statement.Action].flat().some((action) => action.startsWith('iam:')),
       ),
     );
     const creators = names.filter((name) => (manifest[name] as FunctionSpec).createsSchedules);
@@ -212,16 +216,16 @@ describe('scheduler', () => {
 
   it('the fallback function has no resource-based invoke permission: the Scheduler invokes through its role', () => {
     const fallbackId = logicalId(stack.functions.runFallback.function);
-    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')).filter(
-      (permission) => JSON.stringify(permission.Properties.FunctionName).includes(fallbackId),
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')).filter((permission) =>
+      JSON.stringify(permission.Properties.FunctionName).includes(fallbackId),
     );
     expect(permissions).toEqual([]);
   });
 });
 
 describe('no wildcards beyond the acknowledged ones', () => {
-  const all = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((policy) =>
-    policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+  const all = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+    (policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
   );
 
   it('no action is a wildcard', () => {

@@ -68,7 +68,7 @@ describe('cdk-nag AwsSolutions', () => {
   it('every acknowledgement still matches a finding, and these are all of them', () => {
     // Record acknowledgements instead of applying them, then see what cdk-nag finds.
     const acknowledged = new Set<string>();
-    vi.spyOn(Validations.prototype, 'acknowledge').mockImplementation(function (...rules) {
+    vi.spyOn(Validations.prototype, 'acknowledge').mockImplementation((...rules) => {
       for (const rule of rules) acknowledged.add(rule.id);
     });
     const app = buildApp();

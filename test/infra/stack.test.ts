@@ -6,11 +6,10 @@
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { ENV } from '../../lambdas/config';
-import { flagParameterName, scheduleGroupName, stackName } from '../../lib/naming';
+import { ENV } from '../../contract/env';
+import { flagParameterName, scheduleGroupName, stackName } from '../../contract/naming';
 import { PLACEHOLDER_JWT_ISSUER, PriorityDispatchStack } from '../../lib/priority-dispatch-stack';
 import {
-  ADMIN_SCOPE,
   type FunctionName,
   type FunctionSpec,
   WEBSOCKET_ROUTE_SELECTION,
@@ -20,8 +19,9 @@ import {
   scheduleTargets,
   webSocketAuthorizer,
   webSocketRoutes,
-} from '../../lib/routes';
-import { tableSchema } from '../../lib/table-schema';
+} from '../../contract/routes';
+import { ADMIN_SCOPE } from '../../contract/scopes';
+import { tableSchema } from '../../contract/table-schema';
 import { TEST_ISSUER, buildApp, buildStack, logicalId, sorted } from './synth-helpers';
 
 const { stack, template } = buildStack({ stage: 'dev', jwtAudience: 'test-audience' });
@@ -90,9 +90,7 @@ describe('fallback scheduler', () => {
     template.hasResourceProperties('AWS::SQS::QueuePolicy', {
       Queues: [{ Ref: queueId }],
       PolicyDocument: {
-        Statement: [
-          Match.objectLike({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-        ],
+        Statement: [Match.objectLike({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })],
       },
     });
   });
@@ -144,17 +142,16 @@ describe('functions', () => {
     const spec = manifest[name] as FunctionSpec;
     const expected = new Set<string>(['NODE_OPTIONS']);
     if (spec.table) expected.add(ENV.tableName);
-    if (spec.readsFlag) [ENV.flagParameterName, ENV.flagCacheTtlSeconds].forEach((n) => expected.add(n));
+    if (spec.readsFlag) for (const n of [ENV.flagParameterName, ENV.flagCacheTtlSeconds]) expected.add(n);
     if (spec.pushes) expected.add(ENV.connectionsEndpoint);
     if (spec.createsSchedules) {
-      [ENV.scheduleGroupName, ENV.fallbackFunctionArn, ENV.schedulerRoleArn, ENV.fallbackDeadLetterQueueArn, ENV.priorityWindowSeconds].forEach((n) =>
-        expected.add(n),
-      );
+      for (const n of [ENV.scheduleGroupName, ENV.fallbackFunctionArn, ENV.schedulerRoleArn, ENV.fallbackDeadLetterQueueArn, ENV.priorityWindowSeconds])
+        expected.add(n);
       // The routing guard only routes; everyone else that creates schedules also guards.
       if (name !== scheduleTargets.routingGuard) expected.add(ENV.routingGuardFunctionArn);
     }
     if (spec.deletesSchedules) expected.add(ENV.scheduleGroupName);
-    if (spec.verifiesJwt) [ENV.jwtIssuer, ENV.jwtAudience].forEach((n) => expected.add(n));
+    if (spec.verifiesJwt) for (const n of [ENV.jwtIssuer, ENV.jwtAudience]) expected.add(n);
     const env = fnResource(name).Properties.Environment.Variables as Record<string, unknown>;
     expect(sorted(Object.keys(env))).toEqual(sorted(expected));
     expect(env.NODE_OPTIONS).toBe('--enable-source-maps');
@@ -296,7 +293,10 @@ describe('outputs', () => {
       sorted(['HttpApiUrl', 'WebSocketUrl', 'FlagParameterName', 'TableName', 'ScheduleGroupName', 'FallbackDeadLetterQueueUrl']),
     );
     expect(outputs.WebSocketUrl.Value).toEqual({
-      'Fn::Join': ['', ['wss://', { Ref: logicalId(stack.apis.webSocketApi) }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/dev']],
+      'Fn::Join': [
+        '',
+        ['wss://', { Ref: logicalId(stack.apis.webSocketApi) }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/dev'],
+      ],
     });
     expect(outputs.FlagParameterName.Value).toEqual({ Ref: logicalId(stack.flag.parameter) });
     expect(outputs.TableName.Value).toEqual({ Ref: logicalId(stack.data.table) });
@@ -383,7 +383,9 @@ function findGetAttArn(node: unknown): unknown {
   if (node && typeof node === 'object') {
     const getAtt = (node as Record<string, unknown>)['Fn::GetAtt'];
     if (Array.isArray(getAtt) && getAtt[1] === 'Arn') return node;
-    return Object.values(node).map(findGetAttArn).find((found) => found !== undefined);
+    return Object.values(node)
+      .map(findGetAttArn)
+      .find((found) => found !== undefined);
   }
   return undefined;
 }

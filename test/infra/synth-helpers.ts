@@ -8,7 +8,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { flattenReference } from '../../lib/constructs/nag';
 import { PriorityDispatchStack, type PriorityDispatchStackProps } from '../../lib/priority-dispatch-stack';
-import { stackName } from '../../lib/naming';
+import { stackName } from '../../contract/naming';
 
 /** A real issuer so the placeholder warning does not show up where it is not under test. */
 export const TEST_ISSUER = 'https://auth.example.com';

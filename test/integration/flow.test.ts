@@ -145,7 +145,9 @@ describe('seed scenario 3: the window expires', () => {
     // Assert
     expect(first.ran).toBe(true);
     expect(second.ran).toBe(false);
-    expect(await h.pushedTo(other.connectionIds[0]!)).toEqual([expect.objectContaining({ type: 'new_request', reason: 'fallback', request_id: answer.request_id })]);
+    expect(await h.pushedTo(other.connectionIds[0]!)).toEqual([
+      expect.objectContaining({ type: 'new_request', reason: 'fallback', request_id: answer.request_id }),
+    ]);
     expect(await types(h, favorite.connectionIds[0]!)).toEqual(['priority_session_request', 'new_request']);
     const view = await getSessionView(h.deps, { customerId: 'cust-3', sessionId: answer.session_id });
     expect(view.request!.metadata).toMatchObject({ fallback_broadcast_at: '2026-11-24T12:10:00.000Z', fallback_reason: 'preferred_mechanic_no_response' });
@@ -187,7 +189,15 @@ describe('seed scenario 3: the window expires', () => {
     expect(retry.ran).toBe(true);
     expect(await types(h, favorite.connectionIds[0]!)).toEqual(['priority_session_request', 'new_request']);
     const events = (await h.deps.requests.get(answer.request_id!))!.events.map((e) => e.type);
-    expect(events).toEqual(['created', 'fallback_scheduled', 'priority_offer_sent', 'fallback_started', 'fallback_failed', 'fallback_started', 'fallback_broadcast']);
+    expect(events).toEqual([
+      'created',
+      'fallback_scheduled',
+      'priority_offer_sent',
+      'fallback_started',
+      'fallback_failed',
+      'fallback_started',
+      'fallback_broadcast',
+    ]);
   });
 });
 
@@ -236,7 +246,9 @@ describe('seed scenario 4: unknown or unapproved favorite', () => {
     const request = await h.deps.requests.get(answer.request_id!);
     expect(request).toMatchObject({ routing: 'broadcast', status: 'pending' });
     expect(request!.events[0]).toMatchObject({ type: 'priority_failed', why: 'schedule_failed' });
-    expect(h.logs).toContainEqual(expect.objectContaining({ level: 'WARN', fields: expect.objectContaining({ error: expect.stringContaining('ResourceNotFoundException') }) }));
+    expect(h.logs).toContainEqual(
+      expect.objectContaining({ level: 'WARN', fields: expect.objectContaining({ error: expect.stringContaining('ResourceNotFoundException') }) }),
+    );
   });
 
   it('an offer no connection takes (all gone) → fallback now, gone connections pruned', async () => {
@@ -300,7 +312,9 @@ describe('workshop routing', () => {
 
     // Assert
     expect(await h.pushedTo(inWorkshop.connectionIds[0]!)).toEqual([expect.objectContaining({ type: 'new_request', reason: 'workshop' })]);
-    expect(await h.pushedTo(favoriteElsewhere.connectionIds[0]!)).toEqual([{ type: 'accept_result', request_id: answer.request_id, ok: false, reason: 'not_found' }]);
+    expect(await h.pushedTo(favoriteElsewhere.connectionIds[0]!)).toEqual([
+      { type: 'accept_result', request_id: answer.request_id, ok: false, reason: 'not_found' },
+    ]);
     expect(priorityLines(h)).toEqual([]);
   });
 });
@@ -353,7 +367,10 @@ describe('decline', () => {
     await h.setFlag('true');
     const favorite = await h.addMechanic();
     const other = await h.addMechanic();
-    const answer = await startIntake(h.deps, { customerId: 'cust-9', booking: booking({ preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' }) });
+    const answer = await startIntake(h.deps, {
+      customerId: 'cust-9',
+      booking: booking({ preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' }),
+    });
     expect(await h.schedule(`fallback-${answer.request_id}`)).toBeDefined();
     h.clock.advance(30);
 
@@ -373,7 +390,10 @@ describe('decline', () => {
     await h.setFlag('true');
     const favorite = await h.addMechanic();
     const other = await h.addMechanic();
-    const answer = await startIntake(h.deps, { customerId: 'cust-9b', booking: booking({ preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' }) });
+    const answer = await startIntake(h.deps, {
+      customerId: 'cust-9b',
+      booking: booking({ preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' }),
+    });
 
     // Act
     await declineRequest(h.deps, { requestId: answer.request_id!, mechanicId: other.mechanicId, connectionId: other.connectionIds[0]! });
@@ -392,7 +412,10 @@ describe('cancel', () => {
     await h.setFlag('true');
     const favorite = await h.addMechanic();
     const other = await h.addMechanic();
-    const answer = await startIntake(h.deps, { customerId: 'cust-10', booking: booking({ preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' }) });
+    const answer = await startIntake(h.deps, {
+      customerId: 'cust-10',
+      booking: booking({ preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' }),
+    });
     expect(await h.schedule(`fallback-${answer.request_id}`)).toBeDefined();
 
     // Act
@@ -405,7 +428,12 @@ describe('cancel', () => {
     expect(await h.schedule(`fallback-${answer.request_id}`)).toBeUndefined();
     expect((await runFallback(h.deps, { requestId: answer.request_id!, reason: 'preferred_mechanic_no_response' })).ran).toBe(false);
     await acceptRequest(h.deps, { requestId: answer.request_id!, mechanicId: favorite.mechanicId, connectionId: favorite.connectionIds[0]! });
-    expect((await h.pushedTo(favorite.connectionIds[0]!)).at(-1)).toEqual({ type: 'accept_result', request_id: answer.request_id, ok: false, reason: 'cancelled' });
+    expect((await h.pushedTo(favorite.connectionIds[0]!)).at(-1)).toEqual({
+      type: 'accept_result',
+      request_id: answer.request_id,
+      ok: false,
+      reason: 'cancelled',
+    });
   });
 
   it('refuses to cancel a matched request and leaves the session as it was', async () => {
@@ -415,7 +443,10 @@ describe('cancel', () => {
     await acceptRequest(h.deps, { requestId: answer.request_id!, mechanicId: mechanic.mechanicId, connectionId: mechanic.connectionIds[0]! });
 
     // Act + Assert
-    await expect(cancelSession(h.deps, { customerId: 'cust-11', sessionId: answer.session_id })).rejects.toMatchObject({ status: 409, code: 'already_matched' });
+    await expect(cancelSession(h.deps, { customerId: 'cust-11', sessionId: answer.session_id })).rejects.toMatchObject({
+      status: 409,
+      code: 'already_matched',
+    });
     expect((await h.deps.sessions.get(answer.session_id))!.status).toBe('fulfilled');
   });
 
@@ -427,7 +458,10 @@ describe('cancel', () => {
     await cancelSession(h.deps, { customerId: 'cust-12', sessionId: answer.session_id });
 
     // Assert
-    await expect(completeCheckout(h.deps, { customerId: 'cust-12', sessionId: answer.session_id })).rejects.toMatchObject({ status: 409, code: 'session_cancelled' });
+    await expect(completeCheckout(h.deps, { customerId: 'cust-12', sessionId: answer.session_id })).rejects.toMatchObject({
+      status: 409,
+      code: 'session_cancelled',
+    });
     expect(await h.deps.requests.get(`req-${answer.session_id}`)).toBeUndefined();
   });
 });
@@ -437,7 +471,10 @@ describe('paid plans and idempotency', () => {
     // Arrange
     await h.setFlag('true');
     const favorite = await h.addMechanic();
-    const answer = await startIntake(h.deps, { customerId: 'cust-13', booking: booking({ plan: 'paid', preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' }) });
+    const answer = await startIntake(h.deps, {
+      customerId: 'cust-13',
+      booking: booking({ plan: 'paid', preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' }),
+    });
     expect(answer).toEqual({ session_id: answer.session_id, status: 'awaiting_checkout' });
     expect(await h.pushed()).toEqual([]);
 
@@ -464,7 +501,9 @@ describe('paid plans and idempotency', () => {
     expect(retry).toEqual(first);
     expect(otherCustomer.session_id).not.toBe(first.session_id);
     expect(await types(h, mechanic.connectionIds[0]!)).toEqual(['new_request', 'new_request']);
-    await expect(startIntake(h.deps, { customerId: 'cust-14', idempotencyKey: 'key-1', booking: booking({ concern: 'Something else' }) })).rejects.toMatchObject({
+    await expect(
+      startIntake(h.deps, { customerId: 'cust-14', idempotencyKey: 'key-1', booking: booking({ concern: 'Something else' }) }),
+    ).rejects.toMatchObject({
       status: 409,
       code: 'idempotency_key_reused',
     });
@@ -514,14 +553,20 @@ describe('accept races', () => {
     const mechanic = await h.addMechanic({ status: 'suspended' });
     const answer = await startIntake(h.deps, { customerId: 'cust-19', booking: booking() });
 
-    expect(await acceptRequest(h.deps, { requestId: answer.request_id!, mechanicId: mechanic.mechanicId, connectionId: mechanic.connectionIds[0]! })).toBe(false);
+    expect(await acceptRequest(h.deps, { requestId: answer.request_id!, mechanicId: mechanic.mechanicId, connectionId: mechanic.connectionIds[0]! })).toBe(
+      false,
+    );
     expect((await h.pushedTo(mechanic.connectionIds[0]!)).at(-1)).toMatchObject({ type: 'error', code: 'mechanic_not_approved' });
     expect((await h.deps.requests.get(answer.request_id!))!.status).toBe('pending');
   });
 
   it('an unknown request is not found', async () => {
     const mechanic = await h.addMechanic();
-    await acceptRequest(h.deps, { requestId: 'req-00000000-0000-4000-8000-000000000000', mechanicId: mechanic.mechanicId, connectionId: mechanic.connectionIds[0]! });
+    await acceptRequest(h.deps, {
+      requestId: 'req-00000000-0000-4000-8000-000000000000',
+      mechanicId: mechanic.mechanicId,
+      connectionId: mechanic.connectionIds[0]!,
+    });
     expect(await h.pushedTo(mechanic.connectionIds[0]!)).toEqual([
       { type: 'accept_result', request_id: 'req-00000000-0000-4000-8000-000000000000', ok: false, reason: 'not_found' },
     ]);

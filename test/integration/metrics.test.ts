@@ -4,7 +4,7 @@
  * CloudWatch Embedded Metric Format on the log lines of the same events.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { METRICS_NAMESPACE } from '../../lambdas/domain/metrics';
+import { METRICS_NAMESPACE } from '../../contract/metrics';
 import { acceptRequest } from '../../lambdas/use-cases/accept-request';
 import { runFallback } from '../../lambdas/use-cases/run-fallback';
 import { startIntake } from '../../lambdas/use-cases/sessions';
@@ -21,7 +21,9 @@ afterEach(() => h.close());
 function metricTotal(logs: LogLine[], name: string): number {
   return logs
     .filter((line) => {
-      const emf = line.fields._aws as { CloudWatchMetrics?: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] } | undefined;
+      const emf = line.fields._aws as
+        | { CloudWatchMetrics?: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] }
+        | undefined;
       return emf?.CloudWatchMetrics?.some((d) => d.Namespace === METRICS_NAMESPACE && d.Metrics.some((m) => m.Name === name && m.Unit === 'Count'));
     })
     .reduce((sum, line) => sum + Number(line.fields[name]), 0);
@@ -35,7 +37,14 @@ describe('embedded metrics', () => {
     const others = [await h.addMechanic(), await h.addMechanic()];
     const stale = await h.addMechanic();
     await h.goneConnection(stale.connectionIds[0]!);
-    const booking = { plan: 'free' as const, concern: 'Squeak', vehicle: null, preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' as const, workshop_id: null };
+    const booking = {
+      plan: 'free' as const,
+      concern: 'Squeak',
+      vehicle: null,
+      preferred_mechanic_id: favorite.mechanicId,
+      routing_type: 'priority_broadcast' as const,
+      workshop_id: null,
+    };
 
     // Act
     const answer = await startIntake(h.deps, { customerId: 'cust-metrics', booking });
@@ -53,7 +62,16 @@ describe('embedded metrics', () => {
     const line = h.logs.find((l) => l.message === '[Fallback] Broadcast delivered')!;
     expect(line.fields._aws).toEqual({
       Timestamp: h.clock.now().getTime(),
-      CloudWatchMetrics: [{ Namespace: 'PriorityDispatch', Dimensions: [['service']], Metrics: [{ Name: 'FallbacksFired', Unit: 'Count' }, { Name: 'BroadcastsDelivered', Unit: 'Count' }] }],
+      CloudWatchMetrics: [
+        {
+          Namespace: 'PriorityDispatch',
+          Dimensions: [['service']],
+          Metrics: [
+            { Name: 'FallbacksFired', Unit: 'Count' },
+            { Name: 'BroadcastsDelivered', Unit: 'Count' },
+          ],
+        },
+      ],
     });
   });
 
@@ -62,7 +80,10 @@ describe('embedded metrics', () => {
     await h.addMechanic();
     h.brokenConnection(broken.connectionIds[0]!);
 
-    await startIntake(h.deps, { customerId: 'cust-metrics-2', booking: { plan: 'free', concern: 'Knock', vehicle: null, preferred_mechanic_id: null, routing_type: null, workshop_id: null } });
+    await startIntake(h.deps, {
+      customerId: 'cust-metrics-2',
+      booking: { plan: 'free', concern: 'Knock', vehicle: null, preferred_mechanic_id: null, routing_type: null, workshop_id: null },
+    });
 
     expect(metricTotal(h.logs, 'PushFailures')).toBe(1);
     expect(metricTotal(h.logs, 'BroadcastsDelivered')).toBe(1);

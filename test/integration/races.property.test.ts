@@ -93,13 +93,21 @@ describe('races between accept, decline, cancel and fallback', () => {
         const customerId = `cust-${run}`;
         const booked = await startIntake(deps, {
           customerId,
-          booking: { plan: 'free', concern: 'Rattle', vehicle: null, preferred_mechanic_id: ids.favorite, routing_type: 'priority_broadcast', workshop_id: null },
+          booking: {
+            plan: 'free',
+            concern: 'Rattle',
+            vehicle: null,
+            preferred_mechanic_id: ids.favorite,
+            routing_type: 'priority_broadcast',
+            workshop_id: null,
+          },
         });
         const requestId = booked.request_id!;
 
         // Act
         for (const batch of batches) {
           await Promise.all(
+            // biome-ignore lint/suspicious/useIterableCallbackReturn: the switch covers every kind, and each case returns
             batch.map((op) => {
               switch (op.kind) {
                 case 'accept':
@@ -120,9 +128,7 @@ describe('races between accept, decline, cancel and fallback', () => {
         // Assert
         const request = (await deps.requests.get(requestId))!;
         const events = request.events.map((e) => e.type);
-        const winners = new Set(
-          pusher.sent.filter((p) => p.message.type === 'accept_result' && p.message.ok).map((p) => p.connectionId.replace(/^conn-/, '')),
-        );
+        const winners = new Set(pusher.sent.filter((p) => p.message.type === 'accept_result' && p.message.ok).map((p) => p.connectionId.replace(/^conn-/, '')));
         expect(winners.size).toBeLessThanOrEqual(1);
         expect(events.filter((t) => t === 'accepted').length).toBeLessThanOrEqual(1);
         if (request.status === 'matched') expect([...winners]).toEqual([request.mechanic_id]);
@@ -144,7 +150,9 @@ describe('races between accept, decline, cancel and fallback', () => {
         // Nobody is left thinking a finished request is open: every new_request went out before it ended or is followed by request_taken.
         if (request.status !== 'pending') {
           const broadcastTo = new Set(pusher.sent.filter((p) => p.message.type === 'new_request').map((p) => p.connectionId));
-          const takenBy = new Set(pusher.sent.filter((p) => p.message.type === 'request_taken' || p.message.type === 'accept_result').map((p) => p.connectionId));
+          const takenBy = new Set(
+            pusher.sent.filter((p) => p.message.type === 'request_taken' || p.message.type === 'accept_result').map((p) => p.connectionId),
+          );
           for (const connection of broadcastTo) expect(takenBy.has(connection)).toBe(true);
         }
       }),

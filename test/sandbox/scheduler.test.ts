@@ -158,7 +158,9 @@ describe('schedules API', () => {
     const listed = await h.client.send(new ListSchedulesCommand({ NamePrefix: name }));
     const startDate = new Date('2099-02-01T00:00:00Z');
     const endDate = new Date('2099-03-01T12:30:00.500Z');
-    await h.client.send(new UpdateScheduleCommand({ ...oneShot(name, far), ScheduleExpression: 'rate(5 minutes)', State: 'DISABLED', StartDate: startDate, EndDate: endDate }));
+    await h.client.send(
+      new UpdateScheduleCommand({ ...oneShot(name, far), ScheduleExpression: 'rate(5 minutes)', State: 'DISABLED', StartDate: startDate, EndDate: endDate }),
+    );
     const updated = await h.client.send(new GetScheduleCommand({ Name: name, GroupName: 'default' }));
     await h.client.send(new DeleteScheduleCommand({ Name: name }));
 
@@ -173,16 +175,36 @@ describe('schedules API', () => {
       State: 'ENABLED',
       ActionAfterCompletion: 'DELETE',
       FlexibleTimeWindow: { Mode: 'OFF' },
-      Target: { Arn: functionArn(name), RoleArn: ROLE, Input: JSON.stringify({ schedule: name }), RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 } },
+      Target: {
+        Arn: functionArn(name),
+        RoleArn: ROLE,
+        Input: JSON.stringify({ schedule: name }),
+        RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 },
+      },
     });
     expect(got.CreationDate).toBeInstanceOf(Date);
     expect(Math.abs(got.CreationDate!.getTime() - Date.now())).toBeLessThan(5_000);
     expect(got.LastModificationDate).toBeInstanceOf(Date);
     expect(listed.Schedules).toEqual([
-      { Arn: created.ScheduleArn, Name: name, GroupName: 'default', State: 'ENABLED', CreationDate: got.CreationDate, LastModificationDate: got.LastModificationDate, Target: { Arn: functionArn(name) } },
+      {
+        Arn: created.ScheduleArn,
+        Name: name,
+        GroupName: 'default',
+        State: 'ENABLED',
+        CreationDate: got.CreationDate,
+        LastModificationDate: got.LastModificationDate,
+        Target: { Arn: functionArn(name) },
+      },
     ]);
     // UpdateSchedule replaces the definition: the omitted Description and ActionAfterCompletion go back to defaults.
-    expect(updated).toMatchObject({ ScheduleExpression: 'rate(5 minutes)', State: 'DISABLED', ActionAfterCompletion: 'NONE', CreationDate: got.CreationDate, StartDate: startDate, EndDate: endDate });
+    expect(updated).toMatchObject({
+      ScheduleExpression: 'rate(5 minutes)',
+      State: 'DISABLED',
+      ActionAfterCompletion: 'NONE',
+      CreationDate: got.CreationDate,
+      StartDate: startDate,
+      EndDate: endDate,
+    });
     expect(updated.Description).toBeUndefined();
     expect(await exists(h, name)).toBe(false);
     expect(h.logs.some((line) => line.includes(`created default/${name}`))).toBe(true);
@@ -190,7 +212,8 @@ describe('schedules API', () => {
 
   it('pages ListSchedules and filters by state', async () => {
     const prefix = unique('page');
-    for (const n of [1, 2, 3]) await h.client.send(new CreateScheduleCommand(oneShot(`${prefix}-${n}`, Date.UTC(2099, 0, 1), { State: n === 2 ? 'DISABLED' : 'ENABLED' })));
+    for (const n of [1, 2, 3])
+      await h.client.send(new CreateScheduleCommand(oneShot(`${prefix}-${n}`, Date.UTC(2099, 0, 1), { State: n === 2 ? 'DISABLED' : 'ENABLED' })));
 
     const pages = [];
     for await (const page of paginateListSchedules({ client: h.client, pageSize: 2 }, { NamePrefix: prefix })) pages.push(page);
@@ -220,7 +243,9 @@ describe('schedules API', () => {
     const get = await h.client.send(new GetScheduleCommand({ Name: name })).catch((error: unknown) => error);
     const del = await h.client.send(new DeleteScheduleCommand({ Name: name })).catch((error: unknown) => error);
     const update = await h.client.send(new UpdateScheduleCommand(oneShot(name, Date.UTC(2099, 0, 1)))).catch((error: unknown) => error);
-    const inUnknownGroup = await h.client.send(new CreateScheduleCommand(oneShot(name, Date.UTC(2099, 0, 1), { GroupName: unique('nogroup') }))).catch((error: unknown) => error);
+    const inUnknownGroup = await h.client
+      .send(new CreateScheduleCommand(oneShot(name, Date.UTC(2099, 0, 1), { GroupName: unique('nogroup') })))
+      .catch((error: unknown) => error);
 
     for (const error of [get, del, update, inUnknownGroup]) {
       expect(error).toBeInstanceOf(ResourceNotFoundException);
@@ -329,12 +354,22 @@ describe('firing', () => {
 
     await h.client.send(
       new CreateScheduleCommand(
-        oneShot(name, now(), { Target: { Arn: functionArn(name), RoleArn: ROLE, Input: '{"n":1}', RetryPolicy: { MaximumRetryAttempts: 2 }, DeadLetterConfig: { Arn: dlq } } }),
+        oneShot(name, now(), {
+          Target: { Arn: functionArn(name), RoleArn: ROLE, Input: '{"n":1}', RetryPolicy: { MaximumRetryAttempts: 2 }, DeadLetterConfig: { Arn: dlq } },
+        }),
       ),
     );
     const letter = await eventually(() => h.service.deadLetters().find((entry) => entry.schedule_name === name), 'the dead letter');
 
-    expect(letter).toMatchObject({ schedule_name: name, group: 'default', target_arn: functionArn(name), dead_letter_arn: dlq, input: '{"n":1}', attempts: 3, error: `${functionArn(name)} failed` });
+    expect(letter).toMatchObject({
+      schedule_name: name,
+      group: 'default',
+      target_arn: functionArn(name),
+      dead_letter_arn: dlq,
+      input: '{"n":1}',
+      attempts: 3,
+      error: `${functionArn(name)} failed`,
+    });
     expect(callsTo(h, name)).toHaveLength(3);
     const persisted = JSON.parse(readFileSync(join(h.dataDir, 'dead-letters.json'), 'utf8')) as { schedule_name: string }[];
     expect(persisted.some((entry) => entry.schedule_name === name)).toBe(true);
@@ -405,7 +440,9 @@ describe('the real AWS CLI', () => {
       expect(put.code, `${cli.label}: ${put.stderr}`).toBe(0);
       expect(JSON.parse(put.stdout), cli.label).toMatchObject({ Version: 1 });
       expect(list.code, `${cli.label}: ${list.stderr}`).toBe(0);
-      expect(JSON.parse(list.stdout).Schedules, cli.label).toMatchObject([{ Name: name, GroupName: group, State: 'ENABLED', Target: { Arn: functionArn(name) } }]);
+      expect(JSON.parse(list.stdout).Schedules, cli.label).toMatchObject([
+        { Name: name, GroupName: group, State: 'ENABLED', Target: { Arn: functionArn(name) } },
+      ]);
     }
   });
 });

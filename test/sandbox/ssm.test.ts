@@ -60,7 +60,14 @@ describe('PutParameter / GetParameter', () => {
     const { Parameter } = await client.send(new GetParameterCommand({ Name: name }));
 
     expect(put).toMatchObject({ Version: 1, Tier: 'Standard' });
-    expect(Parameter).toMatchObject({ Name: name, Type: 'String', Value: 'true', Version: 1, DataType: 'text', ARN: `arn:aws:ssm:us-east-1:000000000000:parameter${name}` });
+    expect(Parameter).toMatchObject({
+      Name: name,
+      Type: 'String',
+      Value: 'true',
+      Version: 1,
+      DataType: 'text',
+      ARN: `arn:aws:ssm:us-east-1:000000000000:parameter${name}`,
+    });
     expect(Parameter!.LastModifiedDate).toBeInstanceOf(Date);
     expect(Math.abs(Parameter!.LastModifiedDate!.getTime() - Date.now())).toBeLessThan(5_000);
   });
@@ -131,7 +138,9 @@ describe('PutParameter / GetParameter', () => {
   it('rejects reserved and malformed names with AWS exceptions', async () => {
     await expect(client.send(new PutParameterCommand({ Name: 'a/b', Value: 'x' }))).rejects.toBeInstanceOf(ValidationException);
     await expect(client.send(new PutParameterCommand({ Name: '/has space', Value: 'x' }))).rejects.toBeInstanceOf(ValidationException);
-    await expect(client.send(new PutParameterCommand({ Name: `${uniquePath()}/x`, Value: 'x', Type: 'Number' as never }))).rejects.toBeInstanceOf(ValidationException);
+    await expect(client.send(new PutParameterCommand({ Name: `${uniquePath()}/x`, Value: 'x', Type: 'Number' as never }))).rejects.toBeInstanceOf(
+      ValidationException,
+    );
   });
 });
 
@@ -141,7 +150,8 @@ describe('DescribeParameters and GetParametersByPath', () => {
     for (const leaf of ['a', 'b', 'c', 'd', 'e']) await client.send(new PutParameterCommand({ Name: `${path}/${leaf}`, Value: leaf }));
 
     const pages = [];
-    for await (const page of paginateDescribeParameters({ client, pageSize: 2 }, { ParameterFilters: [{ Key: 'Name', Option: 'BeginsWith', Values: [path] }] })) pages.push(page);
+    for await (const page of paginateDescribeParameters({ client, pageSize: 2 }, { ParameterFilters: [{ Key: 'Name', Option: 'BeginsWith', Values: [path] }] }))
+      pages.push(page);
     const exact = await client.send(new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Name', Values: [`${path}/c`] }] }));
 
     expect(pages.map((page) => page.Parameters!.length)).toEqual([2, 2, 1]);
@@ -152,7 +162,9 @@ describe('DescribeParameters and GetParametersByPath', () => {
   });
 
   it('rejects an unknown filter key with InvalidFilterKey', async () => {
-    await expect(client.send(new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Colour', Values: ['red'] }] }))).rejects.toBeInstanceOf(InvalidFilterKey);
+    await expect(client.send(new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Colour', Values: ['red'] }] }))).rejects.toBeInstanceOf(
+      InvalidFilterKey,
+    );
   });
 
   it('reads one level of a path, or all of it when recursive', async () => {

@@ -16,7 +16,15 @@ export function awsClis(): AwsCli[] {
     const path = join(dir, 'aws');
     if (dir && existsSync(path)) found.set(realpathSync(path), path);
   }
-  const env = { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_DEFAULT_REGION: 'us-east-1', AWS_PAGER: '', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
+  const env = {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_PAGER: '',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  };
   return [...found.values()].map((path) => ({
     label: path,
     // Asynchronous on purpose: the endpoint answering the CLI lives in this process.

@@ -13,9 +13,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import {
-  ApiGatewayManagementApiClient,
-} from '@aws-sdk/client-apigatewaymanagementapi';
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import {
   CreateScheduleGroupCommand,
   DeleteScheduleGroupCommand,
@@ -39,7 +37,7 @@ import type { ServerMessage } from '../../lambdas/domain/messages';
 import type { Clock, FeatureFlag, Logger, LogFields } from '../../lambdas/ports';
 import type { Deps } from '../../lambdas/use-cases/deps';
 import { connectMechanic, disconnectMechanic } from '../../lambdas/use-cases/mechanics';
-import type { FunctionName } from '../../lib/routes';
+import type { FunctionName } from '../../contract/routes';
 import { startAwsEndpoint } from '../../sandbox/aws-endpoint';
 import { SchedulerService } from '../../sandbox/scheduler';
 import { SsmService } from '../../sandbox/ssm';
@@ -180,7 +178,10 @@ export async function startSandboxWires(options: { table: TestTable; flagParamet
       }
       case 'wsConnect': {
         const { connectionId, authorizer } = e.requestContext;
-        await connectMechanic({ connections, clock, log: quiet }, { connectionId, mechanicId: authorizer!.mechanic_id!, workshopId: authorizer!.workshop_id || null });
+        await connectMechanic(
+          { connections, clock, log: quiet },
+          { connectionId, mechanicId: authorizer!.mechanic_id!, workshopId: authorizer!.workshop_id || null },
+        );
         connectionIdOfClient.set(e.queryStringParameters!.client!, connectionId);
         return { statusCode: 200 };
       }
@@ -275,17 +276,19 @@ export async function startSandboxWires(options: { table: TestTable; flagParamet
   let queued: Promise<void> | undefined;
   const settle = (): Promise<void> => {
     if (!running) {
-      running = Promise.all([...sockets.values()].map(settleSocket)).then(() => undefined).finally(() => (running = undefined));
+      running = Promise.all([...sockets.values()].map(settleSocket))
+        .then(() => undefined)
+        .finally(() => (running = undefined));
       return running;
     }
-    queued ??= running.catch(() => undefined).then(() => {
-      queued = undefined;
-      return settle();
-    });
+    queued ??= running
+      .catch(() => undefined)
+      .then(() => {
+        queued = undefined;
+        return settle();
+      });
     return queued;
   };
-
-
 
   return {
     awsUrl: endpoint.url,
@@ -354,7 +357,13 @@ export async function startSandboxWires(options: { table: TestTable; flagParamet
       return [...closedByGateway];
     },
     injectFailure: (kind, connectionId) => {
-      faults.add({ service: 'connections', operation: kind === 'post' ? 'PostToConnection' : 'DeleteConnection', match: connectionId, error: 'InternalServerErrorException', times: 0 });
+      faults.add({
+        service: 'connections',
+        operation: kind === 'post' ? 'PostToConnection' : 'DeleteConnection',
+        match: connectionId,
+        error: 'InternalServerErrorException',
+        times: 0,
+      });
     },
     clearInjectedFailures: () => faults.clear(),
     close: async () => {

@@ -17,7 +17,7 @@ import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
 import { DynamoDbRequestStore } from '../../lambdas/adapters/dynamodb-request-store';
 import { systemClock } from '../../lambdas/adapters/json-logger';
-import { ENV } from '../../lambdas/config';
+import { ENV } from '../../contract/env';
 import type { ServerMessage } from '../../lambdas/domain/messages';
 import { startSandboxWires, type MechanicOptions, type Pushed } from './deps';
 import { JWT_AUDIENCE, JWT_ISSUER } from './handler-events';
@@ -91,7 +91,6 @@ export async function setUpHandlerEnv(overrides: Partial<Record<string, string>>
     ...overrides,
   };
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
-
 
   let scheduledBefore = new Set<string>();
   let closedBefore = 0;
@@ -177,10 +176,7 @@ export const newCustomerId = (): string => `cust-${randomUUID().slice(0, 8)}`;
  * they exist. Handlers may be imported statically: wiring.ts reads the env
  * only on first use.
  */
-export function useHandlerEnv(
-  ready: (env: { table: TestTable; wires: AwsWires }) => unknown,
-  options: { logs?: { clear(): void } } = {},
-): void {
+export function useHandlerEnv(ready: (env: { table: TestTable; wires: AwsWires }) => unknown, options: { logs?: { clear(): void } } = {}): void {
   let wires: AwsWires | undefined;
   beforeAll(async () => {
     const env = await setUpHandlerEnv();

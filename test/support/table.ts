@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
-import { createTableInput } from '../../lib/table-schema';
+import { createTableInput } from '../../contract/table-schema';
 
 export interface TestTable {
   readonly tableName: string;

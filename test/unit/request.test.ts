@@ -1,14 +1,6 @@
 /** The request's pure rules: who may accept it, when the fallback may run, whom it was offered to. */
 import { describe, expect, it } from 'vitest';
-import {
-  acceptRefusal,
-  canFallBack,
-  isOpenToAll,
-  offeredTo,
-  windowMinutes,
-  type DispatchRequest,
-  type RequestMetadata,
-} from '../../lambdas/domain/request';
+import { acceptRefusal, canFallBack, isOpenToAll, offeredTo, windowMinutes, type DispatchRequest, type RequestMetadata } from '../../lambdas/domain/request';
 
 const FAVORITE = 'mech-favorite';
 const OTHER = 'mech-other';
@@ -39,7 +31,12 @@ const fallenBack: RequestMetadata = { priority_mechanic_id: FAVORITE, fallback_b
 /** The states a request moves through, by name. */
 const states = {
   broadcast: request({ routing: 'broadcast' }),
-  priorityInWindow: request({ routing: 'priority', preferred_mechanic_id: FAVORITE, expires_at: '2026-11-24T12:10:00.000Z', metadata: { priority_mechanic_id: FAVORITE } }),
+  priorityInWindow: request({
+    routing: 'priority',
+    preferred_mechanic_id: FAVORITE,
+    expires_at: '2026-11-24T12:10:00.000Z',
+    metadata: { priority_mechanic_id: FAVORITE },
+  }),
   priorityAfterFallback: request({ routing: 'priority', preferred_mechanic_id: FAVORITE, expires_at: '2026-11-24T12:10:00.000Z', metadata: fallenBack }),
   workshop: request({ routing: 'workshop', workshop_id: 'w1' }),
   matchedByFavorite: request({ routing: 'priority', preferred_mechanic_id: FAVORITE, status: 'matched', mechanic_id: FAVORITE }),
@@ -115,7 +112,11 @@ describe('offeredTo', () => {
     ['a broadcast request: everyone', states.broadcast, { kind: 'everyone' }],
     [
       'a broadcast after a failed priority: everyone',
-      request({ routing: 'broadcast', preferred_mechanic_id: FAVORITE, metadata: { priority_mechanic_id: FAVORITE, fallback_reason: 'priority_failed', fallback_broadcast_at: AT } }),
+      request({
+        routing: 'broadcast',
+        preferred_mechanic_id: FAVORITE,
+        metadata: { priority_mechanic_id: FAVORITE, fallback_reason: 'priority_failed', fallback_broadcast_at: AT },
+      }),
       { kind: 'everyone' },
     ],
     ['a workshop request: that workshop', states.workshop, { kind: 'workshop', workshopId: 'w1' }],

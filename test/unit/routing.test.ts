@@ -27,30 +27,30 @@ const B = 'broadcast' as const;
 const TABLE: Row[] = [
   // flag OFF
   { flag: false, routingType: undefined, preferred: undefined, workshop: null, wants: false, expected: 'broadcast' },
-  { flag: false, routingType: undefined, preferred: undefined, workshop: W,    wants: false, expected: 'workshop' },
-  { flag: false, routingType: undefined, preferred: M,         workshop: null, wants: false, expected: 'broadcast' },
-  { flag: false, routingType: undefined, preferred: M,         workshop: W,    wants: false, expected: 'workshop' },
-  { flag: false, routingType: B,         preferred: undefined, workshop: null, wants: false, expected: 'broadcast' },
-  { flag: false, routingType: B,         preferred: undefined, workshop: W,    wants: false, expected: 'workshop' },
-  { flag: false, routingType: B,         preferred: M,         workshop: null, wants: false, expected: 'broadcast' },
-  { flag: false, routingType: B,         preferred: M,         workshop: W,    wants: false, expected: 'workshop' },
-  { flag: false, routingType: PB,        preferred: undefined, workshop: null, wants: false, expected: 'broadcast' },
-  { flag: false, routingType: PB,        preferred: undefined, workshop: W,    wants: false, expected: 'workshop' },
-  { flag: false, routingType: PB,        preferred: M,         workshop: null, wants: true,  expected: 'broadcast' },
-  { flag: false, routingType: PB,        preferred: M,         workshop: W,    wants: false, expected: 'workshop' },
+  { flag: false, routingType: undefined, preferred: undefined, workshop: W, wants: false, expected: 'workshop' },
+  { flag: false, routingType: undefined, preferred: M, workshop: null, wants: false, expected: 'broadcast' },
+  { flag: false, routingType: undefined, preferred: M, workshop: W, wants: false, expected: 'workshop' },
+  { flag: false, routingType: B, preferred: undefined, workshop: null, wants: false, expected: 'broadcast' },
+  { flag: false, routingType: B, preferred: undefined, workshop: W, wants: false, expected: 'workshop' },
+  { flag: false, routingType: B, preferred: M, workshop: null, wants: false, expected: 'broadcast' },
+  { flag: false, routingType: B, preferred: M, workshop: W, wants: false, expected: 'workshop' },
+  { flag: false, routingType: PB, preferred: undefined, workshop: null, wants: false, expected: 'broadcast' },
+  { flag: false, routingType: PB, preferred: undefined, workshop: W, wants: false, expected: 'workshop' },
+  { flag: false, routingType: PB, preferred: M, workshop: null, wants: true, expected: 'broadcast' },
+  { flag: false, routingType: PB, preferred: M, workshop: W, wants: false, expected: 'workshop' },
   // flag ON
-  { flag: true,  routingType: undefined, preferred: undefined, workshop: null, wants: false, expected: 'broadcast' },
-  { flag: true,  routingType: undefined, preferred: undefined, workshop: W,    wants: false, expected: 'workshop' },
-  { flag: true,  routingType: undefined, preferred: M,         workshop: null, wants: false, expected: 'broadcast' },
-  { flag: true,  routingType: undefined, preferred: M,         workshop: W,    wants: false, expected: 'workshop' },
-  { flag: true,  routingType: B,         preferred: undefined, workshop: null, wants: false, expected: 'broadcast' },
-  { flag: true,  routingType: B,         preferred: undefined, workshop: W,    wants: false, expected: 'workshop' },
-  { flag: true,  routingType: B,         preferred: M,         workshop: null, wants: false, expected: 'broadcast' },
-  { flag: true,  routingType: B,         preferred: M,         workshop: W,    wants: false, expected: 'workshop' },
-  { flag: true,  routingType: PB,        preferred: undefined, workshop: null, wants: false, expected: 'broadcast' },
-  { flag: true,  routingType: PB,        preferred: undefined, workshop: W,    wants: false, expected: 'workshop' },
-  { flag: true,  routingType: PB,        preferred: M,         workshop: null, wants: true,  expected: 'priority' },
-  { flag: true,  routingType: PB,        preferred: M,         workshop: W,    wants: false, expected: 'workshop' },
+  { flag: true, routingType: undefined, preferred: undefined, workshop: null, wants: false, expected: 'broadcast' },
+  { flag: true, routingType: undefined, preferred: undefined, workshop: W, wants: false, expected: 'workshop' },
+  { flag: true, routingType: undefined, preferred: M, workshop: null, wants: false, expected: 'broadcast' },
+  { flag: true, routingType: undefined, preferred: M, workshop: W, wants: false, expected: 'workshop' },
+  { flag: true, routingType: B, preferred: undefined, workshop: null, wants: false, expected: 'broadcast' },
+  { flag: true, routingType: B, preferred: undefined, workshop: W, wants: false, expected: 'workshop' },
+  { flag: true, routingType: B, preferred: M, workshop: null, wants: false, expected: 'broadcast' },
+  { flag: true, routingType: B, preferred: M, workshop: W, wants: false, expected: 'workshop' },
+  { flag: true, routingType: PB, preferred: undefined, workshop: null, wants: false, expected: 'broadcast' },
+  { flag: true, routingType: PB, preferred: undefined, workshop: W, wants: false, expected: 'workshop' },
+  { flag: true, routingType: PB, preferred: M, workshop: null, wants: true, expected: 'priority' },
+  { flag: true, routingType: PB, preferred: M, workshop: W, wants: false, expected: 'workshop' },
 ];
 
 const label = (r: Pick<Row, 'flag' | 'routingType' | 'preferred' | 'workshop'>): string =>
@@ -62,8 +62,7 @@ describe('the routing table', () => {
     const all: string[] = [];
     for (const flag of [false, true])
       for (const routingType of [undefined, B, PB] as const)
-        for (const preferred of [undefined, M])
-          for (const workshop of [null, W]) all.push(label({ flag, routingType, preferred, workshop }));
+        for (const preferred of [undefined, M]) for (const workshop of [null, W]) all.push(label({ flag, routingType, preferred, workshop }));
 
     // Act
     const rows = TABLE.map(label);

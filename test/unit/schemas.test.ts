@@ -68,7 +68,13 @@ describe('bookingSchema: accepted bookings', () => {
 
   it('strips unknown extra fields, at the top and inside vehicle', () => {
     // Arrange
-    const body = { plan: 'credit', concern: 'Noise', client_version: '9.9', metadata: { a: 1 }, vehicle: { make: 'VW', model: 'Golf', year: 2010, color: 'red' } };
+    const body = {
+      plan: 'credit',
+      concern: 'Noise',
+      client_version: '9.9',
+      metadata: { a: 1 },
+      vehicle: { make: 'VW', model: 'Golf', year: 2010, color: 'red' },
+    };
 
     // Act
     const booking = parseWith(bookingSchema, body);
@@ -160,7 +166,11 @@ describe('bookingSchema: refused bookings name the field', () => {
 
   it.each([
     ['vehicle without make', { vehicle: { model: 'Golf', year: 2010 } }, 'vehicle.make is required'],
-    ['preferred_mechanic_id with a key separator', { preferred_mechanic_id: 'MECHANIC#1' }, 'preferred_mechanic_id: must be 1-128 letters, digits or _ . : @ -'],
+    [
+      'preferred_mechanic_id with a key separator',
+      { preferred_mechanic_id: 'MECHANIC#1' },
+      'preferred_mechanic_id: must be 1-128 letters, digits or _ . : @ -',
+    ],
     ['vehicle.year out of range', { vehicle: { make: 'VW', model: 'Golf', year: 1700 } }, 'vehicle.year: '],
   ])('%s → names the field', (_name, overrides, prefix) => {
     // Arrange

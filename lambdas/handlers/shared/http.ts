@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { AppError, describeError, invalidJson, payloadTooLarge, unauthorized, forbidden } from '../../domain/errors';
-import { ADMIN_SCOPE } from '../../../lib/routes';
+import { ADMIN_SCOPE } from '../../../contract/scopes';
 import { deps } from '../../wiring';
 
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;

@@ -24,13 +24,22 @@ export const bookingSchema = z.object({
     .nullish()
     .transform((v) => v ?? null),
   preferred_mechanic_id: id.nullish().transform((v) => v ?? null),
-  routing_type: z.enum(ROUTING_TYPES).nullish().transform((v) => v ?? null),
+  routing_type: z
+    .enum(ROUTING_TYPES)
+    .nullish()
+    .transform((v) => v ?? null),
   workshop_id: id.nullish().transform((v) => v ?? null),
 });
 
 export const mechanicSchema = z.object({
   status: z.enum(MECHANIC_STATUSES),
-  name: z.string().trim().min(1).max(200).nullish().transform((v) => v ?? null),
+  name: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .nullish()
+    .transform((v) => v ?? null),
   workshop_id: id.nullish().transform((v) => v ?? null),
 });
 

@@ -4,7 +4,8 @@
  * routes from it; the sandbox loads the same handler files from it. To follow
  * any behaviour: find its route here, open the handler, follow its use case.
  *
- * Plain data only (no aws-cdk-lib import) so the sandbox can read it too.
+ * Plain data only (no aws-cdk-lib import): the stack, the functions and the
+ * sandbox all read it (contract/ imports nothing outside contract/).
  */
 
 /** DynamoDB actions a function may call on the table and its indexes. */
@@ -136,7 +137,7 @@ export const functions = {
 
 export type FunctionName = keyof typeof functions;
 
-/** `customer`: any valid JWT. `admin`: a valid JWT whose scopes include {@link ADMIN_SCOPE}. */
+/** `customer`: any valid JWT. `admin`: a valid JWT whose scopes include `ADMIN_SCOPE` (contract/scopes.ts). */
 export type HttpAuth = 'customer' | 'admin';
 
 export interface HttpRoute {
@@ -146,8 +147,6 @@ export interface HttpRoute {
   readonly function: FunctionName;
   readonly auth: HttpAuth;
 }
-
-export const ADMIN_SCOPE = 'admin';
 
 export const httpRoutes: readonly HttpRoute[] = [
   { method: 'POST', path: '/intake/start', function: 'intakeStart', auth: 'customer' },
