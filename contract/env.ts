@@ -4,6 +4,8 @@
  * AWS endpoints are not here: SDK v3 honours `AWS_ENDPOINT_URL_<SERVICE>`.
  */
 export const ENV = {
+  /** Read by Powertools Logger: DEBUG, INFO, WARN or ERROR. @default INFO */
+  logLevel: 'POWERTOOLS_LOG_LEVEL',
   tableName: 'TABLE_NAME',
   flagParameterName: 'FLAG_PARAMETER_NAME',
   /** Seconds a flag read is cached. @default 10 */

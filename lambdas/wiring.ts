@@ -4,32 +4,45 @@
  * kept for the container's life, so a handler needs only the env of what it
  * uses (ws-ping has no table) and clients are reused across invocations.
  * Endpoints come from `AWS_ENDPOINT_URL_<SERVICE>` where set (the sandbox).
+ * Handlers wrap themselves in `observe` (Powertools: context, correlation id,
+ * metrics published per invocation).
  */
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDbConnectionStore } from './adapters/dynamodb-connection-store';
 import { DynamoDbMechanicStore } from './adapters/dynamodb-mechanic-store';
 import { DynamoDbRequestStore } from './adapters/dynamodb-request-store';
 import { DynamoDbSessionStore } from './adapters/dynamodb-session-store';
 import { ApiGatewayPusher } from './adapters/apigw-pusher';
 import { EventBridgeFallbackScheduler } from './adapters/eventbridge-scheduler';
-import { jsonLogger, systemClock } from './adapters/json-logger';
+import { loggerPort, metricsPort, observer } from './adapters/powertools';
+import { systemClock } from './adapters/system-clock';
 import { JoseTokenVerifier } from './adapters/jose-token-verifier';
 import { SsmFeatureFlag } from './adapters/ssm-flag';
 import { DEFAULT_FLAG_CACHE_TTL_SECONDS, DEFAULT_PRIORITY_WINDOW_SECONDS, DEFAULT_ROUTING_GUARD_SECONDS, ENV } from '../contract/env';
 import { numberEnv, requireEnv } from './config';
-import { SERVICE_NAME } from '../contract/metrics';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../contract/metrics';
 import type { Deps } from './use-cases/deps';
 
 function once<T>(build: () => T): () => T {
   let built: { value: T } | undefined;
-  return () => (built ??= { value: build() }).value;
+  return () => {
+    built ??= { value: build() };
+    return built.value;
+  };
 }
 
-const log = jsonLogger({ service: SERVICE_NAME, function: process.env.AWS_LAMBDA_FUNCTION_NAME });
+const powertoolsLogger = new Logger({ serviceName: SERVICE_NAME });
+const powertoolsMetrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+const log = loggerPort(powertoolsLogger);
+
+/** Wraps a handler: Lambda context and correlation id on every log line of the invocation, metrics published at its end. */
+export const observe = observer(powertoolsLogger, powertoolsMetrics);
 
 const documentClient = once(() =>
   DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false } }),
@@ -96,6 +109,7 @@ export const deps: Deps = {
   },
   clock: systemClock,
   log,
+  metrics: metricsPort(powertoolsMetrics),
   get priorityWindowSeconds() {
     return priorityWindowSeconds();
   },

@@ -14,7 +14,7 @@ import { Apis } from './constructs/apis';
 import { Data } from './constructs/data';
 import { FallbackScheduler } from './constructs/fallback-scheduler';
 import { FeatureFlag } from './constructs/flag';
-import { ProjectFunction } from './constructs/node-function';
+import { type LogLevel, ProjectFunction } from './constructs/node-function';
 
 /** Until a real issuer is configured, the JWT authorizers refuse every request (fail closed). */
 export const PLACEHOLDER_JWT_ISSUER = 'https://issuer.invalid';
@@ -63,6 +63,11 @@ export interface PriorityDispatchStackProps extends StackProps {
    * @default true
    */
   readonly manageApiGatewayAccountRole?: boolean;
+  /**
+   * The functions' log level (Powertools Logger); lines below it are not written.
+   * @default 'INFO'
+   */
+  readonly logLevel?: LogLevel;
 }
 
 export class PriorityDispatchStack extends Stack {
@@ -109,6 +114,7 @@ export class PriorityDispatchStack extends Stack {
         // Pushing is CPU-bound SDK work (DESIGN §6), and Lambda CPU scales with memory.
         memorySize: spec.pushes ? 1024 : 256,
         logRetention: RetentionDays.ONE_MONTH,
+        logLevel: props.logLevel,
         removalPolicy,
       });
     }

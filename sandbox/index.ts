@@ -144,6 +144,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     AWS_ENDPOINT_URL_DYNAMODB: aws.url,
     AWS_ENDPOINT_URL_SSM: aws.url,
     AWS_ENDPOINT_URL_SCHEDULER: aws.url,
+    // As the Lambda runtime sets it in an on-demand execution environment (Powertools counts cold starts by it).
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    [ENV.logLevel]: process.env[ENV.logLevel] ?? 'INFO',
     [ENV.tableName]: names.table,
     [ENV.flagParameterName]: names.flag,
     [ENV.flagCacheTtlSeconds]: String(options.flagCacheTtlSeconds ?? DEFAULT_FLAG_CACHE_TTL_SECONDS),

@@ -1,8 +1,13 @@
 /**
  * Runs inside the worker thread: the same handler files the stack deploys,
- * loaded from the routes manifest, invoked with the event the gateways build.
- * Its env (endpoints, table, flag …) was set by the host; nothing in the
- * handlers knows it is local.
+ * loaded from the routes manifest, invoked with the event the gateways build
+ * and a Lambda context. Its env (endpoints, table, flag …) was set by the
+ * host; nothing in the handlers knows it is local.
+ *
+ * One container runs every invocation here, overlapping ones included, while
+ * Lambda gives each concurrent invocation its own container: Powertools'
+ * per-invocation log keys (context, correlation id) can then mix between
+ * overlapping invocations in the sandbox's output, never in AWS.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
@@ -18,6 +23,9 @@ export interface Invocation {
   id: number;
   function?: FunctionName;
   event?: unknown;
+  /** The deployed function's name and ARN, for the context. */
+  functionName?: string;
+  functionArn?: string;
 }
 
 export type InvocationResult = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { name: string; message: string; stack?: string } };
@@ -55,6 +63,26 @@ function handlerOf(name: FunctionName): Promise<Handler> {
   return handler;
 }
 
+/** What the Lambda runtime passes as `context` (aws-lambda's Context), for a 256 MB function with a 29 s timeout. */
+function lambdaContext(invocation: Invocation) {
+  const deadline = Date.now() + 29_000;
+  const functionName = invocation.functionName ?? invocation.function!;
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: invocation.functionArn ?? functionName,
+    memoryLimitInMB: '256',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'sandbox',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
 parentPort!.on('message', async (invocation: Invocation) => {
   let answer: InvocationResult;
   try {
@@ -64,7 +92,7 @@ parentPort!.on('message', async (invocation: Invocation) => {
       return;
     }
     const handler = await handlerOf(invocation.function);
-    const context = { functionName: invocation.function, awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 29_000 };
+    const context = lambdaContext(invocation);
     answer = { id: invocation.id, ok: true, result: await invoking.run(invocation.function, () => handler(invocation.event, context)) };
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));

@@ -1,7 +1,8 @@
 /**
  * The sandbox's Lambda service: one worker thread (a warm "container") that
  * hosts every handler of the manifest with the env the stack would set.
- * Handlers' stdout lines come back through `onLogLine`.
+ * Handlers' log lines (stdout and stderr, as Lambda sends both to CloudWatch)
+ * come back through `onLogLine`.
  */
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
@@ -36,7 +37,10 @@ export interface LambdaHostOptions {
 
 /** The ARN a function of the manifest has in the sandbox (what schedules target). */
 export const functionArn = (stage: string, name: FunctionName): string =>
-  `arn:aws:lambda:${SANDBOX_REGION}:${SANDBOX_ACCOUNT}:function:priority-dispatch-${stage}-${name}`;
+  `arn:aws:lambda:${SANDBOX_REGION}:${SANDBOX_ACCOUNT}:function:${lambdaFunctionName(stage, name)}`;
+
+/** The function's name in the sandbox (CloudFormation names them in AWS). */
+export const lambdaFunctionName = (stage: string, name: FunctionName): string => `priority-dispatch-${stage}-${name}`;
 
 export class LambdaHost {
   private readonly worker: Worker;
@@ -50,8 +54,10 @@ export class LambdaHost {
     this.worker = new Worker(new URL('./lambda-container.mjs', import.meta.url), {
       env: { ...process.env, ...options.env },
       stdout: true,
+      stderr: true,
     });
     createInterface({ input: this.worker.stdout }).on('line', options.onLogLine);
+    createInterface({ input: this.worker.stderr }).on('line', options.onLogLine);
     this.worker.on('message', (answer: InvocationResult) => this.settle(answer));
     this.worker.on('error', (error) => {
       for (const [id, call] of this.pending) {
@@ -73,7 +79,7 @@ export class LambdaHost {
   invoke(name: FunctionName, event: unknown): Promise<unknown> {
     const fault = this.options.faults?.take('lambda', name, JSON.stringify(event) ?? '');
     if (fault) return Promise.reject(new InvocationError(name, fault.error, fault.message ?? `Injected fault: ${fault.error}`));
-    return this.call({ function: name, event }, name);
+    return this.call({ function: name, event, functionName: lambdaFunctionName(this.options.stage, name), functionArn: this.arnOf(name) }, name);
   }
 
   /** Loads every handler now, so the first request does not pay for it. */

@@ -1,10 +1,23 @@
 /**
- * Turns the handlers' JSON log lines into one readable line each for the
- * terminal, keeping the message (and so its `[Priority]` / `[Fallback]`
- * prefix) first so `grep` still works.
+ * Turns the handlers' JSON log lines (Powertools Logger and Metrics) into one
+ * readable line each for the terminal, keeping the message (and so its
+ * `[Priority]` / `[Fallback]` prefix) first so `grep` still works.
  */
-/** Not worth a terminal's width: the EMF envelope (`_aws`) and fields every line has. */
-const QUIET_FIELDS = new Set(['timestamp', 'level', 'message', 'service', 'function', '_aws']);
+/** Not worth a terminal's width: fields every Powertools line has (the JSON keeps them all). */
+const QUIET_FIELDS = new Set([
+  'timestamp',
+  'level',
+  'message',
+  'service',
+  'cold_start',
+  'function_arn',
+  'function_memory_size',
+  'function_name',
+  'function_request_id',
+  'correlation_id',
+  'sampling_rate',
+  'xray_trace_id',
+]);
 
 export function readable(line: string): string {
   let entry: Record<string, unknown>;
@@ -13,6 +26,7 @@ export function readable(line: string): string {
   } catch {
     return line;
   }
+  if (isMetrics(entry)) return metricsLine(entry);
   if (typeof entry.message !== 'string') return line;
   const time = typeof entry.timestamp === 'string' ? entry.timestamp.slice(11, 23) : '';
   const level = entry.level === 'INFO' || !entry.level ? '' : ` ${String(entry.level)}`;
@@ -21,6 +35,21 @@ export function readable(line: string): string {
     .map(([name, value]) => `${name}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
     .join(' ');
   return `${time}${level} ${entry.message}${details ? `  ${details}` : ''}`;
+}
+
+interface EmfLine {
+  _aws: { Timestamp: number; CloudWatchMetrics: { Metrics: { Name: string }[] }[] };
+  [field: string]: unknown;
+}
+
+const isMetrics = (entry: Record<string, unknown>): entry is EmfLine =>
+  typeof entry._aws === 'object' && entry._aws !== null && Array.isArray((entry._aws as EmfLine['_aws']).CloudWatchMetrics);
+
+/** An Embedded Metric Format line: `[metrics] OffersSent=1`. */
+function metricsLine(entry: EmfLine): string {
+  const names = entry._aws.CloudWatchMetrics.flatMap((directive) => directive.Metrics.map((metric) => metric.Name));
+  const time = new Date(entry._aws.Timestamp).toISOString().slice(11, 23);
+  return `${time} [metrics] ${names.map((name) => `${name}=${JSON.stringify(entry[name])}`).join(' ')}`;
 }
 
 export const sandboxLine = (message: string): string => `${new Date().toISOString().slice(11, 23)} [sandbox] ${message}`;

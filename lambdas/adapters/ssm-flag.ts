@@ -1,35 +1,43 @@
 /**
- * ENABLE_FAVORITES_PRIORITY from SSM Parameter Store, cached for a TTL so a
- * flip takes effect within it without a redeploy. Fails safe to off.
+ * ENABLE_FAVORITES_PRIORITY from SSM Parameter Store through Powertools
+ * Parameters, cached for `maxAge` seconds so a flip takes effect within it
+ * without a redeploy. Fails safe to off: a read that fails counts as off, with
+ * a warning, and is not retried for `maxAge` either (one warning per TTL, and
+ * no SDK retries added to every request while SSM is out).
  */
-import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import type { Clock, FeatureFlag, Logger } from '../ports';
 import { describeError } from '../domain/errors';
 
 export class SsmFeatureFlag implements FeatureFlag {
-  private cached: { value: boolean; until: number } | undefined;
+  private readonly parameters: SSMProvider;
+  /** Until when (epoch ms, by the injected clock) a failed read keeps counting as off. */
+  private offAfterFailureUntil = 0;
 
   constructor(
-    private readonly client: SSMClient,
+    client: SSMClient,
     private readonly parameterName: string,
-    private readonly ttlSeconds: number,
+    private readonly maxAgeSeconds: number,
     private readonly clock: Clock,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.parameters = new SSMProvider({ awsSdkV3Client: client });
+  }
 
   async isPriorityEnabled(): Promise<boolean> {
-    const now = this.clock.now().getTime();
-    if (this.cached && now < this.cached.until) return this.cached.value;
-    let value: boolean;
+    if (this.clock.now().getTime() < this.offAfterFailureUntil) return false;
     try {
-      const { Parameter } = await this.client.send(new GetParameterCommand({ Name: this.parameterName }));
-      value = Parameter?.Value?.trim().toLowerCase() === 'true';
+      const value = await this.parameters.get(this.parameterName, { maxAge: this.maxAgeSeconds });
+      return value?.trim().toLowerCase() === 'true';
     } catch (error) {
       // Off is the old, safe behaviour: everyone gets the request at once.
-      this.log.warn('[Flag] Could not read the feature flag; treating priority as off', { parameter: this.parameterName, error: describeError(error) });
-      value = false;
+      this.log.warn('[Flag] Could not read the feature flag; treating priority as off', {
+        parameter: this.parameterName,
+        error: describeError((error as Error).cause ?? error),
+      });
+      this.offAfterFailureUntil = this.clock.now().getTime() + this.maxAgeSeconds * 1000;
+      return false;
     }
-    this.cached = { value, until: now + this.ttlSeconds * 1000 };
-    return value;
   }
 }

@@ -20,8 +20,7 @@ export const unauthorized = (message = 'A valid bearer token is required'): AppE
 export const forbidden = (message: string): AppError => new AppError(403, 'forbidden', message);
 export const notFound = (what: string): AppError => new AppError(404, 'not_found', `${what} not found`);
 export const conflict = (code: string, message: string): AppError => new AppError(409, code, message);
-export const payloadTooLarge = (limit: number): AppError =>
-  new AppError(413, 'payload_too_large', `body is larger than the ${limit}-byte limit`);
+export const payloadTooLarge = (limit: number): AppError => new AppError(413, 'payload_too_large', `body is larger than the ${limit}-byte limit`);
 
 /** A short, loggable description of anything thrown. */
 export const describeError = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));

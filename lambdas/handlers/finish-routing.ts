@@ -4,10 +4,11 @@
  */
 import { describeError } from '../domain/errors';
 import { finishRouting } from '../use-cases/sessions';
-import { deps } from '../wiring';
+import { deps, observe } from '../wiring';
 import { routingGuardInputSchema } from './shared/schemas';
+import { scheduleCorrelationId } from './shared/schedule';
 
-export const handler = async (event: unknown): Promise<{ routed: boolean }> => {
+export const handler = observe(scheduleCorrelationId, async (event: unknown): Promise<{ routed: boolean }> => {
   const input = routingGuardInputSchema.safeParse(event);
   if (!input.success) {
     // Retrying cannot fix a malformed input: log it loudly and finish.
@@ -15,4 +16,4 @@ export const handler = async (event: unknown): Promise<{ routed: boolean }> => {
     return { routed: false };
   }
   return finishRouting(deps, { sessionId: input.data.session_id });
-};
+});

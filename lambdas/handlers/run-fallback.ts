@@ -4,10 +4,11 @@
  */
 import { describeError } from '../domain/errors';
 import { runFallback } from '../use-cases/run-fallback';
-import { deps } from '../wiring';
+import { deps, observe } from '../wiring';
 import { fallbackInputSchema } from './shared/schemas';
+import { scheduleCorrelationId } from './shared/schedule';
 
-export const handler = async (event: unknown): Promise<{ ran: boolean }> => {
+export const handler = observe(scheduleCorrelationId, async (event: unknown): Promise<{ ran: boolean }> => {
   const input = fallbackInputSchema.safeParse(event);
   if (!input.success) {
     // Retrying cannot fix a malformed input: log it loudly and finish.
@@ -16,4 +17,4 @@ export const handler = async (event: unknown): Promise<{ ran: boolean }> => {
   }
   const outcome = await runFallback(deps, { requestId: input.data.request_id, reason: 'preferred_mechanic_no_response' });
   return { ran: outcome.ran };
-};
+});

@@ -4,9 +4,10 @@
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { authorizeMechanic } from '../use-cases/mechanics';
-import { deps } from '../wiring';
+import { deps, observe } from '../wiring';
+import { webSocketCorrelationId } from './shared/websocket';
 
-export const handler = async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
+export const handler = observe(webSocketCorrelationId, async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
   const token = event.queryStringParameters?.token;
   // API Gateway answers 401 for this exact error: a bad token is "unauthorized", not "forbidden".
   if (!token) throw new Error('Unauthorized');
@@ -22,4 +23,4 @@ export const handler = async (event: APIGatewayRequestAuthorizerEvent): Promise<
     // Context values must be strings, numbers or booleans: '' stands for "no workshop".
     context: verdict.allowed ? { mechanic_id: verdict.mechanic.mechanic_id, workshop_id: verdict.mechanic.workshop_id ?? '' } : {},
   };
-};
+});

@@ -2,6 +2,7 @@
  * What the use cases need from the outside world. Adapters in ../adapters
  * implement these on AWS (and so on the sandbox); use cases never import an adapter.
  */
+import type { MetricName } from '../../contract/metrics';
 import type { Connection, Mechanic } from '../domain/mechanic';
 import type { ServerMessage } from '../domain/messages';
 import type { AuditEvent, DispatchRequest, FallbackReason, RequestMetadata } from '../domain/request';
@@ -98,6 +99,12 @@ export interface Logger {
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
+}
+
+/** The business metrics (contract/metrics.ts): counted during the work, published when the invocation ends. */
+export interface Metrics {
+  /** Adds `value` (default 1) to the metric. */
+  count(name: MetricName, value?: number): void;
 }
 
 export interface VerifiedToken {

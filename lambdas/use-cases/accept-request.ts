@@ -5,13 +5,12 @@
  */
 import { acceptResult, errorEvent, requestTaken } from '../domain/messages';
 import { canWork } from '../domain/mechanic';
-import { metrics } from '../domain/metrics';
 import { acceptRefusal, offeredTo } from '../domain/request';
 import { cancelScheduleQuietly } from './cancel-schedule-quietly';
 import type { Deps } from './deps';
 import { pushToAudience } from './push-to-audience';
 
-export type AcceptDeps = Pick<Deps, 'requests' | 'mechanics' | 'connections' | 'pusher' | 'scheduler' | 'clock' | 'log'>;
+export type AcceptDeps = Pick<Deps, 'requests' | 'mechanics' | 'connections' | 'pusher' | 'scheduler' | 'clock' | 'log' | 'metrics'>;
 
 export interface AcceptInput {
   readonly requestId: string;
@@ -36,8 +35,8 @@ export async function acceptRequest(deps: AcceptDeps, input: AcceptInput): Promi
         request_id: request.request_id,
         mechanic_id: input.mechanicId,
         routing: request.routing,
-        ...metrics({ OffersAccepted: 1 }, deps.clock.now()),
       });
+      deps.metrics.count('OffersAccepted');
       await deps.pusher.send(input.connectionId, acceptResult(request.request_id, null));
       if (request.routing === 'priority') await cancelScheduleQuietly(deps, request.request_id);
       await pushToAudience(deps, offeredTo(request), requestTaken(request.request_id), { exceptConnectionId: input.connectionId });

@@ -9,7 +9,7 @@ import { cancelScheduleQuietly } from './cancel-schedule-quietly';
 import type { Deps } from './deps';
 import { runFallback } from './run-fallback';
 
-export type DeclineDeps = Pick<Deps, 'requests' | 'connections' | 'pusher' | 'scheduler' | 'clock' | 'log'>;
+export type DeclineDeps = Pick<Deps, 'requests' | 'connections' | 'pusher' | 'scheduler' | 'clock' | 'log' | 'metrics'>;
 
 export async function declineRequest(deps: DeclineDeps, input: { requestId: string; mechanicId: string; connectionId: string }): Promise<void> {
   const request = await deps.requests.get(input.requestId);

@@ -6,6 +6,7 @@ import type {
   FeatureFlag,
   Logger,
   MechanicStore,
+  Metrics,
   Pusher,
   RequestStore,
   SessionStore,
@@ -23,6 +24,7 @@ export interface Deps {
   readonly tokens: TokenVerifier;
   readonly clock: Clock;
   readonly log: Logger;
+  readonly metrics: Metrics;
   /** How long the favorite has the request to themselves. */
   readonly priorityWindowSeconds: number;
   /** When a routing guard finishes a routing whose invocation died. */

@@ -6,7 +6,6 @@
  */
 import { requestIdFor } from '../domain/ids';
 import { newRequest, priorityOffer, type NewRequestReason } from '../domain/messages';
-import { metrics } from '../domain/metrics';
 import { canWork } from '../domain/mechanic';
 import type { AuditEvent, DispatchRequest, RequestMetadata, Routing } from '../domain/request';
 import { windowMinutes } from '../domain/request';
@@ -20,7 +19,7 @@ import { cancelScheduleQuietly } from './cancel-schedule-quietly';
 
 export type FulfillDeps = Pick<
   Deps,
-  'sessions' | 'requests' | 'mechanics' | 'connections' | 'pusher' | 'scheduler' | 'flag' | 'clock' | 'log' | 'priorityWindowSeconds'
+  'sessions' | 'requests' | 'mechanics' | 'connections' | 'pusher' | 'scheduler' | 'flag' | 'clock' | 'log' | 'metrics' | 'priorityWindowSeconds'
 >;
 
 export async function fulfillSession(deps: FulfillDeps, session: Session): Promise<DispatchRequest> {
@@ -102,8 +101,8 @@ async function startPriority(deps: FulfillDeps, session: Session, mechanicId: st
     expires_at: request.expires_at,
     window_seconds: deps.priorityWindowSeconds,
     ...delivery,
-    ...metrics({ OffersSent: 1 }, deps.clock.now()),
   });
+  deps.metrics.count('OffersSent');
   return request;
 }
 
@@ -135,8 +134,8 @@ async function openRequest(
     request_id: request.request_id,
     routing,
     ...delivery,
-    ...metrics({ BroadcastsDelivered: delivery.delivered }, deps.clock.now()),
   });
+  deps.metrics.count('BroadcastsDelivered', delivery.delivered);
   return request;
 }
 

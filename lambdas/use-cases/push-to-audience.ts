@@ -8,10 +8,9 @@ import type { Connection } from '../domain/mechanic';
 import type { ServerMessage } from '../domain/messages';
 import type { Audience } from '../domain/request';
 import { describeError } from '../domain/errors';
-import { metrics } from '../domain/metrics';
 import type { Deps } from './deps';
 
-export type PushDeps = Pick<Deps, 'connections' | 'pusher' | 'clock' | 'log'>;
+export type PushDeps = Pick<Deps, 'connections' | 'pusher' | 'clock' | 'log' | 'metrics'>;
 
 export interface Delivery {
   delivered: number;
@@ -52,8 +51,8 @@ export async function pushToConnections(deps: PushDeps, targets: readonly Connec
       deps.log.info('Pruned a gone connection', {
         connection_id: connection.connection_id,
         mechanic_id: connection.mechanic_id,
-        ...metrics({ StaleConnectionsPruned: 1 }, deps.clock.now()),
       });
+      deps.metrics.count('StaleConnectionsPruned');
     } catch (error) {
       delivery.failed++;
       deps.log.warn('Push to a connection failed', {
@@ -61,8 +60,8 @@ export async function pushToConnections(deps: PushDeps, targets: readonly Connec
         mechanic_id: connection.mechanic_id,
         message_type: message.type,
         error: describeError(error),
-        ...metrics({ PushFailures: 1 }, deps.clock.now()),
       });
+      deps.metrics.count('PushFailures');
     }
   });
   return delivery;

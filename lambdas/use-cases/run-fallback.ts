@@ -6,13 +6,12 @@
  */
 import type { NewRequestReason } from '../domain/messages';
 import { newRequest } from '../domain/messages';
-import { metrics } from '../domain/metrics';
 import type { FallbackReason } from '../domain/request';
 import { describeError } from '../domain/errors';
 import type { Deps } from './deps';
 import { pushToAudience, type Delivery } from './push-to-audience';
 
-export type FallbackDeps = Pick<Deps, 'requests' | 'connections' | 'pusher' | 'clock' | 'log'>;
+export type FallbackDeps = Pick<Deps, 'requests' | 'connections' | 'pusher' | 'clock' | 'log' | 'metrics'>;
 
 const MESSAGE_REASON: Record<FallbackReason, NewRequestReason> = {
   preferred_mechanic_no_response: 'fallback',
@@ -54,7 +53,8 @@ export async function runFallback(deps: FallbackDeps, input: { requestId: string
     request_id: request.request_id,
     reason: input.reason,
     ...delivery,
-    ...metrics({ FallbacksFired: 1, BroadcastsDelivered: delivery.delivered }, deps.clock.now()),
   });
+  deps.metrics.count('FallbacksFired');
+  deps.metrics.count('BroadcastsDelivered', delivery.delivered);
   return { ran: true, delivery };
 }

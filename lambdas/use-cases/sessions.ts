@@ -107,7 +107,7 @@ async function guardRouting(deps: RoutingDeps, sessionId: string): Promise<void>
 }
 
 export async function cancelSession(
-  deps: Pick<Deps, 'sessions' | 'requests' | 'connections' | 'pusher' | 'scheduler' | 'clock' | 'log'>,
+  deps: Pick<Deps, 'sessions' | 'requests' | 'connections' | 'pusher' | 'scheduler' | 'clock' | 'log' | 'metrics'>,
   input: { customerId: string; sessionId: string },
 ): Promise<{ session_id: string; status: 'cancelled' }> {
   const session = await ownedSession(deps, input);
@@ -177,4 +177,3 @@ async function ownedSession(deps: Pick<Deps, 'sessions'>, input: { customerId: s
   if (!session || session.customer_id !== input.customerId) throw notFound(`session ${input.sessionId.slice(0, 80)}`);
   return session;
 }
-

@@ -38,6 +38,8 @@ export const FUNCTION_RUNTIME = Runtime.NODEJS_24_X;
  */
 const ESM_REQUIRE_SHIM = "import { createRequire as __pdCreateRequire } from 'node:module'; const require = __pdCreateRequire(import.meta.url);";
 
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
 export interface ProjectFunctionProps {
   /** Handler file relative to the repository root; it exports `handler`. */
   readonly entry: string;
@@ -55,6 +57,8 @@ export interface ProjectFunctionProps {
   readonly memorySize?: number;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /** Powertools Logger's level (`POWERTOOLS_LOG_LEVEL`). @default 'INFO' */
+  readonly logLevel?: LogLevel;
   /** Applies to the log group. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -101,6 +105,7 @@ export class ProjectFunction extends Construct {
       environment: {
         // Stack traces point at the TypeScript sources.
         NODE_OPTIONS: '--enable-source-maps',
+        [ENV.logLevel]: props.logLevel ?? 'INFO',
       },
       bundling: {
         format: OutputFormat.ESM,

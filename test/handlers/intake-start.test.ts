@@ -400,3 +400,50 @@ describe('refused requests write nothing', () => {
     expect(response.status).toBe(201);
   });
 });
+
+describe('log lines of one booking', () => {
+  const lambdaContext = (awsRequestId: string) =>
+    ({
+      functionName: 'priority-dispatch-test-intakeStart',
+      functionVersion: '$LATEST',
+      invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:priority-dispatch-test-intakeStart',
+      memoryLimitInMB: '256',
+      awsRequestId,
+      logGroupName: '/aws/lambda/priority-dispatch-test-intakeStart',
+      logStreamName: 'stream',
+      getRemainingTimeInMillis: () => 29_000,
+    }) as Parameters<typeof intakeStart>[1];
+
+  it("carry the client's X-Correlation-Id and the Lambda context on every line, then API Gateway's request id when none is sent", async () => {
+    // Arrange
+    const customer = newCustomerId();
+    const withHeader = httpEvent({
+      method: 'POST',
+      route: '/intake/start',
+      sub: customer,
+      body: { plan: 'free', concern: 'Rattle' },
+      headers: { 'X-Correlation-Id': 'support-ticket-4711' },
+    });
+    const withoutHeader = httpEvent({ method: 'POST', route: '/intake/start', sub: customer, body: { plan: 'free', concern: 'Hum' } });
+
+    // Act
+    expect(responseOf(await intakeStart(withHeader, lambdaContext('lambda-req-1'))).status).toBe(201);
+    const firstLines = logs.lines.splice(0);
+    expect(responseOf(await intakeStart(withoutHeader, lambdaContext('lambda-req-2'))).status).toBe(201);
+    const secondLines = logs.lines.splice(0);
+
+    // Assert: the booking's lines (intake, routing, delivery) all name the same work
+    expect(firstLines.map((l) => l.message)).toEqual(
+      expect.arrayContaining(['[intake] Booking received', '[fulfillment] Broadcast routing to all mechanics', '[fulfillment] Request delivered']),
+    );
+    for (const line of firstLines) {
+      expect(line).toMatchObject({
+        correlation_id: 'support-ticket-4711',
+        function_request_id: 'lambda-req-1',
+        function_name: 'priority-dispatch-test-intakeStart',
+      });
+    }
+    expect(secondLines.length).toBeGreaterThan(0);
+    for (const line of secondLines) expect(line).toMatchObject({ correlation_id: withoutHeader.requestContext.requestId, function_request_id: 'lambda-req-2' });
+  });
+});

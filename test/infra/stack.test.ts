@@ -3,7 +3,7 @@
  * derived from the manifest (lib/routes.ts) and the schema (lib/table-schema.ts)
  * so a new route or index is checked without touching this file.
  */
-import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { ENV } from '../../contract/env';
@@ -140,7 +140,7 @@ describe('functions', () => {
 
   it.each(names)('%s: exactly the environment its manifest flags need', (name) => {
     const spec = manifest[name] as FunctionSpec;
-    const expected = new Set<string>(['NODE_OPTIONS']);
+    const expected = new Set<string>(['NODE_OPTIONS', ENV.logLevel]);
     if (spec.table) expected.add(ENV.tableName);
     if (spec.readsFlag) for (const n of [ENV.flagParameterName, ENV.flagCacheTtlSeconds]) expected.add(n);
     if (spec.pushes) expected.add(ENV.connectionsEndpoint);
@@ -161,6 +161,7 @@ describe('functions', () => {
     const env = fnResource('intakeStart').Properties.Environment.Variables;
     expect(env).toEqual({
       NODE_OPTIONS: '--enable-source-maps',
+      [ENV.logLevel]: 'INFO',
       [ENV.tableName]: { Ref: logicalId(stack.data.table) },
       [ENV.flagParameterName]: { Ref: logicalId(stack.flag.parameter) },
       [ENV.flagCacheTtlSeconds]: '10',
@@ -393,3 +394,12 @@ function findGetAttArn(node: unknown): unknown {
 function getAttArnQueueName(queueId: string) {
   return { 'Fn::GetAtt': [queueId, 'QueueName'] };
 }
+
+describe('log level', () => {
+  it('is INFO by default and the logLevel prop sets it on every function', () => {
+    const levels = (template: Template) =>
+      new Set(Object.values(template.findResources('AWS::Lambda::Function')).map((fn) => fn.Properties.Environment.Variables[ENV.logLevel]));
+    expect(levels(buildStack().template)).toEqual(new Set(['INFO']));
+    expect(levels(buildStack({ logLevel: 'DEBUG' }).template)).toEqual(new Set(['DEBUG']));
+  });
+});

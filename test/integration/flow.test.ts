@@ -6,7 +6,7 @@
  * a real `ws` client and "pushed" means "received". The clock is manual and
  * the scheduler's firing loop is off: the tests run the fallback themselves.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { FALLBACK_RETRY_POLICY } from '../../lambdas/adapters/eventbridge-scheduler';
 import { acceptRequest } from '../../lambdas/use-cases/accept-request';
 import { declineRequest } from '../../lambdas/use-cases/decline-request';
@@ -340,7 +340,16 @@ describe('flag', () => {
   });
 
   it('a flip takes effect once the cache TTL has passed, not before', async () => {
-    // Arrange
+    // Arrange: Powertools Parameters keeps its cache by the system clock (Date), so this test moves
+    // the system clock itself, together with the harness clock, and fakes nothing else.
+    vi.useFakeTimers({ toFake: ['Date'], now: new Date() });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
+    const advance = (seconds: number) => {
+      cached.clock.advance(seconds);
+      vi.setSystemTime(Date.now() + seconds * 1000);
+    };
     const cached = await createHarness(await createTestTable(), { flagCacheTtlSeconds: 10 });
     const favorite = await cached.addMechanic();
     const priorityBooking = booking({ preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' });
@@ -349,9 +358,9 @@ describe('flag', () => {
 
     // Act: ops flip it on; within the TTL the cached value holds, after it the new one applies
     await cached.setFlag('true');
-    cached.clock.advance(5);
+    advance(5);
     await startIntake(cached.deps, { customerId: 'cust-8', booking: priorityBooking });
-    cached.clock.advance(6);
+    advance(6);
     await startIntake(cached.deps, { customerId: 'cust-8', booking: priorityBooking });
 
     // Assert: and only two reads reached SSM

@@ -23,6 +23,7 @@ import { declineRequest } from '../../lambdas/use-cases/decline-request';
 import type { Deps } from '../../lambdas/use-cases/deps';
 import { runFallback } from '../../lambdas/use-cases/run-fallback';
 import { cancelSession, startIntake } from '../../lambdas/use-cases/sessions';
+import { RecordingMetrics } from '../support/in-memory-ports';
 import { createTestTable } from '../support/table';
 
 class RecordingPusher implements Pusher {
@@ -78,6 +79,7 @@ describe('races between accept, decline, cancel and fallback', () => {
           pusher,
           scheduler,
           flag: { isPriorityEnabled: async () => true },
+          metrics: new RecordingMetrics(),
           tokens: { verify: () => Promise.reject(new Error('unused')) },
           clock: { now: () => new Date() },
           log,

@@ -43,6 +43,7 @@ import { SchedulerService } from '../../sandbox/scheduler';
 import { SsmService } from '../../sandbox/ssm';
 import { Faults } from '../../sandbox/faults';
 import { startWebSocketGateway } from '../../sandbox/websocket-gateway';
+import { RecordingMetrics } from './in-memory-ports';
 import type { TestTable } from './table';
 
 const REGION = 'us-east-1';
@@ -413,6 +414,8 @@ export interface Harness {
   deps: Deps;
   clock: ManualClock;
   logs: LogLine[];
+  /** What the use cases counted (the Metrics port). */
+  metrics: RecordingMetrics;
   /** Every message the mechanics' sockets received, in arrival order. */
   pushed: () => Promise<Pushed[]>;
   /** What that connection's socket received, in order. */
@@ -442,6 +445,7 @@ export interface Harness {
 export async function createHarness(table: TestTable, options: { priorityWindowSeconds?: number; flagCacheTtlSeconds?: number } = {}): Promise<Harness> {
   const clock = new ManualClock();
   const logs: LogLine[] = [];
+  const metrics = new RecordingMetrics();
   const log: Logger = {
     info: (message, fields = {}) => logs.push({ level: 'INFO', message, fields }),
     warn: (message, fields = {}) => logs.push({ level: 'WARN', message, fields }),
@@ -478,6 +482,7 @@ export async function createHarness(table: TestTable, options: { priorityWindowS
     tokens: { verify: async () => Promise.reject(new Error('no tokens in use-case tests')) },
     clock,
     log,
+    metrics,
     priorityWindowSeconds,
     routingGuardSeconds: 120,
   };
@@ -486,6 +491,7 @@ export async function createHarness(table: TestTable, options: { priorityWindowS
     deps,
     clock,
     logs,
+    metrics,
     pushed: () => wires.received(),
     pushedTo: async (connectionId) => (await wires.received()).filter((p) => p.connectionId === connectionId).map((p) => p.message),
     schedulesCreated: () => wires.schedules(),

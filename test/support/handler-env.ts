@@ -16,7 +16,7 @@ import type { GetScheduleCommandOutput } from '@aws-sdk/client-scheduler';
 import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
 import { DynamoDbRequestStore } from '../../lambdas/adapters/dynamodb-request-store';
-import { systemClock } from '../../lambdas/adapters/json-logger';
+import { systemClock } from '../../lambdas/adapters/system-clock';
 import { ENV } from '../../contract/env';
 import type { ServerMessage } from '../../lambdas/domain/messages';
 import { startSandboxWires, type MechanicOptions, type Pushed } from './deps';
@@ -128,21 +128,34 @@ export interface LogLine {
 }
 
 /**
- * Captures the handlers' one-JSON-object-per-line logs from stdout (and keeps
- * them out of the test output); anything else is written through.
+ * Captures the handlers' one-JSON-object-per-line logs (Powertools writes INFO
+ * to stdout, WARN and ERROR to stderr) and keeps them out of the test output;
+ * metrics (EMF) lines go to `metrics`, anything else is written through.
  */
-export function captureLogs(): { lines: LogLine[]; clear(): void } {
+export function captureLogs(): { lines: LogLine[]; metrics: Record<string, unknown>[]; clear(): void } {
   const lines: LogLine[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    if (text.startsWith('{"timestamp"')) {
-      for (const line of text.split('\n').filter(Boolean)) lines.push(JSON.parse(line) as LogLine);
+  const metrics: Record<string, unknown>[] = [];
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream);
+    vi.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+      if (!text.startsWith('{"')) return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+      for (const line of text.split('\n').filter(Boolean)) {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        if ('_aws' in entry) metrics.push(entry);
+        else lines.push(entry as LogLine);
+      }
       return true;
-    }
-    return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
-  }) as typeof process.stdout.write);
-  return { lines, clear: () => lines.splice(0) };
+    }) as typeof stream.write);
+  }
+  return {
+    lines,
+    metrics,
+    clear: () => {
+      lines.splice(0);
+      metrics.splice(0);
+    },
+  };
 }
 
 /** A connection id as API Gateway makes them (16 base64 characters). */

@@ -6,7 +6,7 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { AppError, describeError, invalidJson, payloadTooLarge, unauthorized, forbidden } from '../../domain/errors';
 import { ADMIN_SCOPE } from '../../../contract/scopes';
-import { deps } from '../../wiring';
+import { deps, observe } from '../../wiring';
 
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type HttpResponse = APIGatewayProxyStructuredResultV2;
@@ -20,9 +20,17 @@ export const json = (statusCode: number, body: unknown): HttpResponse => ({
   body: JSON.stringify(body),
 });
 
+/** A client's own `X-Correlation-Id` is kept when it is a sane token; otherwise API Gateway's request id names the work. */
+const CORRELATION_ID = /^[\x21-\x7e]{1,128}$/;
+
+export function httpCorrelationId(event: HttpEvent): string | undefined {
+  const given = header(event, 'X-Correlation-Id');
+  return given !== undefined && CORRELATION_ID.test(given) ? given : event.requestContext?.requestId;
+}
+
 /** Wraps a handler: AppErrors become their 4xx, anything else a logged 500 with no detail leaked. */
-export function httpHandler(run: (event: HttpEvent) => Promise<HttpResponse>): (event: HttpEvent) => Promise<HttpResponse> {
-  return async (event) => {
+export function httpHandler(run: (event: HttpEvent) => Promise<HttpResponse>) {
+  return observe(httpCorrelationId, async (event: HttpEvent): Promise<HttpResponse> => {
     try {
       return await run(event);
     } catch (error) {
@@ -30,7 +38,7 @@ export function httpHandler(run: (event: HttpEvent) => Promise<HttpResponse>): (
       deps.log.error('Unhandled error', { route: event.routeKey, error: describeError(error), stack: (error as Error)?.stack });
       return json(500, { error: { code: 'internal_error', message: 'Something went wrong on our side; it is safe to retry' } });
     }
-  };
+  });
 }
 
 /** The caller's id: the JWT's `sub`, as API Gateway's JWT authorizer passed it. */

@@ -6,7 +6,7 @@
 import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { AppError, describeError } from '../../domain/errors';
 import { errorEvent } from '../../domain/messages';
-import { deps } from '../../wiring';
+import { deps, observe } from '../../wiring';
 
 /** API Gateway passes the authorizer's context to every route of the connection. */
 export type WebSocketEvent = APIGatewayProxyWebsocketEventV2 & {
@@ -37,9 +37,17 @@ export function messageBody(event: WebSocketEvent): unknown {
   }
 }
 
+/** Each WebSocket event (connect, message, disconnect) is its own piece of work: API Gateway's request id names it. */
+export const webSocketCorrelationId = (event: { requestContext?: { requestId?: string } }): string | undefined => event.requestContext?.requestId;
+
+/** A WebSocket route with the invocation's context and correlation id on its log lines. */
+export function webSocketHandler<R>(run: (event: WebSocketEvent) => Promise<R>) {
+  return observe(webSocketCorrelationId, run);
+}
+
 /** Runs a message route; a bad message becomes an `error` event, never a dropped connection. */
-export function messageHandler(run: (event: WebSocketEvent, who: Caller) => Promise<void>): (event: WebSocketEvent) => Promise<APIGatewayProxyResult> {
-  return async (event) => {
+export function messageHandler(run: (event: WebSocketEvent, who: Caller) => Promise<void>) {
+  return webSocketHandler(async (event): Promise<APIGatewayProxyResult> => {
     const who = caller(event);
     try {
       await run(event, who);
@@ -50,5 +58,5 @@ export function messageHandler(run: (event: WebSocketEvent, who: Caller) => Prom
       await deps.pusher.send(who.connectionId, message).catch(() => undefined);
     }
     return OK;
-  };
+  });
 }
