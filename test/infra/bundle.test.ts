@@ -33,12 +33,14 @@ describe('cdk synth with real bundling', () => {
 
   it('succeeds offline through the CLI, cdk-nag included', { timeout: 180_000 }, async () => {
     const started = performance.now();
-    await run(
+    const { stderr } = await run(
       path.join(REPO_ROOT, 'node_modules', '.bin', 'cdk'),
       ['synth', '--quiet', '--output', outdir, '-c', 'stage=ci', '-c', 'jwtIssuer=https://auth.example.com'],
       { cwd: REPO_ROOT, env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1' }, maxBuffer: 64 * 1024 * 1024 },
     );
     synthMs = performance.now() - started;
+    // cdk.json carries this aws-cdk-lib's recommended feature flags, as `cdk init` writes them.
+    expect(stderr).not.toMatch(/feature flags are not configured/);
     console.info(`[bundle.test] cdk synth with bundling: ${Math.round(synthMs)} ms`);
     template = JSON.parse(readFileSync(path.join(outdir, 'PriorityDispatch-ci.template.json'), 'utf8'));
   });

@@ -3,6 +3,7 @@
  * bundling skipped (only bundle.test.ts bundles for real), and read IAM out of
  * the synthesized template as flat `action on resource` strings.
  */
+import { readFileSync } from 'node:fs';
 import { App, CfnResource, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
@@ -19,9 +20,12 @@ export interface Built {
   template: Template;
 }
 
+/** cdk.json's context: the feature flags `cdk synth` runs with, so these tests see the template a deploy gets. */
+const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }).context;
+
 export function buildApp(): App {
   // `aws:cdk:bundling-stacks: []` skips NodejsFunction bundling: synth in ~1 s.
-  return new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  return new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
 }
 
 export function buildStack(props: PriorityDispatchStackProps = {}): Built {
