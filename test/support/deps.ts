@@ -43,7 +43,7 @@ import { SchedulerService } from '../../sandbox/scheduler';
 import { SsmService } from '../../sandbox/ssm';
 import { Faults } from '../../sandbox/faults';
 import { startWebSocketGateway } from '../../sandbox/websocket-gateway';
-import { RecordingMetrics } from './in-memory-ports';
+import { ManualClock, RecordingMetrics } from './in-memory-ports';
 import type { TestTable } from './table';
 
 const REGION = 'us-east-1';
@@ -395,15 +395,7 @@ export interface LogLine {
   fields: LogFields;
 }
 
-export class ManualClock {
-  constructor(private current = new Date('2026-11-24T12:00:00.000Z')) {}
-  now(): Date {
-    return new Date(this.current);
-  }
-  advance(seconds: number): void {
-    this.current = new Date(this.current.getTime() + seconds * 1000);
-  }
-}
+export { ManualClock };
 
 export const FLAG_PARAMETER = '/priority-dispatch/test/ENABLE_FAVORITES_PRIORITY';
 export const SCHEDULE_GROUP = 'priority-dispatch-test';
