@@ -10,8 +10,10 @@ const DYNALITE = ['test/support/global-setup.ts'];
 
 export default defineConfig({
   test: {
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Generous: polls return as soon as their outcome arrives, so only a failing test waits this long;
+    // a loaded machine may make a passing one slow, never failing.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
     // Infra synth and dynalite share 2 cores: keep workers few so timings stay sane.
     maxWorkers: 2,
     projects: [

@@ -63,8 +63,6 @@ function fail(message: string): never {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  // The SDK's notice about Node < 22 is for the laptop, not the product (Lambda runs Node 24): keep the output readable.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const sandbox = await startSandbox(options());
   const flagOn = (await fetchFlag(sandbox.awsUrl, sandbox.flagParameterName)) === 'true';
   const tokens = await Promise.all(sandbox.demo.mechanics.map(async (m) => ({ ...m, token: await sandbox.token({ sub: m.id }) })));

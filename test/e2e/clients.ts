@@ -13,8 +13,13 @@ export type Message = { type: string; [field: string]: unknown };
 export const startTestSandbox = (options: SandboxOptions = {}): Promise<Sandbox> =>
   startSandbox({ httpPort: 0, wsPort: 0, awsPort: 0, inMemory: options.dataDir === undefined, print: () => undefined, ...options });
 
-/** Polls until `check` returns a value (not undefined/false) or the deadline passes. */
-export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
+/**
+ * Polls until `check` returns a value (not undefined/false) or the deadline
+ * passes. The default limit is generous on purpose: an outcome that comes
+ * fast returns fast, and only a failure waits it out, so a busy machine
+ * changes how long a test takes, never whether it passes.
+ */
+export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

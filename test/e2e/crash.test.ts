@@ -14,11 +14,12 @@ import type { Sandbox } from '../../sandbox/index';
 import { api, connectionIdsOf, eventually, MechanicClient, roundTrip } from './clients';
 
 /**
- * Longer than the other files' 2 s: a restarted CLI needs ~2 s (more on a busy
- * machine) before a mechanic can connect, and that mechanic must be online
- * before the windows end for "the fallback reached him" to mean anything.
+ * Longer than the other files' windows: a restarted CLI needs ~2 s idle (far
+ * more with both cores busy) before a mechanic can connect, and that mechanic
+ * must be online before the windows end for "the fallback reached him" to
+ * mean anything.
  */
-const WINDOW_SECONDS = 6;
+const WINDOW_SECONDS = 20;
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
 
 interface Child {
@@ -58,7 +59,7 @@ function spawnCli(dataDir: string): Child {
       '--priority-window',
       String(WINDOW_SECONDS),
     ],
-    { cwd: REPO_ROOT, env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -74,7 +75,7 @@ type Remote = Pick<Sandbox, 'httpUrl' | 'wsUrl' | 'awsUrl' | 'tableName' | 'toke
 
 async function endpointsOf(dataDir: string, child: Child): Promise<Remote> {
   const file = join(dataDir, 'endpoints.json');
-  await eventually(() => existsSync(file) || (child.process.exitCode !== null && Promise.reject(new Error(child.output()))), `${file} to appear`, 20_000);
+  await eventually(() => existsSync(file) || (child.process.exitCode !== null && Promise.reject(new Error(child.output()))), `${file} to appear`, 60_000);
   const endpoints = JSON.parse(readFileSync(file, 'utf8')) as { http: string; websocket: string; aws: string; table: string };
   return {
     httpUrl: endpoints.http,
@@ -160,7 +161,7 @@ it('SIGKILL mid-window, then a restart on the same data dir → each fallback fi
 
   // Assert: each request reaches bob once, with reason fallback
   for (const { request_id } of bookings) {
-    expect(await bob.waitFor('new_request', request_id, lastExpiry - Date.now() + 5_000)).toMatchObject({ reason: 'fallback' });
+    expect(await bob.waitFor('new_request', request_id, lastExpiry - Date.now() + 30_000)).toMatchObject({ reason: 'fallback' });
   }
   const views = await Promise.all(
     bookings.map((b) =>
@@ -206,4 +207,4 @@ it('SIGKILL mid-window, then a restart on the same data dir → each fallback fi
   second.process.kill('SIGINT');
   expect(await second.exited).toBe(0);
   expect(second.output()).toContain('Stopped. Nothing lost.');
-}, 40_000);
+}, 240_000);

@@ -10,7 +10,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../sandbox/index';
 import { api, eventually, logLines, MechanicClient, startTestSandbox } from './clients';
 
-const WINDOW_SECONDS = 2;
+/** A window a test waits out: short, so the fallback comes soon. */
+const LAPSING_WINDOW_SECONDS = 2;
+/** A window that must not end during a test, however busy the machine: the favorite acts, or the booking fails over, inside it. */
+const OPEN_WINDOW_SECONDS = 300;
 const FLAG_TTL_SECONDS = 1;
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
@@ -19,10 +22,10 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.close()));
 });
 
-async function start(flag: 'on' | 'off'): Promise<Sandbox> {
+async function start(flag: 'on' | 'off', priorityWindowSeconds = OPEN_WINDOW_SECONDS): Promise<Sandbox> {
   return startTestSandbox({
     flag,
-    priorityWindowSeconds: WINDOW_SECONDS,
+    priorityWindowSeconds,
     flagCacheTtlSeconds: FLAG_TTL_SECONDS,
     schedulerTickMs: 50,
   });
@@ -116,23 +119,24 @@ describe('flag off', () => {
     // Act: ops flip the flag with the real SDK, exactly as `aws ssm put-parameter` does
     const ssm = new SSMClient({ endpoint: sandbox.awsUrl, region: 'us-east-1', credentials });
     await ssm.send(new PutParameterCommand({ Name: sandbox.flagParameterName, Value: 'true', Overwrite: true, Type: 'String' }));
-    const flippedAt = Date.now();
     await new Promise((resolve) => setTimeout(resolve, FLAG_TTL_SECONDS * 1000 + 100)); // the TTL is the contract being tested
     const after = await book(sandbox, { preferred_mechanic_id: favorite.id, routing_type: 'priority_broadcast' });
 
     // Assert
-    expect(await favorite.client!.waitFor('priority_session_request', after.request_id)).toMatchObject({ window_seconds: WINDOW_SECONDS });
-    expect(Date.now() - flippedAt).toBeLessThan(FLAG_TTL_SECONDS * 1000 + 3000);
+    // The booking made right after the TTL got the priority offer: that is the claim. How long the offer took to arrive is the machine's business.
+    expect(await favorite.client!.waitFor('priority_session_request', after.request_id)).toMatchObject({ window_seconds: OPEN_WINDOW_SECONDS });
     await ssm.send(new PutParameterCommand({ Name: sandbox.flagParameterName, Value: 'false', Overwrite: true, Type: 'String' }));
   });
 });
 
 describe('flag on', () => {
   let sandbox: Sandbox;
+  /** Its windows end during the test (seed scenario 3). */
+  let lapsing: Sandbox;
   beforeAll(async () => {
-    sandbox = await start('on');
+    [sandbox, lapsing] = await Promise.all([start('on'), start('on', LAPSING_WINDOW_SECONDS)]);
   });
-  afterAll(() => sandbox.stop());
+  afterAll(() => Promise.all([sandbox.stop(), lapsing.stop()]));
 
   it('seed scenario 2: the favorite alone gets the offer and wins inside the window; no fallback follows', async () => {
     // Arrange
@@ -161,25 +165,25 @@ describe('flag on', () => {
 
   it('seed scenario 3: the window expires, the schedule fires, the fallback reaches everyone once', async () => {
     // Arrange
-    const favorite = await mechanic(sandbox);
-    const other = await mechanic(sandbox);
+    const favorite = await mechanic(lapsing);
+    const other = await mechanic(lapsing);
 
     // Act
-    const booked = await book(sandbox, { preferred_mechanic_id: favorite.id, routing_type: 'priority_broadcast' });
+    const booked = await book(lapsing, { preferred_mechanic_id: favorite.id, routing_type: 'priority_broadcast' });
     const offer = await favorite.client!.waitFor('priority_session_request', booked.request_id);
-    expect(await schedulesIn(sandbox)).toContain(`fallback-${booked.request_id}`);
-    const fallback = await other.client!.waitFor('new_request', booked.request_id, (WINDOW_SECONDS + 5) * 1000);
+    expect(await schedulesIn(lapsing)).toContain(`fallback-${booked.request_id}`);
+    const fallback = await other.client!.waitFor('new_request', booked.request_id, (LAPSING_WINDOW_SECONDS + 30) * 1000);
 
     // Assert
     expect(fallback).toMatchObject({ reason: 'fallback' });
     expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(String(offer.expires_at)));
     expect(await favorite.client!.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'fallback' });
-    await eventually(async () => !(await schedulesIn(sandbox)).includes(`fallback-${booked.request_id}`), 'ActionAfterCompletion DELETE');
-    expect(forRequest(sandbox, '[Fallback]', booked.request_id).map((l) => l.message)).toEqual([
+    await eventually(async () => !(await schedulesIn(lapsing)).includes(`fallback-${booked.request_id}`), 'ActionAfterCompletion DELETE');
+    expect(forRequest(lapsing, '[Fallback]', booked.request_id).map((l) => l.message)).toEqual([
       '[Fallback] Priority window over, broadcasting to all mechanics',
       '[Fallback] Broadcast delivered',
     ]);
-    const view = await session(sandbox, booked.customer, booked.session_id);
+    const view = await session(lapsing, booked.customer, booked.session_id);
     expect(view.request.metadata).toMatchObject({ fallback_reason: 'preferred_mechanic_no_response', fallback_broadcast_at: expect.any(String) });
     expect(view.request.events.filter((e) => e.type === 'fallback_broadcast')).toHaveLength(1);
     expect(other.client!.of('new_request', booked.request_id)).toHaveLength(1);
@@ -198,14 +202,12 @@ describe('flag on', () => {
     // Arrange
     const favorite = await favoriteOf(sandbox);
     const other = await mechanic(sandbox);
-    const started = Date.now();
-
     // Act
     const booked = await book(sandbox, { preferred_mechanic_id: favorite.id, routing_type: 'priority_broadcast' });
 
     // Assert: at once, not after the window
+    // The reason names the immediate path; a broadcast that waited for the window (OPEN_WINDOW_SECONDS) would never arrive within this wait.
     expect(await other.client!.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'priority_failed' });
-    expect(Date.now() - started).toBeLessThan(WINDOW_SECONDS * 1000);
     expect(await schedulesIn(sandbox)).not.toContain(`fallback-${booked.request_id}`);
     expect((await session(sandbox, booked.customer, booked.session_id)).request.metadata).toMatchObject({ fallback_reason: 'priority_failed' });
     expect(forRequest(sandbox, '[Priority]', booked.request_id).some((l) => l.level === 'WARN')).toBe(true);
@@ -217,14 +219,13 @@ describe('flag on', () => {
     const other = await mechanic(sandbox);
     const booked = await book(sandbox, { preferred_mechanic_id: favorite.id, routing_type: 'priority_broadcast' });
     await favorite.client!.waitFor('priority_session_request', booked.request_id);
-    const declinedAt = Date.now();
 
     // Act
     favorite.client!.decline(booked.request_id);
 
     // Assert
+    // As above: the window is far longer than this wait, so only the decline can have opened the request.
     expect(await other.client!.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'priority_declined' });
-    expect(Date.now() - declinedAt).toBeLessThan(WINDOW_SECONDS * 1000);
     await eventually(async () => !(await schedulesIn(sandbox)).includes(`fallback-${booked.request_id}`), 'the schedule to be deleted');
     expect((await session(sandbox, booked.customer, booked.session_id)).request.metadata).toMatchObject({ fallback_reason: 'preferred_mechanic_declined' });
   });

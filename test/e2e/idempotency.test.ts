@@ -11,7 +11,10 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Sandbox } from '../../sandbox/index';
 import { api, awsClientConfig, eventually, itemsOfCustomer, logLines, MechanicClient, registerMechanic, roundTrip, startTestSandbox } from './clients';
 
-const WINDOW_SECONDS = 2;
+/** The window the fallback test waits out: long enough to read its schedule back and add duplicates on a busy machine. */
+const LAPSING_WINDOW_SECONDS = 5;
+/** A window that must not end during a test, however busy the machine. */
+const OPEN_WINDOW_SECONDS = 300;
 
 interface SessionView {
   request: { request_id: string; status: string; routing: string; events: { type: string; [field: string]: unknown }[] } | null;
@@ -23,33 +26,31 @@ afterEach(async () => {
 });
 
 let sandbox: Sandbox;
+/** Its windows end during the test. */
+let lapsing: Sandbox;
 beforeAll(async () => {
-  sandbox = await startTestSandbox({
-    flag: 'on',
-    priorityWindowSeconds: WINDOW_SECONDS,
-    flagCacheTtlSeconds: 1,
-    schedulerTickMs: 50,
-  });
+  const start = (priorityWindowSeconds: number) => startTestSandbox({ flag: 'on', priorityWindowSeconds, flagCacheTtlSeconds: 1, schedulerTickMs: 50 });
+  [sandbox, lapsing] = await Promise.all([start(OPEN_WINDOW_SECONDS), start(LAPSING_WINDOW_SECONDS)]);
 });
-afterAll(() => sandbox.stop());
+afterAll(() => Promise.all([sandbox.stop(), lapsing.stop()]));
 
-async function connected(): Promise<MechanicClient> {
-  const client = await MechanicClient.connect(sandbox, await registerMechanic(sandbox));
+async function connected(target = sandbox): Promise<MechanicClient> {
+  const client = await MechanicClient.connect(target, await registerMechanic(target));
   open.push(client);
   return client;
 }
 
-async function sessionView(customer: string, sessionId: string): Promise<SessionView> {
-  const answer = await api<SessionView>(sandbox, 'GET', `/sessions/${sessionId}`, { token: await sandbox.token({ sub: customer }) });
+async function sessionView(customer: string, sessionId: string, target = sandbox): Promise<SessionView> {
+  const answer = await api<SessionView>(target, 'GET', `/sessions/${sessionId}`, { token: await target.token({ sub: customer }) });
   expect(answer.status).toBe(200);
   return answer.body;
 }
 
 const eventsOf = (view: SessionView, type: string) => view.request!.events.filter((e) => e.type === type);
 
-async function schedulesNamed(prefix: string): Promise<string[]> {
-  const client = new SchedulerClient(awsClientConfig(sandbox));
-  const { Schedules = [] } = await client.send(new ListSchedulesCommand({ GroupName: sandbox.scheduleGroupName, NamePrefix: prefix }));
+async function schedulesNamed(prefix: string, target = sandbox): Promise<string[]> {
+  const client = new SchedulerClient(awsClientConfig(target));
+  const { Schedules = [] } = await client.send(new ListSchedulesCommand({ GroupName: target.scheduleGroupName, NamePrefix: prefix }));
   client.destroy();
   return Schedules.map((s) => s.Name!);
 }
@@ -122,18 +123,18 @@ it('checkout complete (paid plan) delivered 10 times at once → one request, ON
 
 it('the fallback invoked three times (the app schedule + a concurrent and a late duplicate) → one broadcast', async () => {
   // Arrange
-  const favorite = await connected();
-  const others = [await connected(), await connected()];
+  const favorite = await connected(lapsing);
+  const others = [await connected(lapsing), await connected(lapsing)];
   const customer = `cust-${randomUUID().slice(0, 8)}`;
-  const booked = await api<{ session_id: string; request_id: string }>(sandbox, 'POST', '/intake/start', {
-    token: await sandbox.token({ sub: customer }),
+  const booked = await api<{ session_id: string; request_id: string }>(lapsing, 'POST', '/intake/start', {
+    token: await lapsing.token({ sub: customer }),
     body: { plan: 'free', concern: 'Brake pedal soft', preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' },
   });
   const requestId = booked.body.request_id;
   await favorite.waitFor('priority_session_request', requestId);
   // Duplicates aimed exactly where the app aims: its own schedule's target, read back from the scheduler.
-  const scheduler = new SchedulerClient(awsClientConfig(sandbox));
-  const app = await scheduler.send(new GetScheduleCommand({ GroupName: sandbox.scheduleGroupName, Name: `fallback-${requestId}` }));
+  const scheduler = new SchedulerClient(awsClientConfig(lapsing));
+  const app = await scheduler.send(new GetScheduleCommand({ GroupName: lapsing.scheduleGroupName, Name: `fallback-${requestId}` }));
   const appDue = /^at\((.+)\)$/.exec(app.ScheduleExpression!)![1]!;
   const lateDue = new Date(Date.parse(`${appDue}Z`) + 1000).toISOString().slice(0, 19);
   const duplicates = [
@@ -144,7 +145,7 @@ it('the fallback invoked three times (the app schedule + a concurrent and a late
     await scheduler.send(
       new CreateScheduleCommand({
         Name: duplicate.name,
-        GroupName: sandbox.scheduleGroupName,
+        GroupName: lapsing.scheduleGroupName,
         ScheduleExpression: `at(${duplicate.at})`,
         ScheduleExpressionTimezone: 'UTC',
         FlexibleTimeWindow: { Mode: 'OFF' },
@@ -159,23 +160,23 @@ it('the fallback invoked three times (the app schedule + a concurrent and a late
   // Act: the window ends; all three schedules fire
   await eventually(
     async () => {
-      const left = await Promise.all(names.map((name) => schedulesNamed(name)));
+      const left = await Promise.all(names.map((name) => schedulesNamed(name, lapsing)));
       return left.every((found) => found.length === 0);
     },
     'all three schedules to fire and delete themselves',
-    (WINDOW_SECONDS + 6) * 1000,
+    (LAPSING_WINDOW_SECONDS + 30) * 1000,
   );
 
   // Assert
-  for (const name of names) expect(sandbox.logs.some((line) => line.includes(`scheduler: fired ${sandbox.scheduleGroupName}/${name} `))).toBe(true);
-  const forRequest = (prefix: string) => logLines(sandbox, prefix).filter((l) => l.request_id === requestId);
+  for (const name of names) expect(lapsing.logs.some((line) => line.includes(`scheduler: fired ${lapsing.scheduleGroupName}/${name} `))).toBe(true);
+  const forRequest = (prefix: string) => logLines(lapsing, prefix).filter((l) => l.request_id === requestId);
   await eventually(() => forRequest('[Fallback] Nothing to do').length === 2, 'the two duplicate invocations to do nothing');
   expect(forRequest('[Fallback] Priority window over')).toHaveLength(1);
   for (const other of others) {
     await roundTrip(other);
     expect(other.of('new_request', requestId)).toEqual([expect.objectContaining({ reason: 'fallback' })]);
   }
-  const view = await sessionView(customer, booked.body.session_id);
+  const view = await sessionView(customer, booked.body.session_id, lapsing);
   expect(eventsOf(view, 'fallback_broadcast')).toHaveLength(1);
   expect(eventsOf(view, 'fallback_started')).toHaveLength(1);
 });

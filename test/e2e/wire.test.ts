@@ -90,7 +90,7 @@ async function connectedMechanic(): Promise<{ mechanicId: string; client: Mechan
   return { mechanicId, client, connectionId: connectionId! };
 }
 
-const closed = (client: MechanicClient): Promise<true> => eventually(() => client.closed, `${client.mechanicId}'s socket to close`, 5_000);
+const closed = (client: MechanicClient): Promise<true> => eventually(() => client.closed, `${client.mechanicId}'s socket to close`);
 
 /** The @connections URL of a connection, with or without the `/{stage}` prefix. */
 const connectionUrl = (connectionId: string, withStage: boolean): string =>
