@@ -1,6 +1,6 @@
 /**
  * The whole of priority-dispatch in one stack: the table, the feature flag,
- * one function per manifest entry (lib/routes.ts) with exactly the grants its
+ * one function per manifest entry (contract/routes.ts) with exactly the grants its
  * manifest flags ask for, the fallback scheduler and the two APIs.
  */
 import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';

@@ -1,7 +1,7 @@
 /**
  * DynamoDB through dynalite (on disk in the data dir, or in memory), served
  * by handing each request to dynalite's own request listener, and the table
- * created from lib/table-schema.ts. dynalite has no TTL, so the sandbox
+ * created from contract/table-schema.ts. dynalite has no TTL, so the sandbox
  * sweeps expired items itself.
  */
 import { mkdirSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * API Gateway HTTP API on one port: the routes of lib/routes.ts, payload
+ * API Gateway HTTP API on one port: the routes of contract/routes.ts, payload
  * v2.0 events, the JWT authorizer (signature against the JWKS, iss, aud,
  * exp, route scopes) and the v2 response mapping, answering unknown routes
  * and oversized payloads as API Gateway does. Also serves the dev token issuer.

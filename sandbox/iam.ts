@@ -1,6 +1,6 @@
 /**
  * IAM, as far as the handlers' own calls go: the sandbox runs every handler
- * with exactly the permissions lib/routes.ts grants it in the stack, and
+ * with exactly the permissions contract/routes.ts grants it in the stack, and
  * refuses anything else with AccessDeniedException, as AWS would. So a
  * handler that starts using an action its manifest entry does not grant fails
  * here, in the tests, instead of after `cdk deploy`.
@@ -46,7 +46,7 @@ export class AccessDeniedException extends Error {
 
   constructor(functionName: FunctionName, action: string) {
     super(
-      `User: arn:aws:sts::000000000000:assumed-role/${functionName}-role/${functionName} is not authorized to perform: ${action} (not granted in lib/routes.ts)`,
+      `User: arn:aws:sts::000000000000:assumed-role/${functionName}-role/${functionName} is not authorized to perform: ${action} (not granted in contract/routes.ts)`,
     );
     this.name = 'AccessDeniedException';
   }

@@ -1,6 +1,6 @@
 /**
  * `startSandbox()`: the whole stack offline on one machine — the same handler
- * files (from lib/routes.ts), the same table (from lib/table-schema.ts), and
+ * files (from contract/routes.ts), the same table (from contract/table-schema.ts), and
  * AWS's wire protocols around them so the real SDK and CLI work unchanged.
  * The only difference from AWS is the env it injects (endpoints, names).
  */

@@ -3,7 +3,7 @@
  * readable line each for the terminal, keeping the message (and so its
  * `[Priority]` / `[Fallback]` prefix) first so `grep` still works.
  */
-/** Not worth a terminal's width: fields every Powertools line has (the JSON keeps them all). */
+/** Not worth a terminal's width: fields every Powertools line has (the JSON keeps them all); `correlation_id` comes last. */
 const QUIET_FIELDS = new Set([
   'timestamp',
   'level',
@@ -14,7 +14,6 @@ const QUIET_FIELDS = new Set([
   'function_memory_size',
   'function_name',
   'function_request_id',
-  'correlation_id',
   'sampling_rate',
   'xray_trace_id',
 ]);
@@ -30,7 +29,8 @@ export function readable(line: string): string {
   if (typeof entry.message !== 'string') return line;
   const time = typeof entry.timestamp === 'string' ? entry.timestamp.slice(11, 23) : '';
   const level = entry.level === 'INFO' || !entry.level ? '' : ` ${String(entry.level)}`;
-  const details = Object.entries(entry)
+  const { correlation_id: correlationId, ...fields } = entry;
+  const details = [...Object.entries(fields), ['correlation_id', correlationId] as const]
     .filter(([name, value]) => !QUIET_FIELDS.has(name) && value !== undefined && value !== null)
     .map(([name, value]) => `${name}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
     .join(' ');

@@ -1,5 +1,5 @@
 /**
- * How each item type fills the table's generic keys (lib/table-schema.ts),
+ * How each item type fills the table's generic keys (contract/table-schema.ts),
  * and how stored items are turned back into domain records.
  */
 import { CONNECTION_SHARDS } from '../../contract/table-schema';

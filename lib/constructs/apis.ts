@@ -1,5 +1,5 @@
 /**
- * The two front doors, built from the manifest in lib/routes.ts. What flows
+ * The two front doors, built from the manifest in contract/routes.ts. What flows
  * through here: customers and admins call the HTTP API with a JWT that API
  * Gateway checks itself (issuer, audience, and the admin scope on admin
  * routes); mechanics open the WebSocket API with `?token=`, which the REQUEST

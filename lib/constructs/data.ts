@@ -1,5 +1,5 @@
 /**
- * The one DynamoDB table, built from lib/table-schema.ts (the same schema the
+ * The one DynamoDB table, built from contract/table-schema.ts (the same schema the
  * sandbox's CreateTable and the adapters read). Sessions, requests, mechanics,
  * connections and idempotency records all live here under generic keys.
  */

@@ -16,9 +16,9 @@ import { Construct } from 'constructs';
 import { acknowledge, acknowledgeWildcardResource } from './nag';
 
 export interface FallbackSchedulerProps {
-  /** Name of the schedule group (`scheduleGroupName(stage)` from lib/naming.ts). */
+  /** Name of the schedule group (`scheduleGroupName(stage)` from contract/naming.ts). */
   readonly scheduleGroupName: string;
-  /** The functions the schedules invoke (`scheduleTargets` in lib/routes.ts): the priority fallback and the routing guard. */
+  /** The functions the schedules invoke (`scheduleTargets` in contract/routes.ts): the priority fallback and the routing guard. */
   readonly targets: { readonly fallback: IFunction; readonly routingGuard: IFunction };
   /** Applies to the group and the DLQ. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;

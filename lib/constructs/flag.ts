@@ -9,7 +9,7 @@ import { StringParameter } from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 
 export interface FeatureFlagProps {
-  /** `flagParameterName(stage)` from lib/naming.ts. */
+  /** `flagParameterName(stage)` from contract/naming.ts. */
   readonly parameterName: string;
   /** Value on first deploy. @default false */
   readonly initialValue?: boolean;

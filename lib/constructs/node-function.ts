@@ -1,7 +1,7 @@
 /**
  * The one project Lambda function: runtime, architecture, log group, bundling
  * and a role of its own. What flows through here: a handler file from the
- * manifest (lib/routes.ts) goes in; a function whose every permission was
+ * manifest (contract/routes.ts) goes in; a function whose every permission was
  * added by one `bind*` call comes out. Each `bind*` sets the environment
  * variables the handler's wiring reads (names from `ENV`) AND the matching
  * least-privilege grant, so the two can never disagree.
@@ -130,7 +130,7 @@ export class ProjectFunction extends Construct {
 
   /**
    * `TABLE_NAME` + exactly `dynamodb:<action>` on the table. `Query` also gets
-   * each GSI by name (from lib/table-schema.ts) rather than `index/*`.
+   * each GSI by name (from contract/table-schema.ts) rather than `index/*`.
    */
   bindTable(table: ITableV2, actions: readonly TableAction[]): void {
     if (actions.length === 0) return;

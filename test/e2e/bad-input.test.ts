@@ -1,6 +1,6 @@
 /**
  * Issue #4: generated malformed input against ONE started sandbox. Bodies,
- * headers, paths and tokens on every HTTP route of lib/routes.ts, and frames on
+ * headers, paths and tokens on every HTTP route of contract/routes.ts, and frames on
  * real WebSocket connections of an approved mechanic, must each get a 4xx in
  * the contract's shape (or API Gateway's own `{"message"}`) or an `error`
  * event: never a 5xx, a crash, a dropped connection, an ERROR log line, a
@@ -694,7 +694,7 @@ const authHeader = (token: string) =>
 // ---- the HTTP cases ---------------------------------------------------------------------------
 
 interface HttpCase {
-  /** The route of lib/routes.ts aimed at. */
+  /** The route of contract/routes.ts aimed at. */
   route: string;
   what: string;
   request: RawRequest;

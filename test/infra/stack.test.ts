@@ -1,6 +1,6 @@
 /**
  * The synthesized template, resource by resource: what DESIGN §2 promises,
- * derived from the manifest (lib/routes.ts) and the schema (lib/table-schema.ts)
+ * derived from the manifest (contract/routes.ts) and the schema (contract/table-schema.ts)
  * so a new route or index is checked without touching this file.
  */
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
