@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FALLBACK_RETRY_POLICY } from '../../lambdas/adapters/eventbridge-scheduler';
+import { lambdaContext } from '../support/lambda-context';
 import { httpEvent, httpEventWithoutSub, responseOf, type HttpEventOptions } from '../support/handler-events';
 import {
   type AwsWires,
@@ -402,17 +403,7 @@ describe('refused requests write nothing', () => {
 });
 
 describe('log lines of one booking', () => {
-  const lambdaContext = (awsRequestId: string) =>
-    ({
-      functionName: 'priority-dispatch-test-intakeStart',
-      functionVersion: '$LATEST',
-      invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:priority-dispatch-test-intakeStart',
-      memoryLimitInMB: '256',
-      awsRequestId,
-      logGroupName: '/aws/lambda/priority-dispatch-test-intakeStart',
-      logStreamName: 'stream',
-      getRemainingTimeInMillis: () => 29_000,
-    }) as Parameters<typeof intakeStart>[1];
+  const context = (awsRequestId: string) => lambdaContext('priority-dispatch-test-intakeStart', awsRequestId);
 
   it("carry the client's X-Correlation-Id and the Lambda context on every line, then API Gateway's request id when none is sent", async () => {
     // Arrange
@@ -427,9 +418,9 @@ describe('log lines of one booking', () => {
     const withoutHeader = httpEvent({ method: 'POST', route: '/intake/start', sub: customer, body: { plan: 'free', concern: 'Hum' } });
 
     // Act
-    expect(responseOf(await intakeStart(withHeader, lambdaContext('lambda-req-1'))).status).toBe(201);
+    expect(responseOf(await intakeStart(withHeader, context('lambda-req-1'))).status).toBe(201);
     const firstLines = logs.lines.splice(0);
-    expect(responseOf(await intakeStart(withoutHeader, lambdaContext('lambda-req-2'))).status).toBe(201);
+    expect(responseOf(await intakeStart(withoutHeader, context('lambda-req-2'))).status).toBe(201);
     const secondLines = logs.lines.splice(0);
 
     // Assert: the booking's lines (intake, routing, delivery) all name the same work

@@ -11,19 +11,10 @@ import { FALLBACK_RETRY_POLICY } from '../../lambdas/adapters/eventbridge-schedu
 import { acceptRequest } from '../../lambdas/use-cases/accept-request';
 import { declineRequest } from '../../lambdas/use-cases/decline-request';
 import { runFallback } from '../../lambdas/use-cases/run-fallback';
-import { cancelSession, completeCheckout, getSessionView, startIntake, type Booking } from '../../lambdas/use-cases/sessions';
+import { cancelSession, completeCheckout, getSessionView, startIntake } from '../../lambdas/use-cases/sessions';
 import { createHarness, FALLBACK_DLQ_ARN, SCHEDULE_GROUP, type Harness } from '../support/deps';
+import { booking } from '../support/bookings';
 import { createTestTable } from '../support/table';
-
-const booking = (overrides: Partial<Booking> = {}): Booking => ({
-  plan: 'free',
-  concern: 'Check engine light after a cold start',
-  vehicle: { make: 'Toyota', model: 'Corolla', year: 2019 },
-  preferred_mechanic_id: null,
-  routing_type: null,
-  workshop_id: null,
-  ...overrides,
-});
 
 const priorityLines = (h: Harness) => h.logs.filter((l) => l.message.startsWith('[Priority]'));
 const types = async (h: Harness, connectionId: string) => (await h.pushedTo(connectionId)).map((m) => m.type);

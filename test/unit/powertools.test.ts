@@ -8,10 +8,10 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../contract/metrics';
 import { loggerPort, metricsPort, observer } from '../../lambdas/adapters/powertools';
+import { lambdaContext } from '../support/lambda-context';
 
 interface Written {
   stream: 'stdout' | 'stderr';
@@ -37,17 +37,7 @@ afterEach(() => {
   vi.unstubAllEnvs();
 });
 
-const context = (awsRequestId: string): Context =>
-  ({
-    functionName: 'priority-dispatch-test-intakeStart',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:priority-dispatch-test-intakeStart',
-    memoryLimitInMB: '256',
-    awsRequestId,
-    logGroupName: '/aws/lambda/priority-dispatch-test-intakeStart',
-    logStreamName: 'stream',
-    getRemainingTimeInMillis: () => 29_000,
-  }) as Context;
+const context = (awsRequestId: string) => lambdaContext('priority-dispatch-test-intakeStart', awsRequestId);
 
 /** A fresh "container": Logger and Metrics as lambdas/wiring.ts builds them. */
 function container() {

@@ -2,22 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import type { MechanicStatus } from '../../../lambdas/domain/mechanic';
 import type { ServerMessage } from '../../../lambdas/domain/messages';
-import type { Booking } from '../../../lambdas/use-cases/sessions';
 import type { InMemoryDeps } from '../../support/in-memory-ports';
 
-export const booking = (overrides: Partial<Booking> = {}): Booking => ({
-  plan: 'free',
-  concern: 'Check engine light after a cold start',
-  vehicle: { make: 'Toyota', model: 'Corolla', year: 2019 },
-  preferred_mechanic_id: null,
-  routing_type: null,
-  workshop_id: null,
-  ...overrides,
-});
-
-/** A booking that asks for `favorite` first. */
-export const priorityBooking = (favorite: string, overrides: Partial<Booking> = {}): Booking =>
-  booking({ preferred_mechanic_id: favorite, routing_type: 'priority_broadcast', ...overrides });
+export { booking, priorityBooking } from '../../support/bookings';
 
 export const newCustomerId = (): string => `cust-${randomUUID().slice(0, 8)}`;
 

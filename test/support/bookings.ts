@@ -1,0 +1,16 @@
+/** The booking the use-case tests make (as the intake handler passes it on, after validation), with overrides. */
+import type { Booking } from '../../lambdas/use-cases/sessions';
+
+export const booking = (overrides: Partial<Booking> = {}): Booking => ({
+  plan: 'free',
+  concern: 'Check engine light after a cold start',
+  vehicle: { make: 'Toyota', model: 'Corolla', year: 2019 },
+  preferred_mechanic_id: null,
+  routing_type: null,
+  workshop_id: null,
+  ...overrides,
+});
+
+/** A booking that asks for `favorite` first. */
+export const priorityBooking = (favorite: string, overrides: Partial<Booking> = {}): Booking =>
+  booking({ preferred_mechanic_id: favorite, routing_type: 'priority_broadcast', ...overrides });
