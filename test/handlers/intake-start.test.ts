@@ -405,7 +405,7 @@ describe('refused requests write nothing', () => {
 describe('log lines of one booking', () => {
   const context = (awsRequestId: string) => lambdaContext('priority-dispatch-test-intakeStart', awsRequestId);
 
-  it("carry the client's X-Correlation-Id and the Lambda context on every line, then API Gateway's request id when none is sent", async () => {
+  it("carry the client's X-Correlation-Id and the Lambda context on every line, else API Gateway's request id", async () => {
     // Arrange
     const customer = newCustomerId();
     const withHeader = httpEvent({
@@ -415,7 +415,14 @@ describe('log lines of one booking', () => {
       body: { plan: 'free', concern: 'Rattle' },
       headers: { 'X-Correlation-Id': 'support-ticket-4711' },
     });
-    const withoutHeader = httpEvent({ method: 'POST', route: '/intake/start', sub: customer, body: { plan: 'free', concern: 'Hum' } });
+    // A header that is not a sane token (here: a space in it) is ignored, as if none had been sent.
+    const withoutHeader = httpEvent({
+      method: 'POST',
+      route: '/intake/start',
+      sub: customer,
+      body: { plan: 'free', concern: 'Hum' },
+      headers: { 'X-Correlation-Id': 'not a token' },
+    });
 
     // Act
     expect(responseOf(await intakeStart(withHeader, context('lambda-req-1'))).status).toBe(201);
