@@ -185,7 +185,7 @@ it('SIGKILL mid-window, then a restart on the same data dir → each fallback fi
       second
         .output()
         .split('\n')
-        .filter((line) => line.includes('[Fallback] Priority window over') && line.includes(request_id)),
+        .filter((line) => line.includes('[Fallback] Priority window over') && line.includes(` request_id=${request_id} `)),
     ).toHaveLength(1);
   }
   // alice's connection item outlived the killed gateway (no $disconnect ran): the fallbacks found it gone and pruned it
