@@ -13,6 +13,7 @@ const USAGE = `Usage: npm start -- [options]
   --priority-window <s>   priority window in seconds (env SANDBOX_PRIORITY_WINDOW, default 600)
   --flag on|off           set ENABLE_FAVORITES_PRIORITY at start (env SANDBOX_FLAG; default: keep stored, false at first)
   --flag-cache-ttl <s>    how long handlers cache the flag (env SANDBOX_FLAG_CACHE_TTL, default 10)
+  --async-retry-delays <s>,<s>  Lambda's waits before retrying a failed async invocation (env SANDBOX_ASYNC_RETRY_DELAYS, default 60,120)
   --in-memory             keep nothing on disk (env SANDBOX_IN_MEMORY=1)
   --data-dir <path>       where state lives (env SANDBOX_DATA_DIR, default .sandbox)
   --help                  this text`;
@@ -26,6 +27,7 @@ function options(): SandboxOptions {
       'priority-window': { type: 'string' },
       flag: { type: 'string' },
       'flag-cache-ttl': { type: 'string' },
+      'async-retry-delays': { type: 'string' },
       'in-memory': { type: 'boolean' },
       'data-dir': { type: 'string' },
       help: { type: 'boolean' },
@@ -42,6 +44,13 @@ function options(): SandboxOptions {
     if (!Number.isInteger(value) || value < min) fail(`${name} must be a whole number ≥ ${min}, got "${raw}"`);
     return value;
   };
+  /** Two waits in seconds, `60,120`: Lambda retries a failed async invocation twice. */
+  const delays = (name: string, raw: string | undefined): number[] | undefined => {
+    if (raw === undefined || raw === '') return undefined;
+    const seconds = raw.split(',').map((part) => Number(part.trim()));
+    if (seconds.length !== 2 || seconds.some((s) => !Number.isFinite(s) || s < 0)) fail(`${name} must be two waits in seconds, like 60,120; got "${raw}"`);
+    return seconds.map((s) => Math.round(s * 1000));
+  };
   const flag = values.flag ?? env.SANDBOX_FLAG;
   if (flag !== undefined && flag !== 'on' && flag !== 'off') fail(`--flag must be on or off, got "${flag}"`);
   return {
@@ -50,6 +59,7 @@ function options(): SandboxOptions {
     awsPort: number('--aws-port', values['aws-port'] ?? env.SANDBOX_AWS_PORT, 0),
     priorityWindowSeconds: number('--priority-window', values['priority-window'] ?? env.SANDBOX_PRIORITY_WINDOW, 1),
     flagCacheTtlSeconds: number('--flag-cache-ttl', values['flag-cache-ttl'] ?? env.SANDBOX_FLAG_CACHE_TTL, 1),
+    asyncRetryDelaysMs: delays('--async-retry-delays', values['async-retry-delays'] ?? env.SANDBOX_ASYNC_RETRY_DELAYS),
     flag: flag as 'on' | 'off' | undefined,
     inMemory: values['in-memory'] ?? ['1', 'true'].includes(env.SANDBOX_IN_MEMORY ?? ''),
     dataDir: values['data-dir'] ?? env.SANDBOX_DATA_DIR,

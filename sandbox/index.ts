@@ -15,9 +15,10 @@ import { Faults } from './faults';
 import { DynamoDbService } from './dynamodb';
 import { startHttpGateway } from './http-gateway';
 import { functionArn, LambdaHost, SANDBOX_ACCOUNT, SANDBOX_REGION } from './lambda-host';
-import { scheduleTargets } from '../contract/routes';
+import { isScheduleTarget, scheduleTargets } from '../contract/routes';
 import { readable, sandboxLine } from './log-lines';
-import { SchedulerService } from './scheduler';
+import { AsyncInvoker, type LambdaDeadLetter } from './lambda-async';
+import { type DeadLetter, SchedulerService } from './scheduler';
 import { seedDemoData, type DemoData } from './seed';
 import { SsmService } from './ssm';
 import { startWebSocketGateway } from './websocket-gateway';
@@ -55,6 +56,8 @@ export interface SandboxOptions {
   maxConnectionMs?: number;
   /** How often items past their TTL attribute are swept (dynalite has no TTL). @default 30000 */
   ttlSweepMs?: number;
+  /** Lambda's waits before the two retries of a failed asynchronous invocation (schedule targets). @default [60000, 120000] */
+  asyncRetryDelaysMs?: readonly number[];
 }
 
 export interface Sandbox {
@@ -71,7 +74,8 @@ export interface Sandbox {
   /** Every handler log line (raw JSON) and sandbox line, in order. */
   readonly logs: string[];
   token(request: TokenRequest): Promise<string>;
-  deadLetters(): unknown[];
+  /** What reached the dead-letter queue: the Scheduler's (a failed invoke) and Lambda's on-failure records (a function that failed 3 times). */
+  deadLetters(): (DeadLetter | LambdaDeadLetter)[];
   stop(): Promise<void>;
 }
 
@@ -101,17 +105,32 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const dynamodb = new DynamoDbService(dataDir);
   await dynamodb.open();
   const ssm = new SsmService({ dataDir });
+  const deadLetterQueueArn = `arn:aws:sqs:${SANDBOX_REGION}:${SANDBOX_ACCOUNT}:priority-dispatch-${stage}-fallback-dlq`;
+  // The stack sends a schedule target's exhausted async invocations to the fallback DLQ (lib/constructs/fallback-scheduler.ts).
+  const lambdaAsync = new AsyncInvoker({
+    dataDir,
+    run: (fn, payload) => host!.invoke(fn, payload),
+    arnOf: (fn) => functionArn(stage, fn),
+    onFailureDestination: (fn) => (isScheduleTarget(fn) ? deadLetterQueueArn : undefined),
+    log: say,
+    retryDelaysMs: options.asyncRetryDelaysMs,
+    tickMs: options.schedulerTickMs,
+  });
   const scheduler = new SchedulerService({
     dataDir,
     log: say,
     tickMs: options.schedulerTickMs,
     retryBaseDelayMs: options.retryBaseDelayMs,
+    // Scheduler invokes Lambda asynchronously: the invoke succeeds once the event is queued; a function that
+    // fails is retried by Lambda, and the schedule's RetryPolicy covers only an invoke that fails.
     invoke: async (arn, input) => {
       const fn = host?.functionOfArn(arn);
-      if (!fn) throw new Error(`No function with ARN ${arn} in this sandbox`);
-      await host!.invoke(fn, JSON.parse(input));
+      if (!fn) throw new Error(`ResourceNotFoundException: Function not found: ${arn}`);
+      lambdaAsync.invoke(fn, JSON.parse(input));
     },
   });
+  /** One dead-letter queue in the stack takes both. */
+  const deadLetters = () => [...scheduler.deadLetters(), ...lambdaAsync.deadLetters()];
   const aws = await startAwsEndpoint({
     port: options.awsPort ?? 4566,
     services: { dynamodb: dynamodb.handle, ssm: ssm.handle, scheduler: scheduler.handle },
@@ -123,7 +142,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     auth,
     invoke,
     log: say,
-    devRoutes: devRoutes({ auth, faults, deadLetters: () => scheduler.deadLetters() }),
+    devRoutes: devRoutes({ auth, faults, deadLetters }),
   });
   const ws = await startWebSocketGateway({
     port: options.wsPort ?? 3001,
@@ -157,7 +176,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     [ENV.routingGuardFunctionArn]: functionArn(stage, scheduleTargets.routingGuard),
     [ENV.routingGuardSeconds]: String(options.routingGuardSeconds ?? DEFAULT_ROUTING_GUARD_SECONDS),
     [ENV.schedulerRoleArn]: `arn:aws:iam::${SANDBOX_ACCOUNT}:role/priority-dispatch-${stage}-scheduler`,
-    [ENV.fallbackDeadLetterQueueArn]: `arn:aws:sqs:${SANDBOX_REGION}:${SANDBOX_ACCOUNT}:priority-dispatch-${stage}-fallback-dlq`,
+    [ENV.fallbackDeadLetterQueueArn]: deadLetterQueueArn,
     [ENV.jwtIssuer]: auth.issuer,
     [ENV.jwtAudience]: DEV_AUDIENCE,
     [ENV.jwksUrl]: `${http.url}/dev/.well-known/jwks.json`,
@@ -178,6 +197,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   await ensureScheduleGroup(aws.url, names.group);
   await host.warm();
   scheduler.start();
+  lambdaAsync.start();
 
   const demo = await seedDemoData({ httpUrl: http.url, token: (r) => auth.issue(r), dataDir, skip: options.seed === false });
 
@@ -207,11 +227,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     demo,
     logs,
     token: (request) => auth.issue(request),
-    deadLetters: () => scheduler.deadLetters(),
+    deadLetters,
     stop: async () => {
       if (stopped) return;
       stopped = true;
       await scheduler.stop();
+      await lambdaAsync.stop();
       await ws.close();
       await http.close();
       await host!.stop();

@@ -4,10 +4,12 @@
  * The API half answers the paths, query names and shapes the real SDK and
  * `aws scheduler …` use (from @aws-sdk/client-scheduler's schema). The firing
  * half is a loop over the persisted schedules: every tick it invokes each
- * ENABLED one-time `at()` schedule whose time has come, retries failures with
- * exponential back-off per the target's RetryPolicy, dead-letters what runs
- * out of retries or age, then deletes the schedule (`ActionAfterCompletion:
- * DELETE`) or marks it completed. `schedules.json` is the truth: retry times
+ * ENABLED one-time `at()` schedule whose time has come (the invoke is
+ * asynchronous, as Scheduler's Lambda target is: it succeeds once the event is
+ * queued, see lambda-async.ts), retries an invoke that failed with exponential
+ * back-off per the target's RetryPolicy, dead-letters what runs out of retries
+ * or age, then deletes the schedule (`ActionAfterCompletion: DELETE`) or marks
+ * it completed. `schedules.json` is the truth: retry times
  * live in it rather than in timers, so a restart carries on where it stopped,
  * and an invocation interrupted by a crash runs again (at least once, like AWS).
  *

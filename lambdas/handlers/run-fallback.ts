@@ -1,6 +1,6 @@
 /**
  * Scheduler target: `{"request_id": …}` at the end of the priority window.
- * Throwing hands the retry to the scheduler's retry policy, then its DLQ.
+ * Scheduler invokes it asynchronously: throwing hands the event to Lambda's two async retries, then to the DLQ.
  */
 import { describeError } from '../domain/errors';
 import { runFallback } from '../use-cases/run-fallback';

@@ -37,7 +37,7 @@ export interface RequestStore {
    * invocation, a match or a cancel got there first.
    */
   claimFallback(requestId: string, reason: FallbackReason, at: string): Promise<DispatchRequest | undefined>;
-  /** Undoes our own claim after the broadcast failed, so the scheduler's retry can run it. */
+  /** Undoes our own claim after the broadcast failed, so Lambda's async retry can run it. */
   releaseFallback(requestId: string, claimedAt: string, event: AuditEvent): Promise<void>;
   /** pending → cancelled; undefined when it was no longer pending. */
   cancel(requestId: string, at: string): Promise<DispatchRequest | undefined>;

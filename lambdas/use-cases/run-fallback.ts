@@ -38,7 +38,7 @@ export async function runFallback(deps: FallbackDeps, input: { requestId: string
   try {
     delivery = await pushToAudience(deps, { kind: 'everyone' }, newRequest(request, MESSAGE_REASON[input.reason]));
   } catch (error) {
-    // Give the claim back so the scheduler's retry (or DLQ) takes over: the request must not stay pending unseen.
+    // Give the claim back so Lambda's async retry (or, after the last one, the DLQ) takes over: the request must not stay pending unseen.
     await deps.requests.releaseFallback(request.request_id, claimedAt, {
       at: deps.clock.now().toISOString(),
       type: 'fallback_failed',

@@ -5,6 +5,7 @@
  */
 import { WebSocket } from 'ws';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../sandbox/index';
+import type { LambdaDeadLetter } from '../../sandbox/lambda-async';
 import type { DeadLetter } from '../../sandbox/scheduler';
 
 export type Message = { type: string; [field: string]: unknown };
@@ -198,10 +199,10 @@ export async function clearFaults(sandbox: Sandbox): Promise<void> {
   if (answer.status !== 204) throw new Error(`DELETE /dev/faults answered ${answer.status}`);
 }
 
-/** What `GET /dev/dead-letters` lists: the scheduler's own record. */
-export type DeadLetterView = DeadLetter;
+/** What `GET /dev/dead-letters` lists: the Scheduler's record of an invoke it gave up on, or Lambda's on-failure record. */
+export type DeadLetterView = DeadLetter | LambdaDeadLetter;
 
-/** `GET /dev/dead-letters`: the fallback invocations the scheduler gave up on (the DLQ's depth). */
+/** `GET /dev/dead-letters`: what reached the dead-letter queue (its depth is `count`). */
 export async function deadLetters(sandbox: Sandbox): Promise<{ count: number; dead_letters: DeadLetterView[] }> {
   return (await api<{ count: number; dead_letters: DeadLetterView[] }>(sandbox, 'GET', '/dev/dead-letters')).body;
 }

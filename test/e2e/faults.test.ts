@@ -181,7 +181,8 @@ describe('faults in DynamoDB, the scheduler, @connections and the fallback funct
   let sandbox: Sandbox;
   beforeAll(async () => {
     // 2 ms doubling per attempt (capped at 60 s, far above): the app's 10 retries take ~2 s here instead of an hour.
-    sandbox = await start({ retryBaseDelayMs: 2 });
+    // Lambda's async retries after a tenth and a fifth of a second instead of one and two minutes.
+    sandbox = await start({ retryBaseDelayMs: 2, asyncRetryDelaysMs: [100, 200] });
   });
   afterEach(() => clearFaults(sandbox));
   afterAll(async () => {
@@ -288,7 +289,7 @@ describe('faults in DynamoDB, the scheduler, @connections and the fallback funct
     expect(await connectionIdsOf(sandbox, unlucky.mechanicId), 'a failed push is not a gone connection: it stays').toEqual([unluckyConnection]);
   });
 
-  it('the fallback function throwing once → the scheduler retries and the fallback completes, once, with no dead letter', async () => {
+  it("the fallback function throwing once → Lambda's async retry runs it again and the fallback completes, once, with no dead letter", async () => {
     // Arrange
     const favorite = await connected(sandbox);
     const other = await connected(sandbox);
@@ -301,21 +302,22 @@ describe('faults in DynamoDB, the scheduler, @connections and the fallback funct
     // Act: the window ends and the schedule fires
     const fallback = await other.waitFor('new_request', booked.request_id, (WINDOW_SECONDS + 30) * 1000);
 
-    // Assert
+    // Assert: the schedule's job ended with the accepted invoke; Lambda retried the failed run
     expect(fallback).toMatchObject({ reason: 'fallback' });
     expect(await favorite.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'fallback' });
     const schedule = `${sandbox.scheduleGroupName}/fallback-${booked.request_id}`;
-    expect(sandbox.logs.some((line) => line.includes(`scheduler: retry of ${schedule}`))).toBe(true);
+    expect(sandbox.logs.filter((line) => line.includes(`scheduler: fired ${schedule} `))).toHaveLength(1);
+    expect(sandbox.logs.some((line) => line.includes('lambda: runFallback failed (attempt 1 of 3), retried in'))).toBe(true);
     expect((await faultState(sandbox)).faults, 'the one-shot fault was used').toEqual([]);
     await eventually(async () => (await schedulesOf(sandbox, booked.request_id)).length === 0, 'the schedule to be deleted after completion');
     const view = await withEvent(sandbox, booked, 'fallback_broadcast');
     expect(eventsOf(view, 'fallback_broadcast')).toHaveLength(1);
     await roundTrip(other);
     expect(other.of('new_request', booked.request_id)).toHaveLength(1);
-    expect((await deadLetters(sandbox)).dead_letters.filter((d) => d.schedule_name === `fallback-${booked.request_id}`)).toEqual([]);
+    expect((await deadLetters(sandbox)).dead_letters.filter((d) => JSON.stringify(d).includes(booked.request_id))).toEqual([]);
   });
 
-  it('the fallback function throwing every time → after the retry policy the event is dead-lettered to the DLQ', async () => {
+  it("the fallback function throwing every time → exactly 3 runs (Lambda's 2 async retries), then one on-failure record of AWS's shape in the DLQ", async () => {
     // Arrange
     const favorite = await connected(sandbox);
     const other = await connected(sandbox);
@@ -329,7 +331,7 @@ describe('faults in DynamoDB, the scheduler, @connections and the fallback funct
     await favorite.waitFor('priority_session_request', booked.request_id);
     const dlqArn = Target!.DeadLetterConfig!.Arn!;
 
-    // Act: the window ends; every attempt fails until the policy is spent
+    // Act: the window ends; every run fails until Lambda gives up
     // `count` is the DLQ's depth: in AWS, the ApproximateNumberOfMessagesVisible the stack's DLQ alarm watches.
     const dead = await eventually(
       async () => {
@@ -345,19 +347,22 @@ describe('faults in DynamoDB, the scheduler, @connections and the fallback funct
     expect(dlqArn).toMatch(/^arn:aws:sqs:[a-z0-9-]+:\d{12}:.+-fallback-dlq$/);
     expect(dead.count).toBe(1);
     expect(dead.dead_letters[0]).toMatchObject({
-      schedule_name: `fallback-${booked.request_id}`,
-      group: sandbox.scheduleGroupName,
-      dead_letter_arn: dlqArn,
-      attempts: FALLBACK_RETRY_POLICY.MaximumRetryAttempts + 1,
-      input: JSON.stringify({ request_id: booked.request_id }),
+      destination_arn: dlqArn,
+      record: {
+        version: '1.0',
+        requestContext: {
+          functionArn: expect.stringMatching(/:function:priority-dispatch-[a-z0-9-]+-runFallback:\$LATEST$/),
+          condition: 'RetriesExhausted',
+          approximateInvokeCount: 3,
+        },
+        requestPayload: { request_id: booked.request_id },
+        responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+        responsePayload: { errorType: 'Runtime.ExitError' },
+      },
     });
-    expect(
-      sandbox.logs.some(
-        (line) => line.includes(`scheduler: dead-lettered ${sandbox.scheduleGroupName}/fallback-${booked.request_id}`) && line.includes(dlqArn),
-      ),
-    ).toBe(true);
-    expect(await schedulesOf(sandbox, booked.request_id), 'ActionAfterCompletion DELETE applies to the exhausted schedule').toEqual([]);
-    expect((await faultState(sandbox)).faults[0]!.hits).toBe(FALLBACK_RETRY_POLICY.MaximumRetryAttempts + 1);
+    expect(sandbox.logs.some((line) => line.includes('lambda: runFallback failed 3 times; event sent to') && line.includes(dlqArn))).toBe(true);
+    expect(await schedulesOf(sandbox, booked.request_id), 'ActionAfterCompletion DELETE applies once the invoke was accepted').toEqual([]);
+    expect((await faultState(sandbox)).faults[0]!.hits, 'the first run and two retries, no more').toBe(3);
     await roundTrip(other);
     expect(other.of('new_request', booked.request_id), 'the fault really kept the fallback from running').toEqual([]);
   });
