@@ -15,6 +15,8 @@ import type { AwsService } from './aws-wire';
 export class DynamoDbService {
   private readonly server: Server;
   private sweeper: NodeJS.Timeout | undefined;
+  /** The sweep under way, so stopping waits for it instead of closing the database under it. */
+  private sweeping: Promise<void> | undefined;
 
   constructor(dataDir: string | undefined) {
     const path = dataDir ? join(dataDir, 'dynamodb') : undefined;
@@ -55,8 +57,21 @@ export class DynamoDbService {
       } while (ExclusiveStartKey);
     };
     await sweep();
-    this.sweeper = setInterval(() => void sweep().catch(() => undefined), sweepEveryMs);
+    this.sweeper = setInterval(() => {
+      this.sweeping ??= sweep()
+        .catch(() => undefined)
+        .finally(() => {
+          this.sweeping = undefined;
+        });
+    }, sweepEveryMs);
     this.sweeper.unref();
+  }
+
+  /** Stops the TTL sweep and waits for one under way; call before the endpoint it goes through closes. */
+  async stopSweeping(): Promise<void> {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    await this.sweeping;
   }
 
   /**
@@ -68,7 +83,7 @@ export class DynamoDbService {
   }
 
   async close(): Promise<void> {
-    if (this.sweeper) clearInterval(this.sweeper);
+    await this.stopSweeping();
     await new Promise<void>((resolve, reject) => this.server.close((error) => (error ? reject(error) : resolve())));
   }
 }

@@ -231,6 +231,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     stop: async () => {
       if (stopped) return;
       stopped = true;
+      await dynamodb.stopSweeping();
       await scheduler.stop();
       await lambdaAsync.stop();
       await ws.close();

@@ -179,6 +179,8 @@ describe('flag on', () => {
     expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(String(offer.expires_at)));
     expect(await favorite.client!.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'fallback' });
     await eventually(async () => !(await schedulesIn(lapsing)).includes(`fallback-${booked.request_id}`), 'ActionAfterCompletion DELETE');
+    // The schedule is done once Lambda accepted the event (an asynchronous invoke), which can be before the fallback finished.
+    await eventually(() => forRequest(lapsing, '[Fallback] Broadcast delivered', booked.request_id).length > 0, 'the fallback to finish');
     expect(forRequest(lapsing, '[Fallback]', booked.request_id).map((l) => l.message)).toEqual([
       '[Fallback] Priority window over, broadcasting to all mechanics',
       '[Fallback] Broadcast delivered',

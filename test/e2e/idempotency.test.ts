@@ -170,7 +170,9 @@ it('the fallback invoked three times (the app schedule + a concurrent and a late
   // Assert
   for (const name of names) expect(lapsing.logs.some((line) => line.includes(`scheduler: fired ${lapsing.scheduleGroupName}/${name} `))).toBe(true);
   const forRequest = (prefix: string) => logLines(lapsing, prefix).filter((l) => l.request_id === requestId);
+  // A schedule is done once Lambda accepted its event (an asynchronous invoke): wait for the runs themselves.
   await eventually(() => forRequest('[Fallback] Nothing to do').length === 2, 'the two duplicate invocations to do nothing');
+  await eventually(() => forRequest('[Fallback] Broadcast delivered').length === 1, 'the one broadcast to finish');
   expect(forRequest('[Fallback] Priority window over')).toHaveLength(1);
   for (const other of others) {
     await roundTrip(other);
