@@ -14,6 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FunctionName } from '../contract/routes';
+import { DueLoop } from './due-loop';
 import { JsonFile } from './json-file';
 
 /** Lambda's default: two retries after the first attempt. */
@@ -69,9 +70,8 @@ export class AsyncInvoker {
   private readonly queue: QueuedEvent[];
   private readonly deadLetterFile: JsonFile<LambdaDeadLetter[]>;
   private readonly dead: LambdaDeadLetter[];
-  private readonly inFlight = new Map<string, Promise<void>>();
   private readonly retryDelaysMs: readonly number[];
-  private timer: NodeJS.Timeout | undefined;
+  private readonly loop: DueLoop<QueuedEvent>;
 
   constructor(private readonly options: AsyncInvokerOptions) {
     this.file = new JsonFile<QueuedEvent[]>(options.dataDir, 'async-invocations.json');
@@ -79,13 +79,18 @@ export class AsyncInvoker {
     this.deadLetterFile = new JsonFile<LambdaDeadLetter[]>(options.dataDir, 'lambda-dead-letters.json');
     this.dead = this.deadLetterFile.read([]);
     this.retryDelaysMs = options.retryDelaysMs ?? DEFAULT_ASYNC_RETRY_DELAYS_MS;
+    this.loop = new DueLoop(
+      options.tickMs ?? 100,
+      (now) => this.queue.filter((event) => event.nextAttemptAt <= now).map((event) => [event.id, event] as const),
+      (_id, event) => this.attempt(event),
+    );
   }
 
   /** `Invoke` with `InvocationType: Event`: accepted now (202), run soon. */
   invoke(name: FunctionName, payload: unknown): void {
     this.queue.push({ id: randomUUID(), function: name, payload, failures: 0, nextAttemptAt: Date.now() });
     this.save();
-    this.tick();
+    this.loop.tick();
   }
 
   /** The records sent to on-failure destinations. */
@@ -94,26 +99,12 @@ export class AsyncInvoker {
   }
 
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => this.tick(), this.options.tickMs ?? 100);
-    this.timer.unref();
-    this.tick();
+    this.loop.start();
   }
 
   /** Stops taking events off the queue and waits for the runs under way (their outcome is still recorded). */
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await Promise.all(this.inFlight.values());
-  }
-
-  private tick(): void {
-    const now = Date.now();
-    for (const event of this.queue) {
-      if (this.inFlight.has(event.id) || event.nextAttemptAt > now) continue;
-      const running = this.attempt(event).finally(() => this.inFlight.delete(event.id));
-      this.inFlight.set(event.id, running);
-    }
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   private async attempt(event: QueuedEvent): Promise<void> {

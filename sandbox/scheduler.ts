@@ -22,6 +22,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AwsError, send, sendRestJsonError, type AwsService } from './aws-wire';
+import { DueLoop } from './due-loop';
 import { JsonFile } from './json-file';
 
 const REGION = 'us-east-1';
@@ -115,13 +116,10 @@ export class SchedulerService {
   private readonly deadLetterFile: JsonFile<DeadLetter[]>;
   private readonly state: SchedulerState;
   private readonly dead: DeadLetter[];
-  private readonly tickMs: number;
   private readonly retryBaseDelayMs: number;
-  private readonly inFlight = new Map<string, Promise<void>>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly loop: DueLoop<StoredSchedule>;
 
   constructor(private readonly options: SchedulerOptions) {
-    this.tickMs = options.tickMs ?? 100;
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 1000;
     this.file = new JsonFile<SchedulerState>(options.dataDir, 'schedules.json');
     this.deadLetterFile = new JsonFile<DeadLetter[]>(options.dataDir, 'dead-letters.json');
@@ -129,21 +127,21 @@ export class SchedulerService {
     this.dead = this.deadLetterFile.read([]);
     // The default group always exists, as in every AWS account.
     this.state.groups[DEFAULT_GROUP] ??= { Name: DEFAULT_GROUP, CreationDate: Date.now(), LastModificationDate: Date.now(), Tags: [] };
+    this.loop = new DueLoop(
+      options.tickMs ?? 100,
+      (now) => Object.entries(this.state.schedules).filter(([, schedule]) => isDue(schedule, now)),
+      (key, schedule) => this.fire(key, schedule),
+    );
   }
 
   /** Starts firing; anything that came due while the sandbox was down fires on the first tick. */
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => this.tick(), this.tickMs);
-    this.timer.unref();
-    this.tick();
+    this.loop.start();
   }
 
   /** Stops firing and waits for the invocations under way (their outcome is still recorded). */
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await Promise.all(this.inFlight.values());
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   deadLetters(): DeadLetter[] {
@@ -151,15 +149,6 @@ export class SchedulerService {
   }
 
   // ---- firing ------------------------------------------------------------------
-
-  private tick(): void {
-    const now = Date.now();
-    for (const [key, schedule] of Object.entries(this.state.schedules)) {
-      if (this.inFlight.has(key) || !isDue(schedule, now)) continue;
-      const firing = this.fire(key, schedule).finally(() => this.inFlight.delete(key));
-      this.inFlight.set(key, firing);
-    }
-  }
 
   private async fire(key: string, schedule: StoredSchedule): Promise<void> {
     const { revision } = schedule.run;
