@@ -1,74 +1,20 @@
-/**
- * `npm start`: the sandbox in the foreground. Every flag also reads from an
- * env var (SANDBOX_HTTP_PORT, …) so scripts and containers can set it.
- */
-import { parseArgs } from 'node:util';
+/** `npm start`: the sandbox in the foreground; its flags are in cli-options.ts. */
+import { parseSandboxArgs, USAGE, UsageError } from './cli-options';
 import { startSandbox, type SandboxOptions } from './index';
 
-const USAGE = `Usage: npm start -- [options]
-
-  --http-port <n>         HTTP API port (env SANDBOX_HTTP_PORT, default 3000, 0 = any free port)
-  --ws-port <n>           WebSocket API port (env SANDBOX_WS_PORT, default 3001)
-  --aws-port <n>          AWS endpoint port (env SANDBOX_AWS_PORT, default 4566)
-  --priority-window <s>   priority window in seconds (env SANDBOX_PRIORITY_WINDOW, default 600)
-  --flag on|off           set ENABLE_FAVORITES_PRIORITY at start (env SANDBOX_FLAG; default: keep stored, false at first)
-  --flag-cache-ttl <s>    how long handlers cache the flag (env SANDBOX_FLAG_CACHE_TTL, default 10)
-  --async-retry-delays <s>,<s>  Lambda's waits before retrying a failed async invocation (env SANDBOX_ASYNC_RETRY_DELAYS, default 60,120)
-  --in-memory             keep nothing on disk (env SANDBOX_IN_MEMORY=1)
-  --data-dir <path>       where state lives (env SANDBOX_DATA_DIR, default .sandbox)
-  --help                  this text`;
-
 function options(): SandboxOptions {
-  const { values } = parseArgs({
-    options: {
-      'http-port': { type: 'string' },
-      'ws-port': { type: 'string' },
-      'aws-port': { type: 'string' },
-      'priority-window': { type: 'string' },
-      flag: { type: 'string' },
-      'flag-cache-ttl': { type: 'string' },
-      'async-retry-delays': { type: 'string' },
-      'in-memory': { type: 'boolean' },
-      'data-dir': { type: 'string' },
-      help: { type: 'boolean' },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
+  try {
+    const parsed = parseSandboxArgs(process.argv.slice(2), process.env);
+    if (parsed === 'help') {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    return parsed;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`${error.message}\n\n${USAGE}`);
+    process.exit(2);
   }
-  const env = process.env;
-  const number = (name: string, raw: string | undefined, min: number): number | undefined => {
-    if (raw === undefined || raw === '') return undefined;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min) fail(`${name} must be a whole number ≥ ${min}, got "${raw}"`);
-    return value;
-  };
-  /** Two waits in seconds, `60,120`: Lambda retries a failed async invocation twice. */
-  const delays = (name: string, raw: string | undefined): number[] | undefined => {
-    if (raw === undefined || raw === '') return undefined;
-    const seconds = raw.split(',').map((part) => Number(part.trim()));
-    if (seconds.length !== 2 || seconds.some((s) => !Number.isFinite(s) || s < 0)) fail(`${name} must be two waits in seconds, like 60,120; got "${raw}"`);
-    return seconds.map((s) => Math.round(s * 1000));
-  };
-  const flag = values.flag ?? env.SANDBOX_FLAG;
-  if (flag !== undefined && flag !== 'on' && flag !== 'off') fail(`--flag must be on or off, got "${flag}"`);
-  return {
-    httpPort: number('--http-port', values['http-port'] ?? env.SANDBOX_HTTP_PORT, 0),
-    wsPort: number('--ws-port', values['ws-port'] ?? env.SANDBOX_WS_PORT, 0),
-    awsPort: number('--aws-port', values['aws-port'] ?? env.SANDBOX_AWS_PORT, 0),
-    priorityWindowSeconds: number('--priority-window', values['priority-window'] ?? env.SANDBOX_PRIORITY_WINDOW, 1),
-    flagCacheTtlSeconds: number('--flag-cache-ttl', values['flag-cache-ttl'] ?? env.SANDBOX_FLAG_CACHE_TTL, 1),
-    asyncRetryDelaysMs: delays('--async-retry-delays', values['async-retry-delays'] ?? env.SANDBOX_ASYNC_RETRY_DELAYS),
-    flag: flag as 'on' | 'off' | undefined,
-    inMemory: values['in-memory'] ?? ['1', 'true'].includes(env.SANDBOX_IN_MEMORY ?? ''),
-    dataDir: values['data-dir'] ?? env.SANDBOX_DATA_DIR,
-  };
-}
-
-function fail(message: string): never {
-  console.error(`${message}\n\n${USAGE}`);
-  process.exit(2);
 }
 
 async function main(): Promise<void> {

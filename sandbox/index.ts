@@ -37,8 +37,8 @@ export interface SandboxOptions {
   dataDir?: string;
   /** @default 600 */
   priorityWindowSeconds?: number;
-  /** When a routing guard finishes a routing whose invocation died. @default 120 */
-  routingGuardSeconds?: number;
+  /** How long before the timer finishes a routing an invocation left undone (the routing guard). @default 120 */
+  recoveryDelaySeconds?: number;
   /** Sets the flag parameter at start; omitted keeps what is stored (`false` on first start). */
   flag?: 'on' | 'off';
   /** @default 10 */
@@ -174,7 +174,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     [ENV.scheduleGroupName]: names.group,
     [ENV.fallbackFunctionArn]: functionArn(stage, scheduleTargets.fallback),
     [ENV.routingGuardFunctionArn]: functionArn(stage, scheduleTargets.routingGuard),
-    [ENV.routingGuardSeconds]: String(options.routingGuardSeconds ?? DEFAULT_ROUTING_GUARD_SECONDS),
+    [ENV.routingGuardSeconds]: String(options.recoveryDelaySeconds ?? DEFAULT_ROUTING_GUARD_SECONDS),
     [ENV.schedulerRoleArn]: `arn:aws:iam::${SANDBOX_ACCOUNT}:role/priority-dispatch-${stage}-scheduler`,
     [ENV.fallbackDeadLetterQueueArn]: deadLetterQueueArn,
     [ENV.jwtIssuer]: auth.issuer,

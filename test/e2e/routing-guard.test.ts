@@ -27,7 +27,7 @@ let sandbox: Sandbox;
 const open: MechanicClient[] = [];
 
 beforeAll(async () => {
-  sandbox = await startTestSandbox({ flag: 'off', routingGuardSeconds: GUARD_SECONDS, schedulerTickMs: 50 });
+  sandbox = await startTestSandbox({ flag: 'off', recoveryDelaySeconds: GUARD_SECONDS, schedulerTickMs: 50 });
 });
 afterAll(() => sandbox.stop());
 afterEach(async () => {

@@ -1,0 +1,80 @@
+/**
+ * The flags of `npm start`, each also read from an env var (SANDBOX_HTTP_PORT,
+ * …) so scripts and containers can set it. Pure: the CLI prints what this
+ * throws, with the usage text.
+ */
+import { parseArgs } from 'node:util';
+import type { SandboxOptions } from './index';
+
+export const USAGE = `Usage: npm start -- [options]
+
+  --http-port <n>         HTTP API port (env SANDBOX_HTTP_PORT, default 3000, 0 = any free port)
+  --ws-port <n>           WebSocket API port (env SANDBOX_WS_PORT, default 3001)
+  --aws-port <n>          AWS endpoint port (env SANDBOX_AWS_PORT, default 4566)
+  --priority-window <s>   priority window in seconds (env SANDBOX_PRIORITY_WINDOW, default 600)
+  --flag on|off           set ENABLE_FAVORITES_PRIORITY at start (env SANDBOX_FLAG; default: keep stored, false at first)
+  --flag-cache-ttl <s>    how long handlers cache the flag (env SANDBOX_FLAG_CACHE_TTL, default 10)
+  --recovery-delay <s>    how long before the timer finishes a routing an invocation left undone (env SANDBOX_RECOVERY_DELAY, default 120)
+  --async-retry-delays <s>,<s>  Lambda's waits before retrying a failed async invocation (env SANDBOX_ASYNC_RETRY_DELAYS, default 60,120)
+  --in-memory             keep nothing on disk (env SANDBOX_IN_MEMORY=1)
+  --data-dir <path>       where state lives (env SANDBOX_DATA_DIR, default .sandbox)
+  --help                  this text`;
+
+/** A flag or env value that makes no sense: the message names it. */
+export class UsageError extends Error {}
+
+export function parseSandboxArgs(args: readonly string[], env: NodeJS.ProcessEnv): SandboxOptions | 'help' {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: {
+        'http-port': { type: 'string' },
+        'ws-port': { type: 'string' },
+        'aws-port': { type: 'string' },
+        'priority-window': { type: 'string' },
+        flag: { type: 'string' },
+        'flag-cache-ttl': { type: 'string' },
+        'recovery-delay': { type: 'string' },
+        'async-retry-delays': { type: 'string' },
+        'in-memory': { type: 'boolean' },
+        'data-dir': { type: 'string' },
+        help: { type: 'boolean' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.help) return 'help';
+  const text = (name: string, envName: string): string | undefined => (values[name] as string | undefined) ?? env[envName];
+  const number = (name: string, envName: string, min: number): number | undefined => {
+    const raw = text(name, envName);
+    if (raw === undefined || raw === '') return undefined;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min) throw new UsageError(`--${name} must be a whole number ≥ ${min}, got "${raw}"`);
+    return value;
+  };
+  /** Two waits in seconds, `60,120`: Lambda retries a failed async invocation twice. */
+  const delays = (name: string, envName: string): number[] | undefined => {
+    const raw = text(name, envName);
+    if (raw === undefined || raw === '') return undefined;
+    const seconds = raw.split(',').map((part) => Number(part.trim()));
+    if (seconds.length !== 2 || seconds.some((s) => !Number.isFinite(s) || s < 0))
+      throw new UsageError(`--${name} must be two waits in seconds, like 60,120; got "${raw}"`);
+    return seconds.map((s) => Math.round(s * 1000));
+  };
+  const flag = text('flag', 'SANDBOX_FLAG');
+  if (flag !== undefined && flag !== 'on' && flag !== 'off') throw new UsageError(`--flag must be on or off, got "${flag}"`);
+  return {
+    httpPort: number('http-port', 'SANDBOX_HTTP_PORT', 0),
+    wsPort: number('ws-port', 'SANDBOX_WS_PORT', 0),
+    awsPort: number('aws-port', 'SANDBOX_AWS_PORT', 0),
+    priorityWindowSeconds: number('priority-window', 'SANDBOX_PRIORITY_WINDOW', 1),
+    flagCacheTtlSeconds: number('flag-cache-ttl', 'SANDBOX_FLAG_CACHE_TTL', 1),
+    recoveryDelaySeconds: number('recovery-delay', 'SANDBOX_RECOVERY_DELAY', 1),
+    asyncRetryDelaysMs: delays('async-retry-delays', 'SANDBOX_ASYNC_RETRY_DELAYS'),
+    flag: flag as 'on' | 'off' | undefined,
+    inMemory: (values['in-memory'] as boolean | undefined) ?? ['1', 'true'].includes(env.SANDBOX_IN_MEMORY ?? ''),
+    dataDir: text('data-dir', 'SANDBOX_DATA_DIR'),
+  };
+}

@@ -1,0 +1,91 @@
+/** `npm start`'s flags and their env vars: what the README documents, and a clear error naming the flag for a value that makes no sense. */
+import { describe, expect, it } from 'vitest';
+import { parseSandboxArgs, UsageError } from '../../sandbox/cli-options';
+
+describe('parseSandboxArgs', () => {
+  it('reads every flag', () => {
+    // Act
+    const options = parseSandboxArgs(
+      [
+        '--http-port',
+        '0',
+        '--ws-port',
+        '3101',
+        '--aws-port',
+        '4666',
+        '--priority-window',
+        '30',
+        '--flag',
+        'on',
+        '--flag-cache-ttl',
+        '2',
+        '--recovery-delay',
+        '5',
+        '--async-retry-delays',
+        '0.5,1',
+        '--in-memory',
+        '--data-dir',
+        '/tmp/x',
+      ],
+      {},
+    );
+
+    // Assert
+    expect(options).toEqual({
+      httpPort: 0,
+      wsPort: 3101,
+      awsPort: 4666,
+      priorityWindowSeconds: 30,
+      flagCacheTtlSeconds: 2,
+      recoveryDelaySeconds: 5,
+      asyncRetryDelaysMs: [500, 1000],
+      flag: 'on',
+      inMemory: true,
+      dataDir: '/tmp/x',
+    });
+  });
+
+  it('falls back to the SANDBOX_* env vars, and a flag wins over its env var', () => {
+    // Act
+    const options = parseSandboxArgs(['--priority-window', '45'], {
+      SANDBOX_PRIORITY_WINDOW: '99',
+      SANDBOX_RECOVERY_DELAY: '7',
+      SANDBOX_ASYNC_RETRY_DELAYS: '60,120',
+      SANDBOX_IN_MEMORY: '1',
+      SANDBOX_FLAG: 'off',
+    });
+
+    // Assert
+    expect(options).toMatchObject({ priorityWindowSeconds: 45, recoveryDelaySeconds: 7, asyncRetryDelaysMs: [60_000, 120_000], inMemory: true, flag: 'off' });
+  });
+
+  it('leaves unset flags to the sandbox defaults', () => {
+    expect(parseSandboxArgs([], {})).toEqual({
+      httpPort: undefined,
+      wsPort: undefined,
+      awsPort: undefined,
+      priorityWindowSeconds: undefined,
+      flagCacheTtlSeconds: undefined,
+      recoveryDelaySeconds: undefined,
+      asyncRetryDelaysMs: undefined,
+      flag: undefined,
+      inMemory: false,
+      dataDir: undefined,
+    });
+    expect(parseSandboxArgs(['--help'], {})).toBe('help');
+  });
+
+  it.each([
+    [['--recovery-delay', '0'], '--recovery-delay must be a whole number ≥ 1, got "0"'],
+    [['--priority-window', '1.5'], '--priority-window must be a whole number ≥ 1, got "1.5"'],
+    [['--async-retry-delays', '60'], '--async-retry-delays must be two waits in seconds, like 60,120; got "60"'],
+    [['--async-retry-delays', '60,-1'], '--async-retry-delays must be two waits in seconds, like 60,120; got "60,-1"'],
+    [['--flag', 'yes'], '--flag must be on or off, got "yes"'],
+  ])('refuses %j with a message naming the flag', (args, message) => {
+    expect(() => parseSandboxArgs(args, {})).toThrow(new UsageError(message));
+  });
+
+  it('refuses an unknown flag', () => {
+    expect(() => parseSandboxArgs(['--windw', '5'], {})).toThrow(UsageError);
+  });
+});
