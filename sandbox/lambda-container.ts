@@ -10,20 +10,20 @@
  * overlapping invocations in the sandbox's output, never in AWS.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { Client } from '@smithy/core/client';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { functions, type FunctionName } from '../contract/routes';
 import { AccessDeniedException, actionOf, grantedActions } from './iam';
+import { lambdaContext } from './lambda-context';
 
 /** An invocation, or (without `function`) a request to load every handler now. */
 export interface Invocation {
   id: number;
   function?: FunctionName;
   event?: unknown;
-  /** The deployed function's name and ARN, for the context. */
+  /** The deployed function's name and ARN, for the context (the host sets them with `function`). */
   functionName?: string;
   functionArn?: string;
 }
@@ -63,26 +63,6 @@ function handlerOf(name: FunctionName): Promise<Handler> {
   return handler;
 }
 
-/** What the Lambda runtime passes as `context` (aws-lambda's Context), for a 256 MB function with a 29 s timeout. */
-function lambdaContext(invocation: Invocation) {
-  const deadline = Date.now() + 29_000;
-  const functionName = invocation.functionName ?? invocation.function!;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: invocation.functionArn ?? functionName,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'sandbox',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
 parentPort!.on('message', async (invocation: Invocation) => {
   let answer: InvocationResult;
   try {
@@ -92,7 +72,7 @@ parentPort!.on('message', async (invocation: Invocation) => {
       return;
     }
     const handler = await handlerOf(invocation.function);
-    const context = lambdaContext(invocation);
+    const context = lambdaContext({ functionName: invocation.functionName!, functionArn: invocation.functionArn! });
     answer = { id: invocation.id, ok: true, result: await invoking.run(invocation.function, () => handler(invocation.event, context)) };
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FALLBACK_RETRY_POLICY } from '../../lambdas/adapters/eventbridge-scheduler';
-import { lambdaContext } from '../support/lambda-context';
+import { lambdaContext } from '../../sandbox/lambda-context';
 import { httpEvent, httpEventWithoutSub, responseOf, type HttpEventOptions } from '../support/handler-events';
 import {
   type AwsWires,
@@ -403,7 +403,9 @@ describe('refused requests write nothing', () => {
 });
 
 describe('log lines of one booking', () => {
-  const context = (awsRequestId: string) => lambdaContext('priority-dispatch-test-intakeStart', awsRequestId);
+  const FUNCTION_NAME = 'priority-dispatch-test-intakeStart';
+  const context = (awsRequestId: string) =>
+    lambdaContext({ functionName: FUNCTION_NAME, functionArn: `arn:aws:lambda:us-east-1:123456789012:function:${FUNCTION_NAME}`, awsRequestId });
 
   it("carry the client's X-Correlation-Id and the Lambda context on every line, else API Gateway's request id", async () => {
     // Arrange

@@ -11,7 +11,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../contract/metrics';
 import { loggerPort, metricsPort, observer } from '../../lambdas/adapters/powertools';
-import { lambdaContext } from '../support/lambda-context';
+import { lambdaContext } from '../../sandbox/lambda-context';
 
 interface Written {
   stream: 'stdout' | 'stderr';
@@ -37,7 +37,9 @@ afterEach(() => {
   vi.unstubAllEnvs();
 });
 
-const context = (awsRequestId: string) => lambdaContext('priority-dispatch-test-intakeStart', awsRequestId);
+const FUNCTION_NAME = 'priority-dispatch-test-intakeStart';
+const context = (awsRequestId: string) =>
+  lambdaContext({ functionName: FUNCTION_NAME, functionArn: `arn:aws:lambda:us-east-1:123456789012:function:${FUNCTION_NAME}`, awsRequestId });
 
 /** A fresh "container": Logger and Metrics as lambdas/wiring.ts builds them. */
 function container() {
