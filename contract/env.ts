@@ -15,13 +15,17 @@ export const ENV = {
   /** `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`: the `@connections` endpoint. */
   connectionsEndpoint: 'CONNECTIONS_ENDPOINT',
   scheduleGroupName: 'SCHEDULE_GROUP_NAME',
-  fallbackFunctionArn: 'FALLBACK_FUNCTION_ARN',
-  /** The function a routing guard schedule invokes (finish-routing). */
-  routingGuardFunctionArn: 'ROUTING_GUARD_FUNCTION_ARN',
-  /** Seconds after which a routing guard finishes a routing its invocation did not. @default 120 */
-  routingGuardSeconds: 'ROUTING_GUARD_SECONDS',
+  /** The function each request's timer schedule invokes. */
+  timerFunctionArn: 'TIMER_FUNCTION_ARN',
+  /** The function messages to many mechanics are handed to (asynchronously). */
+  fanOutFunctionName: 'FAN_OUT_FUNCTION_NAME',
+  /** Seconds after which the timer finishes a routing its invocation did not. @default 120 */
+  recoveryDelaySeconds: 'RECOVERY_DELAY_SECONDS',
+  /** Seconds an open request waits for a mechanic before it expires. @default 1800 */
+  requestTtlSeconds: 'REQUEST_TTL_SECONDS',
   schedulerRoleArn: 'SCHEDULER_ROLE_ARN',
-  fallbackDeadLetterQueueArn: 'FALLBACK_DLQ_ARN',
+  /** Where the timer schedules send an event they could not deliver. */
+  deadLetterQueueArn: 'DEAD_LETTER_QUEUE_ARN',
   jwtIssuer: 'JWT_ISSUER',
   jwtAudience: 'JWT_AUDIENCE',
   /** @default `${JWT_ISSUER}/.well-known/jwks.json` */
@@ -33,4 +37,6 @@ export type EnvName = (typeof ENV)[keyof typeof ENV];
 export const DEFAULT_PRIORITY_WINDOW_SECONDS = 600;
 export const DEFAULT_FLAG_CACHE_TTL_SECONDS = 10;
 /** Longer than any intake or checkout invocation (29 s), short enough that a customer is not kept waiting long. */
-export const DEFAULT_ROUTING_GUARD_SECONDS = 120;
+export const DEFAULT_RECOVERY_DELAY_SECONDS = 120;
+/** An open request nobody accepts expires after 30 minutes. */
+export const DEFAULT_REQUEST_TTL_SECONDS = 1800;

@@ -7,6 +7,14 @@ export const METRICS_NAMESPACE = 'PriorityDispatch';
 /** The `service` of every log line and the metrics' one dimension (POWERTOOLS_SERVICE_NAME). */
 export const SERVICE_NAME = 'priority-dispatch';
 
-export const METRIC_NAMES = ['OffersSent', 'OffersAccepted', 'FallbacksFired', 'BroadcastsDelivered', 'StaleConnectionsPruned', 'PushFailures'] as const;
+export const METRIC_NAMES = [
+  'OffersSent',
+  'OffersAccepted',
+  'FallbacksFired',
+  'BroadcastsDelivered',
+  'StaleConnectionsPruned',
+  'PushFailures',
+  'RequestsExpired',
+] as const;
 
 export type MetricName = (typeof METRIC_NAMES)[number];

@@ -8,3 +8,6 @@ export const stackName = (stage: string): string => `PriorityDispatch-${stage}`;
 export const flagParameterName = (stage: string): string => `/priority-dispatch/${stage}/ENABLE_FAVORITES_PRIORITY`;
 
 export const scheduleGroupName = (stage: string): string => `priority-dispatch-${stage}`;
+
+/** A function's name: the stack names the asynchronous targets so (they refer to themselves); the sandbox names every function so. */
+export const functionName = (stage: string, name: string): string => `priority-dispatch-${stage}-${name}`;

@@ -21,53 +21,63 @@ export interface FunctionSpec {
   readonly readsFlag?: boolean;
   /** Posts to / deletes WebSocket connections through the `@connections` API. */
   readonly pushes?: boolean;
-  /** Creates fallback schedules (and so may pass the scheduler role). */
-  readonly createsSchedules?: boolean;
-  /** Deletes fallback schedules. */
-  readonly deletesSchedules?: boolean;
+  /** Sets request timers: creates and updates their schedules (and so may pass the scheduler role). */
+  readonly setsTimers?: boolean;
+  /** Clears request timers: deletes their schedules. */
+  readonly clearsTimers?: boolean;
+  /** Reads whether a request's timer is still set (GetSchedule): the timer tells an ending that finished from one that died. */
+  readonly readsTimers?: boolean;
   /** Verifies JWTs itself (the WebSocket `$connect` authorizer). */
   readonly verifiesJwt?: boolean;
+  /** Hands messages for many mechanics to the fan-out function (`InvocationType: Event`). */
+  readonly fansOut?: boolean;
+  /** The function's timeout. @default 29 (API Gateway's integration limit) */
+  readonly timeoutSeconds?: number;
+  /** Memory (and so CPU). @default 1024 for functions that push (CPU-bound SDK work), else 256 */
+  readonly memoryMb?: number;
 }
 
 /**
  * Table actions, audited per use case (each line says which calls need them).
  * The sandbox does not enforce IAM, so keep these in step with the adapters.
  */
-/** Creates the session and request (Put), reads the favorite (Get), routes (Query), records (Update), prunes gone connections (Delete). */
-const ROUTES_A_REQUEST = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'] as const;
-/** Reads and conditionally changes an existing request (Get, Update), tells the offered mechanics (Query, Delete on 410). */
-const CHANGES_A_REQUEST = ['GetItem', 'UpdateItem', 'DeleteItem', 'Query'] as const;
+/** Reads the booking (Get), moves it (Update), reads the favorite (Get) and their connections (Query), prunes gone ones (Delete). */
+const MOVES_A_BOOKING = ['GetItem', 'UpdateItem', 'DeleteItem', 'Query'] as const;
+/** …and creates the booking (Put). */
+const BOOKS = ['PutItem', ...MOVES_A_BOOKING] as const;
 
 export const functions = {
   intakeStart: {
     entry: 'lambdas/handlers/intake-start.ts',
-    description: 'POST /intake/start: store the booking; fulfil free, trial and credit plans at once',
-    table: ROUTES_A_REQUEST,
+    description: 'POST /intake/start: store the booking; route free, trial and credit plans at once',
+    table: BOOKS,
     readsFlag: true,
     pushes: true,
-    createsSchedules: true,
-    // Releases its routing guard; drops a fallback schedule whose offer reached nobody.
-    deletesSchedules: true,
+    fansOut: true,
+    setsTimers: true,
   },
   checkoutComplete: {
     entry: 'lambdas/handlers/checkout-complete.ts',
-    description: 'POST /sessions/{id}/checkout/complete: fulfil a paid session (idempotent)',
-    table: ROUTES_A_REQUEST,
+    description: 'POST /sessions/{id}/checkout/complete: route a paid booking (idempotent)',
+    table: MOVES_A_BOOKING,
     readsFlag: true,
     pushes: true,
-    createsSchedules: true,
-    deletesSchedules: true,
+    fansOut: true,
+    setsTimers: true,
+    // Clears the timer it armed when a cancel won the race.
+    clearsTimers: true,
   },
   cancelSession: {
     entry: 'lambdas/handlers/cancel-session.ts',
-    description: 'POST /sessions/{id}/cancel: cancel a pending request and tell the offered mechanics',
-    table: CHANGES_A_REQUEST,
+    description: 'POST /sessions/{id}/cancel: cancel the booking and tell the mechanics it was offered to',
+    table: MOVES_A_BOOKING,
     pushes: true,
-    deletesSchedules: true,
+    fansOut: true,
+    clearsTimers: true,
   },
   getSession: {
     entry: 'lambdas/handlers/get-session.ts',
-    description: 'GET /sessions/{id}: the session, its request and audit trail, for its owner',
+    description: 'GET /sessions/{id}: the booking, its request state and audit trail, for its owner',
     table: ['GetItem'],
   },
   putMechanic: {
@@ -106,32 +116,42 @@ export const functions = {
   wsAccept: {
     entry: 'lambdas/handlers/ws-accept.ts',
     description: 'WebSocket accept: first conditional write wins the request',
-    table: CHANGES_A_REQUEST,
+    table: MOVES_A_BOOKING,
     pushes: true,
-    deletesSchedules: true,
+    fansOut: true,
+    clearsTimers: true,
   },
   wsDecline: {
     entry: 'lambdas/handlers/ws-decline.ts',
     description: "WebSocket decline: the favorite's decline ends the priority window now",
-    table: CHANGES_A_REQUEST,
+    table: MOVES_A_BOOKING,
     pushes: true,
-    deletesSchedules: true,
+    fansOut: true,
+    setsTimers: true,
   },
-  finishRouting: {
-    entry: 'lambdas/handlers/finish-routing.ts',
-    description: 'Scheduler target: finish a routing whose intake or checkout invocation died half-way',
-    table: ROUTES_A_REQUEST,
-    readsFlag: true,
+  requestTimer: {
+    entry: 'lambdas/handlers/request-timer.ts',
+    description: "Scheduler target: each request's one timer: finish an undone routing, end the window, expire the request",
+    table: MOVES_A_BOOKING,
     pushes: true,
-    createsSchedules: true,
-    deletesSchedules: true,
+    fansOut: true,
+    setsTimers: true,
+    clearsTimers: true,
+    readsTimers: true,
+    // Waits up to two minutes for its deadline (Scheduler's 60 s precision), then works.
+    timeoutSeconds: 180,
+    // That wait is billed by memory × time, and its work is a few calls (a broadcast goes to the fan-out).
+    memoryMb: 256,
   },
-  runFallback: {
-    entry: 'lambdas/handlers/run-fallback.ts',
-    description: 'Scheduler target: broadcast a priority request nobody took in its window',
-    // The claim and the audit are conditional Updates (returning the item); broadcast = Query, prune = Delete.
-    table: ['UpdateItem', 'DeleteItem', 'Query'],
+  fanOut: {
+    entry: 'lambdas/handlers/fan-out.ts',
+    description: 'Asynchronous target: deliver one message to an audience, everyone split into one invocation per connection shard',
+    // Query a shard (or workshop, or mechanic); prune gone connections.
+    table: ['Query', 'DeleteItem'],
     pushes: true,
+    // Splits `everyone` into shard invocations of itself.
+    fansOut: true,
+    timeoutSeconds: 120,
   },
 } as const satisfies Record<string, FunctionSpec>;
 
@@ -180,10 +200,7 @@ export const webSocketAuthorizer = {
   identitySource: 'route.request.querystring.token',
 } as const satisfies { function: FunctionName; identitySource: string };
 
-/**
- * The functions the durable schedules invoke: the priority fallback (input
- * `{"request_id": …}`) and the routing guard (input `{"session_id": …}`).
- */
-export const scheduleTargets = { fallback: 'runFallback', routingGuard: 'finishRouting' } as const satisfies Record<string, FunctionName>;
+/** The functions invoked asynchronously: the timer (by Scheduler, `{"request_id","due_at"}`) and the fan-out (by the others). */
+export const asyncTargets = { timer: 'requestTimer', fanOut: 'fanOut' } as const satisfies Record<string, FunctionName>;
 
-export const isScheduleTarget = (name: FunctionName): boolean => (Object.values(scheduleTargets) as FunctionName[]).includes(name);
+export const isAsyncTarget = (name: FunctionName): boolean => (Object.values(asyncTargets) as FunctionName[]).includes(name);

@@ -9,6 +9,7 @@
  */
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -16,15 +17,21 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDbConnectionStore } from './adapters/dynamodb-connection-store';
 import { DynamoDbMechanicStore } from './adapters/dynamodb-mechanic-store';
-import { DynamoDbRequestStore } from './adapters/dynamodb-request-store';
-import { DynamoDbSessionStore } from './adapters/dynamodb-session-store';
+import { DynamoDbBookingStore } from './adapters/dynamodb-booking-store';
 import { ApiGatewayPusher } from './adapters/apigw-pusher';
-import { EventBridgeFallbackScheduler } from './adapters/eventbridge-scheduler';
+import { EventBridgeRequestTimer } from './adapters/eventbridge-request-timer';
+import { LambdaFanOut } from './adapters/lambda-fan-out';
 import { loggerPort, metricsPort, observer } from './adapters/powertools';
 import { systemClock } from './adapters/system-clock';
 import { JoseTokenVerifier } from './adapters/jose-token-verifier';
 import { SsmFeatureFlag } from './adapters/ssm-flag';
-import { DEFAULT_FLAG_CACHE_TTL_SECONDS, DEFAULT_PRIORITY_WINDOW_SECONDS, DEFAULT_ROUTING_GUARD_SECONDS, ENV } from '../contract/env';
+import {
+  DEFAULT_FLAG_CACHE_TTL_SECONDS,
+  DEFAULT_PRIORITY_WINDOW_SECONDS,
+  DEFAULT_RECOVERY_DELAY_SECONDS,
+  DEFAULT_REQUEST_TTL_SECONDS,
+  ENV,
+} from '../contract/env';
 import { numberEnv, requireEnv } from './config';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../contract/metrics';
 import type { Deps } from './use-cases/deps';
@@ -49,22 +56,25 @@ const documentClient = once(() =>
 );
 const tableName = once(() => requireEnv(ENV.tableName));
 
-const sessions = once(() => new DynamoDbSessionStore(documentClient(), tableName()));
-const requests = once(() => new DynamoDbRequestStore(documentClient(), tableName()));
+const bookings = once(() => new DynamoDbBookingStore(documentClient(), tableName()));
 const mechanics = once(() => new DynamoDbMechanicStore(documentClient(), tableName()));
 const connections = once(() => new DynamoDbConnectionStore(documentClient(), tableName()));
 const pusher = once(() => new ApiGatewayPusher(new ApiGatewayManagementApiClient({ endpoint: requireEnv(ENV.connectionsEndpoint) })));
-const scheduler = once(
+const timer = once(
   () =>
-    new EventBridgeFallbackScheduler(new SchedulerClient({}), {
-      groupName: requireEnv(ENV.scheduleGroupName),
-      // Only functions that create schedules get these; deleting needs the group alone.
-      functionArn: process.env[ENV.fallbackFunctionArn] ?? '',
-      routingGuardFunctionArn: process.env[ENV.routingGuardFunctionArn] ?? '',
-      roleArn: process.env[ENV.schedulerRoleArn] ?? '',
-      deadLetterQueueArn: process.env[ENV.fallbackDeadLetterQueueArn] ?? '',
-    }),
+    new EventBridgeRequestTimer(
+      new SchedulerClient({}),
+      {
+        groupName: requireEnv(ENV.scheduleGroupName),
+        // Only functions that set timers get these; deleting needs the group alone.
+        functionArn: process.env[ENV.timerFunctionArn] ?? '',
+        roleArn: process.env[ENV.schedulerRoleArn] ?? '',
+        deadLetterQueueArn: process.env[ENV.deadLetterQueueArn] ?? '',
+      },
+      systemClock,
+    ),
 );
+const fanOut = once(() => new LambdaFanOut(new LambdaClient({}), requireEnv(ENV.fanOutFunctionName)));
 const flag = once(
   () =>
     new SsmFeatureFlag(
@@ -80,14 +90,12 @@ const tokens = once(() => {
   return new JoseTokenVerifier(process.env[ENV.jwksUrl] || `${issuer.replace(/\/$/, '')}/.well-known/jwks.json`, issuer, requireEnv(ENV.jwtAudience));
 });
 const priorityWindowSeconds = once(() => numberEnv(ENV.priorityWindowSeconds, DEFAULT_PRIORITY_WINDOW_SECONDS));
-const routingGuardSeconds = once(() => numberEnv(ENV.routingGuardSeconds, DEFAULT_ROUTING_GUARD_SECONDS));
+const recoveryDelaySeconds = once(() => numberEnv(ENV.recoveryDelaySeconds, DEFAULT_RECOVERY_DELAY_SECONDS));
+const requestTtlSeconds = once(() => numberEnv(ENV.requestTtlSeconds, DEFAULT_REQUEST_TTL_SECONDS));
 
 export const deps: Deps = {
-  get sessions() {
-    return sessions();
-  },
-  get requests() {
-    return requests();
+  get bookings() {
+    return bookings();
   },
   get mechanics() {
     return mechanics();
@@ -98,8 +106,11 @@ export const deps: Deps = {
   get pusher() {
     return pusher();
   },
-  get scheduler() {
-    return scheduler();
+  get timer() {
+    return timer();
+  },
+  get fanOut() {
+    return fanOut();
   },
   get flag() {
     return flag();
@@ -113,7 +124,10 @@ export const deps: Deps = {
   get priorityWindowSeconds() {
     return priorityWindowSeconds();
   },
-  get routingGuardSeconds() {
-    return routingGuardSeconds();
+  get recoveryDelaySeconds() {
+    return recoveryDelaySeconds();
+  },
+  get requestTtlSeconds() {
+    return requestTtlSeconds();
   },
 };

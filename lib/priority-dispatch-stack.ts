@@ -1,26 +1,36 @@
 /**
  * The whole of priority-dispatch in one stack: the table, the feature flag,
  * one function per manifest entry (contract/routes.ts) with exactly the grants its
- * manifest flags ask for, the fallback scheduler and the two APIs.
+ * manifest flags ask for, the request timers (schedule group, scheduler role,
+ * dead-letter queue) and the two APIs.
  */
 import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { DEFAULT_FLAG_CACHE_TTL_SECONDS, DEFAULT_PRIORITY_WINDOW_SECONDS } from '../contract/env';
-import { DEFAULT_STAGE, flagParameterName, scheduleGroupName } from '../contract/naming';
-import { type FunctionName, type FunctionSpec, functions as manifest, isScheduleTarget, scheduleTargets } from '../contract/routes';
+import { DEFAULT_FLAG_CACHE_TTL_SECONDS, DEFAULT_PRIORITY_WINDOW_SECONDS, DEFAULT_RECOVERY_DELAY_SECONDS, DEFAULT_REQUEST_TTL_SECONDS } from '../contract/env';
+import { DEFAULT_STAGE, flagParameterName, functionName, scheduleGroupName } from '../contract/naming';
+import { asyncTargets, type FunctionName, type FunctionSpec, functions as manifest, isAsyncTarget } from '../contract/routes';
 import { Alarms } from './constructs/alarms';
 import { Apis } from './constructs/apis';
 import { Data } from './constructs/data';
-import { FallbackScheduler } from './constructs/fallback-scheduler';
 import { FeatureFlag } from './constructs/flag';
 import { type LogLevel, ProjectFunction } from './constructs/node-function';
+import { RequestTimers } from './constructs/request-timers';
 
 /** Until a real issuer is configured, the JWT authorizers refuse every request (fail closed). */
 export const PLACEHOLDER_JWT_ISSUER = 'https://issuer.invalid';
 export const DEFAULT_JWT_AUDIENCE = 'priority-dispatch';
 /** Handlers cache the flag; a flip must reach every container quickly. */
 export const MAX_FLAG_CACHE_TTL = Duration.seconds(15);
+/** A function's timeout when the manifest gives none: API Gateway gives up on an integration after 29 s. */
+export const DEFAULT_FUNCTION_TIMEOUT_SECONDS = 29;
+/** Shortest recovery delay: Scheduler's one-minute precision, and longer than any API invocation (29 s) it must not overtake. */
+export const MIN_RECOVERY_DELAY = Duration.seconds(60);
+/** Longest recovery delay: a customer whose routing died is not kept waiting longer. */
+export const MAX_RECOVERY_DELAY = Duration.minutes(15);
+/** Shortest and longest time an open request waits for a mechanic. */
+export const MIN_REQUEST_TTL = Duration.seconds(60);
+export const MAX_REQUEST_TTL = Duration.days(1);
 
 export interface PriorityDispatchStackProps extends StackProps {
   /**
@@ -34,6 +44,21 @@ export interface PriorityDispatchStackProps extends StackProps {
    * @default Duration.minutes(10)
    */
   readonly priorityWindow?: Duration;
+  /**
+   * How long an open request (offered to everyone or to a workshop) waits for
+   * a mechanic to accept it before it expires and its customer is told.
+   * Whole seconds, between 1 minute and 1 day.
+   * @default Duration.minutes(30)
+   */
+  readonly requestTtl?: Duration;
+  /**
+   * How long after a routing began the request timer finishes it if the
+   * invocation that started it (intake, checkout: at most 29 s, API Gateway's
+   * limit) died half-way. Whole seconds, at least 1 minute (Scheduler's
+   * precision, and past any such invocation) and at most 15 minutes.
+   * @default Duration.minutes(2)
+   */
+  readonly recoveryDelay?: Duration;
   /**
    * How long handlers cache the feature flag; at most 15 s so a flip by ops
    * takes effect quickly.
@@ -75,7 +100,7 @@ export class PriorityDispatchStack extends Stack {
   readonly data: Data;
   readonly flag: FeatureFlag;
   readonly functions: Readonly<Record<FunctionName, ProjectFunction>>;
-  readonly fallback: FallbackScheduler;
+  readonly timers: RequestTimers;
   readonly apis: Apis;
   readonly alarms: Alarms;
 
@@ -90,6 +115,10 @@ export class PriorityDispatchStack extends Stack {
     const flagCacheTtl = props.flagCacheTtl ?? Duration.seconds(DEFAULT_FLAG_CACHE_TTL_SECONDS);
     validateSeconds('priorityWindow', priorityWindow, 1, Duration.days(1).toSeconds());
     validateSeconds('flagCacheTtl', flagCacheTtl, 1, MAX_FLAG_CACHE_TTL.toSeconds());
+    const requestTtl = props.requestTtl ?? Duration.seconds(DEFAULT_REQUEST_TTL_SECONDS);
+    const recoveryDelay = props.recoveryDelay ?? Duration.seconds(DEFAULT_RECOVERY_DELAY_SECONDS);
+    validateSeconds('requestTtl', requestTtl, MIN_REQUEST_TTL.toSeconds(), MAX_REQUEST_TTL.toSeconds());
+    validateSeconds('recoveryDelay', recoveryDelay, MIN_RECOVERY_DELAY.toSeconds(), MAX_RECOVERY_DELAY.toSeconds());
     const jwtIssuer = props.jwtIssuer ?? PLACEHOLDER_JWT_ISSUER;
     const jwtAudience = props.jwtAudience ?? DEFAULT_JWT_AUDIENCE;
     if (jwtIssuer === PLACEHOLDER_JWT_ISSUER) {
@@ -109,10 +138,11 @@ export class PriorityDispatchStack extends Stack {
       functions[name] = new ProjectFunction(this, capitalize(name), {
         entry: spec.entry,
         description: spec.description,
-        // Schedule targets are invoked by the Scheduler, not behind API Gateway's 29 s limit.
-        timeout: isScheduleTarget(name) ? Duration.seconds(60) : Duration.seconds(29),
+        functionName: isAsyncTarget(name) ? functionName(stage, name) : undefined,
+        // The async targets run longer than API Gateway's 29 s; the manifest says how long.
+        timeout: Duration.seconds(spec.timeoutSeconds ?? DEFAULT_FUNCTION_TIMEOUT_SECONDS),
         // Pushing is CPU-bound SDK work (DESIGN §6), and Lambda CPU scales with memory.
-        memorySize: spec.pushes ? 1024 : 256,
+        memorySize: spec.memoryMb ?? (spec.pushes ? 1024 : 256),
         logRetention: RetentionDays.ONE_MONTH,
         logLevel: props.logLevel,
         removalPolicy,
@@ -121,11 +151,15 @@ export class PriorityDispatchStack extends Stack {
     this.functions = functions;
     const lambdas = Object.fromEntries(specs.map(([name]) => [name, functions[name].function])) as Record<FunctionName, ProjectFunction['function']>;
 
-    this.fallback = new FallbackScheduler(this, 'Fallback', {
+    // The construct id of the fallback scheduler this replaced: a new one would give the named
+    // schedule group a new logical id, and CloudFormation would create the new group (same name)
+    // before deleting the old, which fails on a deployed stack.
+    this.timers = new RequestTimers(this, 'Fallback', {
       scheduleGroupName: scheduleGroupName(stage),
-      targets: { fallback: functions[scheduleTargets.fallback].function, routingGuard: functions[scheduleTargets.routingGuard].function },
+      target: functions[asyncTargets.timer].function,
       removalPolicy,
     });
+    for (const name of Object.values(asyncTargets)) this.timers.catchAsyncFailures(functions[name].function);
 
     this.apis = new Apis(this, 'Apis', {
       stage,
@@ -142,22 +176,27 @@ export class PriorityDispatchStack extends Stack {
       if (spec.table) fn.bindTable(this.data.table, spec.table);
       if (spec.readsFlag) fn.bindFlag(this.flag.parameter, flagCacheTtl);
       if (spec.pushes) fn.bindPush(this.apis.webSocketStage);
-      if (spec.createsSchedules) fn.bindScheduleCreation(this.fallback, priorityWindow);
-      if (spec.deletesSchedules) fn.bindScheduleDeletion(this.fallback);
+      if (spec.setsTimers) fn.bindTimerSetting(this.timers, { priorityWindow, recoveryDelay, requestTtl });
+      if (spec.clearsTimers) fn.bindTimerClearing(this.timers);
+      if (spec.readsTimers) fn.bindTimerReading(this.timers);
+      if (spec.fansOut) fn.bindFanOut(functions[asyncTargets.fanOut].function);
       if (spec.verifiesJwt) fn.bindJwt(jwtIssuer, jwtAudience);
     }
 
     this.alarms = new Alarms(this, 'Alarms', {
       functions: lambdas,
-      fallbackFunction: scheduleTargets.fallback,
+      asyncTargets,
     });
 
     new CfnOutput(this, 'HttpApiUrl', { description: 'Customer and admin HTTP API', value: this.apis.httpStage.url });
     new CfnOutput(this, 'WebSocketUrl', { description: 'Mechanic WebSocket API (add ?token=<JWT>)', value: this.apis.webSocketStage.url });
     new CfnOutput(this, 'FlagParameterName', { description: 'Feature flag: put-parameter --overwrite true|false', value: this.flag.parameter.parameterName });
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName });
-    new CfnOutput(this, 'ScheduleGroupName', { value: this.fallback.group.scheduleGroupName });
-    new CfnOutput(this, 'FallbackDeadLetterQueueUrl', { description: 'Undeliverable fallbacks', value: this.fallback.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'ScheduleGroupName', { value: this.timers.group.scheduleGroupName });
+    new CfnOutput(this, 'DeadLetterQueueUrl', {
+      description: 'Undeliverable timer and fan-out events',
+      value: this.timers.deadLetterQueue.queueUrl,
+    });
   }
 }
 

@@ -1,14 +1,17 @@
 /**
  * One AWS endpoint (like LocalStack's :4566) routing each request by the
  * service name in its SigV4 credential scope, so the real SDK and the real
- * CLI reach DynamoDB, SSM and Scheduler through `--endpoint-url` alone.
+ * CLI reach DynamoDB, SSM, Scheduler and Lambda through `--endpoint-url` alone.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { AwsError, readBody, send, sendJsonProtocolError, sendRestJsonError, signingService, type AwsService } from './aws-wire';
+import { AwsError, readBody, send, sendJsonProtocolError, sendLambdaError, sendRestJsonError, signingService, type AwsService } from './aws-wire';
 import { defaultStatus, type Faults, type FaultService } from './faults';
 import { listen, type Listening } from './listen';
 
 export type AwsEndpoint = Listening;
+
+/** The REST services' error shapes; the others speak a JSON protocol. */
+const REST_ERRORS: Record<string, (res: ServerResponse, error: AwsError) => void> = { scheduler: sendRestJsonError, lambda: sendLambdaError };
 
 export async function startAwsEndpoint(options: { host?: string; port: number; services: Record<string, AwsService>; faults?: Faults }): Promise<AwsEndpoint> {
   const server: Server = createServer((req, res) => {
@@ -21,6 +24,7 @@ export async function startAwsEndpoint(options: { host?: string; port: number; s
 async function route(services: Record<string, AwsService>, req: IncomingMessage, res: ServerResponse, faults?: Faults): Promise<void> {
   const name = signingService(req);
   const service = name ? services[name] : undefined;
+  const sendError = REST_ERRORS[name ?? ''] ?? sendJsonProtocolError;
   try {
     if (!service) {
       // Unsigned or unknown: answer like AWS does to a request it cannot attribute.
@@ -33,15 +37,17 @@ async function route(services: Record<string, AwsService>, req: IncomingMessage,
     }
     // DynamoDB streams to dynalite untouched (so its faults match on the operation alone); the others get the body read.
     const body = name === 'dynamodb' ? undefined : await readBody(req);
-    const fault = faults?.take(name as FaultService, operationOf(name!, req), body?.toString('utf8') ?? '');
+    // `lambda` faults fail a function's run (sandbox/lambda-host.ts); `lambda-api` ones fail the Invoke call itself.
+    const faultService = (name === 'lambda' ? 'lambda-api' : name) as FaultService;
+    const fault = faults?.take(faultService, operationOf(name!, req), body?.toString('utf8') ?? '');
     if (fault) {
       if (!body) await readBody(req);
       const error = new AwsError(
-        fault.status ?? defaultStatus(fault.error, name === 'scheduler' ? 'rest' : 'json'),
+        fault.status ?? defaultStatus(fault.error, name! in REST_ERRORS ? 'rest' : 'json'),
         fault.error,
         fault.message ?? `Injected fault: ${fault.error}`,
       );
-      return name === 'scheduler' ? sendRestJsonError(res, error) : sendJsonProtocolError(res, error);
+      return sendError(res, error);
     }
     await service(req, res, body ?? Buffer.alloc(0));
   } catch (error) {
@@ -49,17 +55,18 @@ async function route(services: Record<string, AwsService>, req: IncomingMessage,
       res.destroy();
       return;
     }
-    if (error instanceof AwsError) return sendJsonProtocolError(res, error);
+    if (error instanceof AwsError) return sendError(res, error);
     send(res, 500, { __type: 'InternalFailure', message: (error as Error).message });
   }
 }
 
-/** The AWS operation a request calls: from `X-Amz-Target` (JSON protocols) or method and path (Scheduler's REST). */
+/** The AWS operation a request calls: from `X-Amz-Target` (JSON protocols) or method and path (Scheduler's and Lambda's REST). */
 export function operationOf(service: string, req: IncomingMessage): string {
   const target = req.headers['x-amz-target'];
   if (typeof target === 'string') return target.split('.').pop() ?? '';
-  if (service !== 'scheduler') return '';
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  if (service === 'lambda') return req.method === 'POST' && path.endsWith('/invocations') ? 'Invoke' : '';
+  if (service !== 'scheduler') return '';
   const kind = path.startsWith('/schedule-groups') ? 'ScheduleGroup' : path.startsWith('/tags') ? 'Tags' : 'Schedule';
   const one = /^\/(schedules|schedule-groups)\/[^/]+$/.test(path);
   if (kind === 'Tags') return req.method === 'GET' ? 'ListTagsForResource' : req.method === 'POST' ? 'TagResource' : 'UntagResource';

@@ -60,6 +60,21 @@ export function sendRestJsonError(res: ServerResponse, error: AwsError): void {
   send(res, error.status, { Message: error.message, message: error.message }, { 'x-amzn-errortype': error.type, 'content-type': 'application/json' });
 }
 
+/**
+ * Lambda's restJson1 errors: `x-amzn-ErrorType` and `{"Type","message"}`, `Type` being `User` for the
+ * caller's errors and `Service` for Lambda's own (as SAM's local Lambda service answers, aws/aws-sam-cli
+ * samcli/local/lambda_service/lambda_error_responses.py). Lambda's model names the member `Message` on some
+ * exceptions (ResourceNotFoundException) and `message` on others, so both are sent.
+ */
+export function sendLambdaError(res: ServerResponse, error: AwsError): void {
+  send(
+    res,
+    error.status,
+    { Type: error.status >= 500 ? 'Service' : 'User', Message: error.message, message: error.message },
+    { 'x-amzn-errortype': error.type, 'content-type': 'application/json' },
+  );
+}
+
 export function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }): void {
   const payload = body === undefined ? '' : JSON.stringify(body);
   res.writeHead(status, { 'x-amzn-requestid': crypto.randomUUID(), 'content-length': Buffer.byteLength(payload), ...headers });

@@ -15,7 +15,11 @@ export const USAGE = `Usage: npm start -- [options]
   --flag on|off           set ENABLE_FAVORITES_PRIORITY at start (env SANDBOX_FLAG; default: keep stored, false at first)
   --flag-cache-ttl <s>    how long handlers cache the flag (env SANDBOX_FLAG_CACHE_TTL, default 10)
   --recovery-delay <s>    how long before the timer finishes a routing an invocation left undone (env SANDBOX_RECOVERY_DELAY, default 120)
+  --request-ttl <s>       how long an open request waits for a mechanic before it expires (env SANDBOX_REQUEST_TTL, default 1800)
+  --lambda-concurrency <n>  worker threads running Lambda containers in parallel (env SANDBOX_LAMBDA_CONCURRENCY, default: cores)
   --async-retry-delays <s>,<s>  Lambda's waits before retrying a failed async invocation (env SANDBOX_ASYNC_RETRY_DELAYS, default 60,120)
+  --scheduler-precision aws|exact  when an at(T) schedule fires: aws = a random moment in T's minute, as AWS does;
+                          exact = at T (env SANDBOX_SCHEDULER_PRECISION, default aws)
   --in-memory             keep nothing on disk (env SANDBOX_IN_MEMORY=1)
   --data-dir <path>       where state lives (env SANDBOX_DATA_DIR, default .sandbox)
   --help                  this text`;
@@ -36,7 +40,10 @@ export function parseSandboxArgs(args: readonly string[], env: NodeJS.ProcessEnv
         flag: { type: 'string' },
         'flag-cache-ttl': { type: 'string' },
         'recovery-delay': { type: 'string' },
+        'request-ttl': { type: 'string' },
+        'lambda-concurrency': { type: 'string' },
         'async-retry-delays': { type: 'string' },
+        'scheduler-precision': { type: 'string' },
         'in-memory': { type: 'boolean' },
         'data-dir': { type: 'string' },
         help: { type: 'boolean' },
@@ -65,6 +72,9 @@ export function parseSandboxArgs(args: readonly string[], env: NodeJS.ProcessEnv
   };
   const flag = text('flag', 'SANDBOX_FLAG');
   if (flag !== undefined && flag !== 'on' && flag !== 'off') throw new UsageError(`--flag must be on or off, got "${flag}"`);
+  const precision = text('scheduler-precision', 'SANDBOX_SCHEDULER_PRECISION');
+  if (precision !== undefined && precision !== 'aws' && precision !== 'exact')
+    throw new UsageError(`--scheduler-precision must be aws or exact, got "${precision}"`);
   return {
     httpPort: number('http-port', 'SANDBOX_HTTP_PORT', 0),
     wsPort: number('ws-port', 'SANDBOX_WS_PORT', 0),
@@ -72,7 +82,10 @@ export function parseSandboxArgs(args: readonly string[], env: NodeJS.ProcessEnv
     priorityWindowSeconds: number('priority-window', 'SANDBOX_PRIORITY_WINDOW', 1),
     flagCacheTtlSeconds: number('flag-cache-ttl', 'SANDBOX_FLAG_CACHE_TTL', 1),
     recoveryDelaySeconds: number('recovery-delay', 'SANDBOX_RECOVERY_DELAY', 1),
+    requestTtlSeconds: number('request-ttl', 'SANDBOX_REQUEST_TTL', 1),
+    lambdaConcurrency: number('lambda-concurrency', 'SANDBOX_LAMBDA_CONCURRENCY', 1),
     asyncRetryDelaysMs: delays('async-retry-delays', 'SANDBOX_ASYNC_RETRY_DELAYS'),
+    schedulerPrecision: precision as 'aws' | 'exact' | undefined,
     flag: flag as 'on' | 'off' | undefined,
     inMemory: (values['in-memory'] as boolean | undefined) ?? ['1', 'true'].includes(env.SANDBOX_IN_MEMORY ?? ''),
     dataDir: text('data-dir', 'SANDBOX_DATA_DIR'),

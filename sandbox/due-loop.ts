@@ -1,7 +1,8 @@
 /**
  * The firing loop of the sandbox's durable queues (Scheduler's schedules,
  * Lambda's async events): every tick it starts each due item that is not
- * already running; stopping waits for the runs under way. What is due lives
+ * already running; stopping waits for the runs under way (or, halting, does
+ * not). What is due lives
  * in the caller's persisted state, never in timers, so a restart carries on.
  */
 export class DueLoop<T> {
@@ -25,9 +26,14 @@ export class DueLoop<T> {
 
   /** Stops starting runs and waits for those under way (their outcome is still recorded). */
   async stop(): Promise<void> {
+    this.halt();
+    await Promise.all(this.inFlight.values());
+  }
+
+  /** Stops starting runs; those under way are left to their caller. */
+  halt(): void {
     clearInterval(this.timer);
     this.timer = undefined;
-    await Promise.all(this.inFlight.values());
   }
 
   tick(): void {

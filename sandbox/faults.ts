@@ -5,15 +5,21 @@
  *   {"service":"scheduler","operation":"CreateSchedule","error":"InternalServerException","times":1}
  * `times` 0 means "until cleared"; `match` narrows a fault to requests whose
  * target (connection id, parameter name, request body …) contains it.
+ *   {"service":"lambda","operation":"intakeStart","error":"Crash","after":"PutItem"}
+ * kills that function's invocation right after its first call of that AWS
+ * operation returns, as a timeout or out-of-memory kill would.
  * `DELETE /dev/faults` clears them all.
  */
 
-export const FAULT_SERVICES = ['dynamodb', 'ssm', 'scheduler', 'connections', 'lambda'] as const;
+export const FAULT_SERVICES = ['dynamodb', 'ssm', 'scheduler', 'connections', 'lambda', 'lambda-api'] as const;
 export type FaultService = (typeof FAULT_SERVICES)[number];
 
 export interface FaultSpec {
   readonly service: FaultService;
-  /** AWS operation name (`PutItem`, `GetParameter`, `CreateSchedule`, `PostToConnection`) or, for `lambda`, the function name. Omitted: every operation. */
+  /**
+   * AWS operation name (`PutItem`, `GetParameter`, `CreateSchedule`, `PostToConnection`, `Invoke` for `lambda-api`: the
+   * API call fails and the function does not run) or, for `lambda`, the function name (its run fails). Omitted: every operation.
+   */
   readonly operation?: string;
   /** The error type AWS would answer with, e.g. `ThrottlingException`. */
   readonly error: string;
@@ -23,6 +29,18 @@ export interface FaultSpec {
   /** How many requests fail. @default 1; 0 = until cleared */
   readonly times?: number;
   readonly match?: string;
+  /** With `error: "Crash"` (service `lambda`): the AWS operation after whose return the invocation dies. */
+  readonly after?: string;
+  /** Which call of `after` (the second `UpdateItem` of an invocation: 2). @default 1 */
+  readonly occurrence?: number;
+}
+
+/** A crash as a container checks it: which function (any when absent), which event (containing `match`), after which call. */
+export interface CrashFault {
+  readonly function?: string;
+  readonly match?: string;
+  /** `Operation#n`: the n-th call of that operation in the invocation. */
+  readonly point: string;
 }
 
 export interface ActiveFault extends FaultSpec {
@@ -60,6 +78,7 @@ export class Faults {
     const active: ActiveFault = { ...fault, id: this.nextId++, remaining: fault.times === 0 ? null : (fault.times ?? 1), hits: 0 };
     this.active.push(active);
     this.log(`faults: ${describe(active)} armed`);
+    this.onChange();
     return active;
   }
 
@@ -70,24 +89,49 @@ export class Faults {
   clear(): void {
     this.active.length = 0;
     this.log('faults: cleared');
+    this.onChange();
   }
 
-  /** The fault this request must answer with, if any (and counts it). */
+  /** The fault this request must answer with, if any (and counts it). Crashes are not answers: see `crashPoints`. */
   take(service: FaultService, operation: string, target: string): ActiveFault | undefined {
-    const fault = this.active.find(
-      (f) => f.service === service && (f.operation === undefined || f.operation === operation) && (f.match === undefined || target.includes(f.match)),
-    );
-    if (!fault) return undefined;
+    const fault = this.active.find((f) => f.after === undefined && this.matches(f, service, operation, target));
+    return fault && this.count(fault, service, operation);
+  }
+
+  /** Called whenever faults are armed, used up or cleared (the Lambda host keeps its workers' crash lists current). */
+  onChange: () => void = () => undefined;
+
+  /** The armed crashes, for the containers to check at each AWS call. */
+  crashes(): CrashFault[] {
+    return this.active.filter((f) => f.after !== undefined).map((f) => ({ function: f.operation, match: f.match, point: crashPoint(f) }));
+  }
+
+  /** An invocation crashed at one of its crash points (`Operation#n`): counts that fault. */
+  crashed(functionName: string, point: string, event: string): void {
+    const fault = this.active.find((f) => f.after !== undefined && crashPoint(f) === point && this.matches(f, 'lambda', functionName, event));
+    if (fault) this.count(fault, 'lambda', `${functionName} after ${point}`);
+  }
+
+  private matches(f: ActiveFault, service: FaultService, operation: string, target: string): boolean {
+    return f.service === service && (f.operation === undefined || f.operation === operation) && (f.match === undefined || target.includes(f.match));
+  }
+
+  private count(fault: ActiveFault, service: FaultService, operation: string): ActiveFault {
     fault.hits++;
     this.injected++;
-    if (fault.remaining !== null && --fault.remaining === 0) this.active.splice(this.active.indexOf(fault), 1);
+    if (fault.remaining !== null && --fault.remaining === 0) {
+      this.active.splice(this.active.indexOf(fault), 1);
+      this.onChange();
+    }
     this.log(`faults: ${service} ${operation} answered ${fault.error}`);
     return fault;
   }
 }
 
+const crashPoint = (fault: FaultSpec): string => `${fault.after}#${fault.occurrence ?? 1}`;
+
 function describe(fault: ActiveFault): string {
-  return `#${fault.id} ${fault.service}${fault.operation ? ` ${fault.operation}` : ''} → ${fault.error} ${fault.remaining === null ? 'until cleared' : `×${fault.remaining}`}${fault.match ? ` matching "${fault.match}"` : ''}`;
+  return `#${fault.id} ${fault.service}${fault.operation ? ` ${fault.operation}` : ''} → ${fault.error} ${fault.remaining === null ? 'until cleared' : `×${fault.remaining}`}${fault.match ? ` matching "${fault.match}"` : ''}${fault.after ? ` after ${crashPoint(fault)}` : ''}`;
 }
 
 export class FaultSpecError extends Error {}
@@ -98,12 +142,16 @@ function validate(input: unknown): FaultSpec {
   if (!FAULT_SERVICES.includes(spec.service as FaultService)) throw new FaultSpecError(`service must be one of ${FAULT_SERVICES.join(', ')}`);
   if (typeof spec.error !== 'string' || !/^[A-Za-z.]{1,100}$/.test(spec.error))
     throw new FaultSpecError('error must be an AWS error type such as ThrottlingException');
-  for (const field of ['operation', 'message', 'match'] as const) {
+  for (const field of ['operation', 'message', 'match', 'after'] as const) {
     if (spec[field] !== undefined && typeof spec[field] !== 'string') throw new FaultSpecError(`${field} must be a string`);
   }
   if (spec.times !== undefined && (!Number.isInteger(spec.times) || (spec.times as number) < 0))
     throw new FaultSpecError('times must be a whole number ≥ 0 (0 = until cleared)');
   if (spec.status !== undefined && (!Number.isInteger(spec.status) || (spec.status as number) < 400 || (spec.status as number) > 599))
     throw new FaultSpecError('status must be a 4xx or 5xx code');
+  if (spec.occurrence !== undefined && (!Number.isInteger(spec.occurrence) || (spec.occurrence as number) < 1 || spec.after === undefined))
+    throw new FaultSpecError('occurrence must be a whole number ≥ 1, with `after`');
+  if ((spec.error === 'Crash') !== (spec.after !== undefined) || (spec.after !== undefined && spec.service !== 'lambda'))
+    throw new FaultSpecError('a Crash fault is a lambda fault with `after`: the AWS operation after which the invocation dies');
   return spec as unknown as FaultSpec;
 }

@@ -21,7 +21,10 @@ const ACTIONS: Record<string, string> = {
   ScanCommand: 'dynamodb:Scan',
   GetParameterCommand: 'ssm:GetParameter',
   CreateScheduleCommand: 'scheduler:CreateSchedule',
+  UpdateScheduleCommand: 'scheduler:UpdateSchedule',
+  InvokeCommand: 'lambda:InvokeFunction',
   DeleteScheduleCommand: 'scheduler:DeleteSchedule',
+  GetScheduleCommand: 'scheduler:GetSchedule',
   PostToConnectionCommand: 'execute-api:ManageConnections',
   GetConnectionCommand: 'execute-api:ManageConnections',
   DeleteConnectionCommand: 'execute-api:ManageConnections',
@@ -32,13 +35,25 @@ export function grantedActions(name: FunctionName): Set<string> {
   const spec: FunctionSpec = functions[name];
   const granted = new Set<string>((spec.table ?? []).map((action) => `dynamodb:${action}`));
   if (spec.readsFlag) granted.add('ssm:GetParameter');
-  if (spec.createsSchedules) granted.add('scheduler:CreateSchedule');
-  if (spec.deletesSchedules) granted.add('scheduler:DeleteSchedule');
+  if (spec.setsTimers) {
+    granted.add('scheduler:CreateSchedule');
+    granted.add('scheduler:UpdateSchedule');
+  }
+  if (spec.clearsTimers) granted.add('scheduler:DeleteSchedule');
+  if (spec.readsTimers) granted.add('scheduler:GetSchedule');
+  if (spec.fansOut) granted.add('lambda:InvokeFunction');
   if (spec.pushes) granted.add('execute-api:ManageConnections');
   return granted;
 }
 
 export const actionOf = (commandName: string): string => ACTIONS[commandName] ?? `unknown:${commandName}`;
+
+/** The AWS operation an SDK command calls (`PutCommand` of lib-dynamodb → `PutItem`), as faults name it. */
+export function operationOf(commandName: string): string {
+  const action = ACTIONS[commandName];
+  if (action?.startsWith('dynamodb:')) return action.slice('dynamodb:'.length);
+  return commandName.replace(/Command$/, '');
+}
 
 export class AccessDeniedException extends Error {
   readonly $fault = 'client';

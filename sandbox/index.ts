@@ -6,7 +6,13 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DEFAULT_FLAG_CACHE_TTL_SECONDS, DEFAULT_PRIORITY_WINDOW_SECONDS, DEFAULT_ROUTING_GUARD_SECONDS, ENV } from '../contract/env';
+import {
+  DEFAULT_FLAG_CACHE_TTL_SECONDS,
+  DEFAULT_PRIORITY_WINDOW_SECONDS,
+  DEFAULT_RECOVERY_DELAY_SECONDS,
+  DEFAULT_REQUEST_TTL_SECONDS,
+  ENV,
+} from '../contract/env';
 import { flagParameterName, scheduleGroupName } from '../contract/naming';
 import { startAwsEndpoint } from './aws-endpoint';
 import { DEV_AUDIENCE, DevAuth, type TokenRequest } from './dev-auth';
@@ -14,8 +20,9 @@ import { devRoutes } from './dev-routes';
 import { Faults } from './faults';
 import { DynamoDbService } from './dynamodb';
 import { startHttpGateway } from './http-gateway';
-import { functionArn, LambdaHost, SANDBOX_ACCOUNT, SANDBOX_REGION } from './lambda-host';
-import { isScheduleTarget, scheduleTargets } from '../contract/routes';
+import { lambdaApi } from './lambda-api';
+import { functionArn, type InvocationRecord, lambdaFunctionName, LambdaHost, SANDBOX_ACCOUNT, SANDBOX_REGION } from './lambda-host';
+import { asyncTargets, type FunctionName, isAsyncTarget } from '../contract/routes';
 import { readable, sandboxLine } from './log-lines';
 import { AsyncInvoker, type LambdaDeadLetter } from './lambda-async';
 import { type DeadLetter, SchedulerService } from './scheduler';
@@ -39,6 +46,10 @@ export interface SandboxOptions {
   priorityWindowSeconds?: number;
   /** How long before the timer finishes a routing an invocation left undone (the routing guard). @default 120 */
   recoveryDelaySeconds?: number;
+  /** How long an open request waits for a mechanic before it expires. @default 1800 */
+  requestTtlSeconds?: number;
+  /** Worker threads running Lambda containers in parallel. @default the number of cores */
+  lambdaConcurrency?: number;
   /** Sets the flag parameter at start; omitted keeps what is stored (`false` on first start). */
   flag?: 'on' | 'off';
   /** @default 10 */
@@ -58,6 +69,8 @@ export interface SandboxOptions {
   ttlSweepMs?: number;
   /** Lambda's waits before the two retries of a failed asynchronous invocation (schedule targets). @default [60000, 120000] */
   asyncRetryDelaysMs?: readonly number[];
+  /** When an `at(T)` schedule fires: `aws` at a random moment in T's minute, as AWS does; `exact` at T (see scheduler.ts). @default 'aws' */
+  schedulerPrecision?: 'aws' | 'exact';
 }
 
 export interface Sandbox {
@@ -74,6 +87,10 @@ export interface Sandbox {
   /** Every handler log line (raw JSON) and sandbox line, in order. */
   readonly logs: string[];
   token(request: TokenRequest): Promise<string>;
+  /** The latest finished Lambda invocations (function, ok, duration, AWS calls by operation), oldest first. */
+  invocations(): readonly InvocationRecord[];
+  /** How many containers each function has now. */
+  containers(): Partial<Record<FunctionName, number>>;
   /** What reached the dead-letter queue: the Scheduler's (a failed invoke) and Lambda's on-failure records (a function that failed 3 times). */
   deadLetters(): (DeadLetter | LambdaDeadLetter)[];
   stop(): Promise<void>;
@@ -111,7 +128,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     dataDir,
     run: (fn, payload) => host!.invoke(fn, payload),
     arnOf: (fn) => functionArn(stage, fn),
-    onFailureDestination: (fn) => (isScheduleTarget(fn) ? deadLetterQueueArn : undefined),
+    onFailureDestination: (fn) => (isAsyncTarget(fn) ? deadLetterQueueArn : undefined),
     log: say,
     retryDelaysMs: options.asyncRetryDelaysMs,
     tickMs: options.schedulerTickMs,
@@ -121,6 +138,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     log: say,
     tickMs: options.schedulerTickMs,
     retryBaseDelayMs: options.retryBaseDelayMs,
+    precision: options.schedulerPrecision,
     // Scheduler invokes Lambda asynchronously: the invoke succeeds once the event is queued; a function that
     // fails is retried by Lambda, and the schedule's RetryPolicy covers only an invoke that fails.
     invoke: async (arn, input) => {
@@ -133,7 +151,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const deadLetters = () => [...scheduler.deadLetters(), ...lambdaAsync.deadLetters()];
   const aws = await startAwsEndpoint({
     port: options.awsPort ?? 4566,
-    services: { dynamodb: dynamodb.handle, ssm: ssm.handle, scheduler: scheduler.handle },
+    services: {
+      dynamodb: dynamodb.handle,
+      ssm: ssm.handle,
+      scheduler: scheduler.handle,
+      lambda: lambdaApi({ functionOfArn: (arn) => host?.functionOfArn(arn), run: invoke, queue: (fn, payload) => lambdaAsync.invoke(fn, payload) }),
+    },
     faults,
   });
 
@@ -163,6 +186,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     AWS_ENDPOINT_URL_DYNAMODB: aws.url,
     AWS_ENDPOINT_URL_SSM: aws.url,
     AWS_ENDPOINT_URL_SCHEDULER: aws.url,
+    AWS_ENDPOINT_URL_LAMBDA: aws.url,
     // As the Lambda runtime sets it in an on-demand execution environment (Powertools counts cold starts by it).
     AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     [ENV.logLevel]: process.env[ENV.logLevel] ?? 'INFO',
@@ -172,19 +196,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     [ENV.priorityWindowSeconds]: String(options.priorityWindowSeconds ?? DEFAULT_PRIORITY_WINDOW_SECONDS),
     [ENV.connectionsEndpoint]: ws.connectionsEndpoint,
     [ENV.scheduleGroupName]: names.group,
-    [ENV.fallbackFunctionArn]: functionArn(stage, scheduleTargets.fallback),
-    [ENV.routingGuardFunctionArn]: functionArn(stage, scheduleTargets.routingGuard),
-    [ENV.routingGuardSeconds]: String(options.recoveryDelaySeconds ?? DEFAULT_ROUTING_GUARD_SECONDS),
+    [ENV.timerFunctionArn]: functionArn(stage, asyncTargets.timer),
+    [ENV.fanOutFunctionName]: lambdaFunctionName(stage, asyncTargets.fanOut),
+    [ENV.recoveryDelaySeconds]: String(options.recoveryDelaySeconds ?? DEFAULT_RECOVERY_DELAY_SECONDS),
+    [ENV.requestTtlSeconds]: String(options.requestTtlSeconds ?? DEFAULT_REQUEST_TTL_SECONDS),
     [ENV.schedulerRoleArn]: `arn:aws:iam::${SANDBOX_ACCOUNT}:role/priority-dispatch-${stage}-scheduler`,
-    [ENV.fallbackDeadLetterQueueArn]: deadLetterQueueArn,
+    [ENV.deadLetterQueueArn]: deadLetterQueueArn,
     [ENV.jwtIssuer]: auth.issuer,
     [ENV.jwtAudience]: DEV_AUDIENCE,
     [ENV.jwksUrl]: `${http.url}/dev/.well-known/jwks.json`,
   };
-  host = new LambdaHost({
+  host = await LambdaHost.start({
     stage,
     env,
     faults,
+    concurrency: options.lambdaConcurrency,
     onLogLine: (line) => {
       logs.push(line);
       print(readable(line));
@@ -227,13 +253,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     demo,
     logs,
     token: (request) => auth.issue(request),
+    invocations: () => [...host!.finished],
+    containers: () => host!.containerCounts(),
     deadLetters,
     stop: async () => {
       if (stopped) return;
       stopped = true;
       await dynamodb.stopSweeping();
       await scheduler.stop();
-      await lambdaAsync.stop();
+      lambdaAsync.stop();
       await ws.close();
       await http.close();
       await host!.stop();

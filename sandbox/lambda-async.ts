@@ -72,6 +72,7 @@ export class AsyncInvoker {
   private readonly dead: LambdaDeadLetter[];
   private readonly retryDelaysMs: readonly number[];
   private readonly loop: DueLoop<QueuedEvent>;
+  private stopped = false;
 
   constructor(private readonly options: AsyncInvokerOptions) {
     this.file = new JsonFile<QueuedEvent[]>(options.dataDir, 'async-invocations.json');
@@ -102,16 +103,24 @@ export class AsyncInvoker {
     this.loop.start();
   }
 
-  /** Stops taking events off the queue and waits for the runs under way (their outcome is still recorded). */
-  stop(): Promise<void> {
-    return this.loop.stop();
+  /**
+   * Stops taking events off the queue, without waiting for the runs under way
+   * (a timer's run may wait two minutes for its deadline): their events stay
+   * queued, so the next start runs them again — at least once, as Lambda runs
+   * again an invocation cut short.
+   */
+  stop(): void {
+    this.stopped = true;
+    this.loop.halt();
   }
 
   private async attempt(event: QueuedEvent): Promise<void> {
     try {
       await this.options.run(event.function, event.payload);
+      if (this.stopped) return;
       return this.remove(event);
     } catch (error) {
+      if (this.stopped) return;
       event.failures++;
       event.lastError = { errorType: (error as { errorName?: string }).errorName ?? (error as Error).name ?? 'Error', errorMessage: (error as Error).message };
     }

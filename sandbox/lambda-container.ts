@@ -1,82 +1,135 @@
 /**
- * Runs inside the worker thread: the same handler files the stack deploys,
- * loaded from the routes manifest, invoked with the event the gateways build
- * and a Lambda context. Its env (endpoints, table, flag …) was set by the
- * host; nothing in the handlers knows it is local.
+ * Runs inside a worker thread: Lambda "containers" of any function, each one
+ * its function's bundle imported under its own URL (so with its own module
+ * scope), running one invocation at a time as a Lambda container does. Many
+ * containers share a worker's event loop, so invocations that wait on I/O
+ * overlap as they do across containers in AWS; CPU work runs on as many
+ * threads as the host has workers. The env (endpoints, table, flag …) was set
+ * by the host; nothing in the handlers knows it is local.
  *
- * One container runs every invocation here, overlapping ones included, while
- * Lambda gives each concurrent invocation its own container: Powertools'
- * per-invocation log keys (context, correlation id) can then mix between
- * overlapping invocations in the sandbox's output, never in AWS.
+ * Every AWS SDK call (all clients share @smithy/core's `Client`, which the
+ * bundles leave external) is checked against the calling function's grants,
+ * and can be made the last thing a container does: a `Crash` fault kills the
+ * container right after its first call of that operation returns.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { parentPort } from 'node:worker_threads';
 import { Client } from '@smithy/core/client';
-import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
 import { functions, type FunctionName } from '../contract/routes';
-import { AccessDeniedException, actionOf, grantedActions } from './iam';
+import { AccessDeniedException, actionOf, grantedActions, operationOf } from './iam';
+import type { CrashFault } from './faults';
 import { lambdaContext } from './lambda-context';
 
-/** An invocation, or (without `function`) a request to load every handler now. */
+/** An invocation of one container; a container not yet seen here is started first (its cold start). */
 export interface Invocation {
   id: number;
-  function?: FunctionName;
-  event?: unknown;
-  /** The deployed function's name and ARN, for the context (the host sets them with `function`). */
-  functionName?: string;
-  functionArn?: string;
+  container: number;
+  function: FunctionName;
+  /** The function's bundle (file URL). */
+  bundle: string;
+  event: unknown;
+  functionName: string;
+  functionArn: string;
+  timeoutMs: number;
 }
 
-export type InvocationResult = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { name: string; message: string; stack?: string } };
+/** AWS calls an invocation made, by operation (`PutItem`, `PostToConnection`, `Invoke` …). */
+export type CallCounts = Record<string, number>;
+
+export type InvocationResult =
+  | { id: number; ok: true; result: unknown; calls?: CallCounts }
+  | { id: number; ok: false; error: { name: string; message: string; stack?: string }; calls?: CallCounts }
+  /** The container died right after that call (`Operation#n`) returned; nothing it does from now on reaches AWS. */
+  | { id: number; crashed: string };
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
-/**
- * Which function an SDK call comes from: every invocation runs in its own
- * async context, and every AWS SDK client's `send` (they all share this base
- * class) checks the call against that function's grants first.
- */
-const invoking = new AsyncLocalStorage<FunctionName>();
-const grants = new Map((Object.keys(functions) as FunctionName[]).map((name) => [name, grantedActions(name)]));
-const send = Client.prototype.send;
-Client.prototype.send = function checkedSend(this: Client<never, never, never, never>, command: { constructor: { name: string } }, ...rest: unknown[]) {
-  const name = invoking.getStore();
-  const action = actionOf(command.constructor.name);
-  if (name && !grants.get(name)!.has(action)) {
-    process.stdout.write(
-      `${JSON.stringify({ timestamp: new Date().toISOString(), level: 'ERROR', message: `[sandbox IAM] ${name} is not granted ${action}` })}\n`,
-    );
-    return Promise.reject(new AccessDeniedException(name, action));
-  }
-  return (send as (...args: unknown[]) => unknown).call(this, command, ...rest);
-} as typeof send;
-const loaded = new Map<FunctionName, Promise<Handler>>();
-const root = resolve(import.meta.dirname, '..');
+interface Running {
+  readonly invocation: Invocation;
+  /** The event as JSON, for a crash fault's `match`. */
+  readonly event: string;
+  readonly calls: CallCounts;
+  dead: boolean;
+}
 
-function handlerOf(name: FunctionName): Promise<Handler> {
-  let handler = loaded.get(name);
+/** Which invocation an SDK call comes from: each runs in its own async context. */
+const running = new AsyncLocalStorage<Running>();
+const grants = new Map((Object.keys(functions) as FunctionName[]).map((name) => [name, grantedActions(name)]));
+const never = new Promise<never>(() => undefined);
+const send = Client.prototype.send;
+Client.prototype.send = async function checkedSend(this: Client<never, never, never, never>, command: { constructor: { name: string } }, ...rest: unknown[]) {
+  const current = running.getStore();
+  if (current?.dead) return never;
+  const action = actionOf(command.constructor.name);
+  if (current && !grants.get(current.invocation.function)!.has(action)) {
+    process.stdout.write(
+      `${JSON.stringify({ timestamp: new Date().toISOString(), level: 'ERROR', message: `[sandbox IAM] ${current.invocation.function} is not granted ${action}` })}\n`,
+    );
+    throw new AccessDeniedException(current.invocation.function, action);
+  }
+  const operation = operationOf(command.constructor.name);
+  if (current) current.calls[operation] = (current.calls[operation] ?? 0) + 1;
+  const answer = await (send as (...args: unknown[]) => Promise<unknown>).call(this, command, ...rest);
+  const point = current && `${operation}#${current.calls[operation]}`;
+  if (current && !current.dead && crashes.some((c) => isHit(c, current, point!))) {
+    // As a timeout or out-of-memory kill would: the call happened, its caller never learns.
+    current.dead = true;
+    parentPort!.postMessage({ id: current.invocation.id, crashed: point! } satisfies InvocationResult);
+  }
+  return current?.dead ? never : answer;
+} as typeof send;
+
+/** The armed Crash faults, kept current by the host (sandbox/faults.ts). */
+let crashes: readonly CrashFault[] = [];
+const isHit = (crash: CrashFault, current: Running, point: string): boolean =>
+  crash.point === point &&
+  (crash.function === undefined || crash.function === current.invocation.function) &&
+  (crash.match === undefined || current.event.includes(crash.match));
+
+const containers = new Map<number, Promise<Handler>>();
+
+function containerOf(container: number, bundle: string): Promise<Handler> {
+  let handler = containers.get(container);
   if (!handler) {
-    handler = import(pathToFileURL(resolve(root, functions[name].entry)).href).then((module: { handler: Handler }) => module.handler);
-    loaded.set(name, handler);
+    // Its own URL, so its own module instance: the cold start of a new container.
+    handler = import(`${bundle}?container=${container}`).then((module: { handler: Handler }) => module.handler);
+    containers.set(container, handler);
   }
   return handler;
 }
 
-parentPort!.on('message', async (invocation: Invocation) => {
+/** Besides invocations: load a container ahead of use (warm-up), forget one that died, or the armed crashes changed. */
+type Control = { load: number; id: number; bundle: string } | { retire: number } | { crashes: CrashFault[] };
+
+parentPort!.on('message', async (message: Invocation | Control) => {
+  if ('crashes' in message) {
+    crashes = message.crashes;
+    return;
+  }
+  if ('retire' in message) {
+    // A dead container is never used again; its module instance is dropped (work still pending in it stays stuck).
+    containers.delete(message.retire);
+    return;
+  }
+  if ('load' in message) {
+    try {
+      await containerOf(message.load, message.bundle);
+      parentPort!.postMessage({ id: message.id, ok: true, result: null } satisfies InvocationResult);
+    } catch (error) {
+      parentPort!.postMessage({ id: message.id, ok: false, error: { name: 'Runtime.ImportModuleError', message: String(error) } } satisfies InvocationResult);
+    }
+    return;
+  }
+  const invocation = message;
+  const state: Running = { invocation, event: JSON.stringify(invocation.event) ?? '', calls: {}, dead: false };
   let answer: InvocationResult;
   try {
-    if (!invocation.function) {
-      await Promise.all((Object.keys(functions) as FunctionName[]).map(handlerOf));
-      parentPort!.postMessage({ id: invocation.id, ok: true, result: null } satisfies InvocationResult);
-      return;
-    }
-    const handler = await handlerOf(invocation.function);
-    const context = lambdaContext({ functionName: invocation.functionName!, functionArn: invocation.functionArn! });
-    answer = { id: invocation.id, ok: true, result: await invoking.run(invocation.function, () => handler(invocation.event, context)) };
+    const handler = await containerOf(invocation.container, invocation.bundle);
+    const context = lambdaContext({ functionName: invocation.functionName, functionArn: invocation.functionArn, timeoutMs: invocation.timeoutMs });
+    answer = { id: invocation.id, ok: true, result: await running.run(state, () => handler(invocation.event, context)), calls: state.calls };
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
-    answer = { id: invocation.id, ok: false, error: { name: e.name, message: e.message, stack: e.stack } };
+    answer = { id: invocation.id, ok: false, error: { name: e.name, message: e.message, stack: e.stack }, calls: state.calls };
   }
-  parentPort!.postMessage(answer);
+  if (!state.dead) parentPort!.postMessage(answer);
 });

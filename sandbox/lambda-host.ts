@@ -1,14 +1,22 @@
 /**
- * The sandbox's Lambda service: one worker thread (a warm "container") that
- * hosts every handler of the manifest with the env the stack would set.
+ * The sandbox's Lambda service. Each function has its own containers: a
+ * container is the function's bundle imported into its own module scope and
+ * runs one invocation at a time; an invocation finds an idle container of its
+ * function or starts a new one (paying its cold start), as Lambda does. The
+ * containers live on `concurrency` worker threads (default: one per core), so
+ * CPU-bound invocations run in parallel up to that many at once, and those
+ * waiting on I/O overlap freely. Every worker has the env the stack would set.
  * Handlers' log lines (stdout and stderr, as Lambda sends both to CloudWatch)
  * come back through `onLogLine`.
  */
+import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
-import { functions, type FunctionName } from '../contract/routes';
+import { functionName } from '../contract/naming';
+import { functions, type FunctionName, type FunctionSpec } from '../contract/routes';
 import type { Faults } from './faults';
-import type { Invocation, InvocationResult } from './lambda-container';
+import type { CallCounts, Invocation, InvocationResult } from './lambda-container';
+import { functionBundles } from './lambda-bundles';
 
 export const SANDBOX_ACCOUNT = '000000000000';
 export const SANDBOX_REGION = 'us-east-1';
@@ -25,14 +33,31 @@ export class InvocationError extends Error {
   }
 }
 
+/** One finished invocation, as the host saw it (the sandbox keeps the last few thousand). */
+export interface InvocationRecord {
+  readonly function: FunctionName;
+  readonly ok: boolean;
+  readonly ms: number;
+  /** The event's `request_id`, for the asynchronous targets (timer, fan-out). */
+  readonly requestId?: string;
+  /** AWS calls it made, by operation. */
+  readonly calls: CallCounts;
+}
+
 export interface LambdaHostOptions {
   stage: string;
   env: Record<string, string>;
   onLogLine: (line: string) => void;
-  /** Like the function timeout: a handler still running after this fails. @default 29 s */
-  timeoutMs?: number;
-  /** `lambda` faults make an invocation fail as if the handler had thrown. */
+  /** `lambda` faults make an invocation fail as if the handler had thrown, or crash it after an AWS call. */
   faults?: Faults;
+  /** Worker threads running containers. @default the number of cores */
+  concurrency?: number;
+  /**
+   * Containers one function may have at once; more concurrent invocations wait
+   * for one to be free (as with reserved concurrency, but queued instead of throttled).
+   * @default 32
+   */
+  maxContainersPerFunction?: number;
 }
 
 /** The ARN a function of the manifest has in the sandbox (what schedules target). */
@@ -40,32 +65,53 @@ export const functionArn = (stage: string, name: FunctionName): string =>
   `arn:aws:lambda:${SANDBOX_REGION}:${SANDBOX_ACCOUNT}:function:${lambdaFunctionName(stage, name)}`;
 
 /** The function's name in the sandbox (CloudFormation names them in AWS). */
-export const lambdaFunctionName = (stage: string, name: FunctionName): string => `priority-dispatch-${stage}-${name}`;
+export const lambdaFunctionName = (stage: string, name: FunctionName): string => functionName(stage, name);
+
+interface Container {
+  readonly id: number;
+  readonly name: FunctionName;
+  readonly worker: number;
+  busy: boolean;
+}
+
+interface Pending {
+  /** A warm-up load, not an invocation: its container is released by `warm`. */
+  readonly load?: true;
+  readonly started: number;
+  readonly name: FunctionName;
+  readonly container: Container;
+  readonly event: string;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
 
 export class LambdaHost {
-  private readonly worker: Worker;
-  private readonly pending = new Map<
-    number,
-    { resolve: (value: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout; name: FunctionName }
-  >();
+  private readonly workers: Worker[];
+  private readonly containers = new Map<FunctionName, Container[]>();
+  /** Invocations waiting for a container of their function (at its limit). */
+  private readonly waiting = new Map<FunctionName, (() => void)[]>();
+  private readonly pending = new Map<number, Pending>();
+  private readonly maxContainers: number;
+  /** The latest finished invocations, oldest first. */
+  readonly finished: InvocationRecord[] = [];
   private nextId = 1;
+  private nextContainer = 1;
 
-  constructor(private readonly options: LambdaHostOptions) {
-    this.worker = new Worker(new URL('./lambda-container.mjs', import.meta.url), {
-      env: { ...process.env, ...options.env },
-      stdout: true,
-      stderr: true,
-    });
-    createInterface({ input: this.worker.stdout }).on('line', options.onLogLine);
-    createInterface({ input: this.worker.stderr }).on('line', options.onLogLine);
-    this.worker.on('message', (answer: InvocationResult) => this.settle(answer));
-    this.worker.on('error', (error) => {
-      for (const [id, call] of this.pending) {
-        clearTimeout(call.timer);
-        call.reject(new InvocationError(call.name, 'Runtime.ExitError', error.message));
-        this.pending.delete(id);
-      }
-    });
+  private constructor(
+    private readonly options: LambdaHostOptions,
+    private readonly bundles: Record<FunctionName, string>,
+  ) {
+    this.maxContainers = options.maxContainersPerFunction ?? 32;
+    this.workers = Array.from({ length: Math.max(1, options.concurrency ?? availableParallelism()) }, (_, index) => this.startWorker(index));
+    const faults = options.faults;
+    // Containers check each AWS call against the armed crashes: keep every worker's copy current.
+    if (faults) faults.onChange = () => this.broadcast({ crashes: faults.crashes() });
+  }
+
+  /** Bundles the handlers (once per process), then starts the workers. */
+  static async start(options: LambdaHostOptions): Promise<LambdaHost> {
+    return new LambdaHost(options, await functionBundles());
   }
 
   arnOf(name: FunctionName): string {
@@ -76,39 +122,148 @@ export class LambdaHost {
     return (Object.keys(functions) as FunctionName[]).find((name) => arn === this.arnOf(name) || arn.startsWith(`${this.arnOf(name)}:`));
   }
 
-  invoke(name: FunctionName, event: unknown): Promise<unknown> {
-    const fault = this.options.faults?.take('lambda', name, JSON.stringify(event) ?? '');
-    if (fault) return Promise.reject(new InvocationError(name, fault.error, fault.message ?? `Injected fault: ${fault.error}`));
-    return this.call({ function: name, event, functionName: lambdaFunctionName(this.options.stage, name), functionArn: this.arnOf(name) }, name);
+  /** Containers per function now (idle and busy), for tests and the operator. */
+  containerCounts(): Partial<Record<FunctionName, number>> {
+    return Object.fromEntries([...this.containers].map(([name, list]) => [name, list.length]));
   }
 
-  /** Loads every handler now, so the first request does not pay for it. */
-  async warm(): Promise<void> {
-    await this.call({}, 'wsPing');
-  }
-
-  private call(message: Omit<Invocation, 'id'>, name: FunctionName): Promise<unknown> {
+  async invoke(name: FunctionName, event: unknown): Promise<unknown> {
+    const serialized = JSON.stringify(event) ?? '';
+    const fault = this.options.faults?.take('lambda', name, serialized);
+    if (fault) throw new InvocationError(name, fault.error, fault.message ?? `Injected fault: ${fault.error}`);
+    const container = await this.acquire(name);
     const id = this.nextId++;
+    // The function's own timeout, as the stack configures it: a handler still running then fails.
+    const spec: FunctionSpec = functions[name];
+    const timeoutSeconds = spec.timeoutSeconds ?? 29;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new InvocationError(name, 'Sandbox.Timedout', `Task timed out after ${(this.options.timeoutMs ?? 29_000) / 1000} seconds`));
-      }, this.options.timeoutMs ?? 29_000);
-      this.pending.set(id, { resolve, reject, timer, name });
-      this.worker.postMessage({ id, ...message } satisfies Invocation);
+        // Lambda stops the container of a timed-out invocation: it is not used again.
+        this.retire(id, new InvocationError(name, 'Sandbox.Timedout', `Task timed out after ${timeoutSeconds} seconds`));
+      }, timeoutSeconds * 1000);
+      this.pending.set(id, { name, container, event: serialized, resolve, reject, timer, started: performance.now() });
+      this.workers[container.worker]!.postMessage({
+        id,
+        container: container.id,
+        function: name,
+        bundle: this.bundles[name],
+        event,
+        functionName: lambdaFunctionName(this.options.stage, name),
+        functionArn: this.arnOf(name),
+        timeoutMs: timeoutSeconds * 1000,
+      } satisfies Invocation);
     });
   }
 
+  /** Starts one container of every function now, so the first requests do not each pay a cold start. */
+  async warm(): Promise<void> {
+    await Promise.all((Object.keys(functions) as FunctionName[]).map((name) => this.release(this.startContainer(name), true)));
+  }
+
   async stop(): Promise<void> {
-    await this.worker.terminate();
+    await Promise.all(this.workers.map((worker) => worker.terminate()));
+  }
+
+  private broadcast(message: unknown): void {
+    for (const worker of this.workers) worker.postMessage(message);
+  }
+
+  private startWorker(index: number): Worker {
+    const worker = new Worker(new URL('./lambda-container.mjs', import.meta.url), {
+      env: { ...process.env, ...this.options.env },
+      stdout: true,
+      stderr: true,
+    });
+    createInterface({ input: worker.stdout }).on('line', this.options.onLogLine);
+    createInterface({ input: worker.stderr }).on('line', this.options.onLogLine);
+    worker.on('message', (answer: InvocationResult) => this.settle(answer));
+    worker.on('error', (error) => {
+      for (const [id, call] of this.pending)
+        if (call.container.worker === index) this.retire(id, new InvocationError(call.name, 'Runtime.ExitError', error.message));
+    });
+    return worker;
+  }
+
+  private async acquire(name: FunctionName): Promise<Container> {
+    for (;;) {
+      const list = this.containers.get(name) ?? [];
+      const idle = list.find((c) => !c.busy);
+      if (idle) {
+        idle.busy = true;
+        return idle;
+      }
+      if (list.length < this.maxContainers) return this.startContainer(name);
+      await new Promise<void>((wake) => this.waiting.set(name, [...(this.waiting.get(name) ?? []), wake]));
+    }
+  }
+
+  /** A new container, on the worker running the fewest busy containers. */
+  private startContainer(name: FunctionName): Container {
+    const busy = this.workers.map((_, index) => [...this.containers.values()].flat().filter((c) => c.worker === index && c.busy).length);
+    const container: Container = { id: this.nextContainer++, name, worker: busy.indexOf(Math.min(...busy)), busy: true };
+    this.containers.set(name, [...(this.containers.get(name) ?? []), container]);
+    return container;
+  }
+
+  /** Frees a container (warming: after a dummy load) and wakes one invocation waiting for it. */
+  private async release(container: Container, warming = false): Promise<void> {
+    if (warming) await this.load(container);
+    container.busy = false;
+    this.waiting.get(container.name)?.shift()?.();
+  }
+
+  /** Imports the container's bundle without invoking it. */
+  private load(container: Container): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`container of ${container.name} did not load`)), 60_000);
+      this.pending.set(id, { load: true, name: container.name, container, event: '', resolve, reject, timer, started: performance.now() });
+      this.workers[container.worker]!.postMessage({ load: container.id, id, bundle: this.bundles[container.name] });
+    });
   }
 
   private settle(answer: InvocationResult): void {
     const call = this.pending.get(answer.id);
     if (!call) return;
+    if ('crashed' in answer) {
+      this.options.faults?.crashed(call.name, answer.crashed, call.event);
+      this.retire(
+        answer.id,
+        new InvocationError(call.name, 'Runtime.ExitError', `Runtime exited with error: signal: killed (injected crash after ${answer.crashed})`),
+      );
+      return;
+    }
     this.pending.delete(answer.id);
     clearTimeout(call.timer);
+    if (!call.load) {
+      void this.release(call.container);
+      const requestId = (JSON.parse(call.event || '{}') as { request_id?: unknown }).request_id;
+      this.finished.push({
+        function: call.name,
+        ok: answer.ok,
+        ms: Math.round(performance.now() - call.started),
+        ...(typeof requestId === 'string' ? { requestId } : {}),
+        calls: answer.calls ?? {},
+      });
+      if (this.finished.length > 5000) this.finished.splice(0, this.finished.length - 5000);
+    }
     if (answer.ok) call.resolve(answer.result);
     else call.reject(new InvocationError(call.name, answer.error.name, answer.error.message));
+  }
+
+  /** Fails the invocation and drops its container for good (timed out or crashed). */
+  private retire(id: number, error: InvocationError): void {
+    const call = this.pending.get(id);
+    if (!call) return;
+    this.pending.delete(id);
+    clearTimeout(call.timer);
+    const list = this.containers.get(call.name) ?? [];
+    this.containers.set(
+      call.name,
+      list.filter((c) => c !== call.container),
+    );
+    this.workers[call.container.worker]!.postMessage({ retire: call.container.id });
+    this.waiting.get(call.name)?.shift()?.();
+    call.reject(error);
   }
 }

@@ -4,12 +4,14 @@
  * The API half answers the paths, query names and shapes the real SDK and
  * `aws scheduler …` use (from @aws-sdk/client-scheduler's schema). The firing
  * half is a loop over the persisted schedules: every tick it invokes each
- * ENABLED one-time `at()` schedule whose time has come (the invoke is
+ * ENABLED one-time `at()` schedule whose moment has come (the invoke is
  * asynchronous, as Scheduler's Lambda target is: it succeeds once the event is
  * queued, see lambda-async.ts), retries an invoke that failed with exponential
  * back-off per the target's RetryPolicy, dead-letters what runs out of retries
  * or age, then deletes the schedule (`ActionAfterCompletion: DELETE`) or marks
- * it completed. `schedules.json` is the truth: retry times
+ * it completed. The moment is, as on AWS, somewhere in the minute of the
+ * `at()` time, unless `precision: 'exact'` (see SchedulerPrecision).
+ * `schedules.json` is the truth: firing moments and retry times
  * live in it rather than in timers, so a restart carries on where it stopped,
  * and an invocation interrupted by a crash runs again (at least once, like AWS).
  *
@@ -33,6 +35,16 @@ const NAME = /^[0-9a-zA-Z\-_.]{1,64}$/;
 const DEFAULT_RETRY_POLICY = { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 };
 const MAX_BACKOFF_MS = 60_000;
 
+/**
+ * When an `at(T)` schedule fires. `aws`: at a random moment in the minute that
+ * contains T, as AWS does: "All schedule types on EventBridge Scheduler invoke
+ * their targets with 60 second precision. This means that if you set your
+ * schedule to run at 1:00, it will invoke the target API between 1:00:00 and
+ * 1:00:59" (https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html),
+ * so up to 59 s before T or after it. `exact`: at T.
+ */
+export type SchedulerPrecision = 'aws' | 'exact';
+
 export interface SchedulerOptions {
   /** Where `schedules.json` and `dead-letters.json` live; none keeps them in memory. */
   dataDir?: string;
@@ -43,6 +55,10 @@ export interface SchedulerOptions {
   tickMs?: number;
   /** First retry delay, doubling per attempt up to 60 s. @default 1000 */
   retryBaseDelayMs?: number;
+  /** @default 'aws' */
+  precision?: SchedulerPrecision;
+  /** Draws the `aws` moment in [0, 1); tests pin it. @default Math.random */
+  random?: () => number;
 }
 
 export interface DeadLetter {
@@ -87,7 +103,7 @@ interface StoredSchedule {
   run: {
     /** Changes with every create/update, so a firing that outlives an update does not act on the new definition. */
     revision: string;
-    /** When an `at()` schedule is due; absent for `rate()`/`cron()`, which never fire here. */
+    /** When an `at()` schedule fires, drawn once per create/update (see SchedulerPrecision); absent for `rate()`/`cron()`, which never fire here. */
     dueAt?: number;
     attempts: number;
     nextAttemptAt?: number;
@@ -259,14 +275,19 @@ export class SchedulerService {
     if (existing && definition.ClientToken !== undefined && existing.ClientToken === definition.ClientToken) return { ScheduleArn: scheduleArn(existing) };
     if (existing) throw new AwsError(409, 'ConflictException', `Schedule ${name} already exists.`);
     const now = Date.now();
-    const schedule: StoredSchedule = { ...definition, CreationDate: now, LastModificationDate: now, run: freshRun(definition) };
+    const schedule: StoredSchedule = { ...definition, CreationDate: now, LastModificationDate: now, run: this.freshRun(definition) };
     this.state.schedules[key] = schedule;
     this.save();
     this.options.log(`scheduler: created ${key} ${describeTiming(schedule)} → ${schedule.Target.Arn}`);
     return { ScheduleArn: scheduleArn(schedule) };
   }
 
-  /** UpdateSchedule replaces the whole definition: omitted fields return to their defaults, as on AWS. */
+  /**
+   * UpdateSchedule replaces the whole definition: omitted fields return to their defaults, as on AWS ("uses all
+   * values, including empty values, specified in the request and overrides the existing schedule",
+   * https://docs.aws.amazon.com/scheduler/latest/APIReference/API_UpdateSchedule.html). So the firing state starts
+   * over too: a completed one-time schedule given a new `at()` fires again.
+   */
   private updateSchedule(name: string, body: Body): unknown {
     const definition = scheduleDefinition(name, body);
     const existing = this.schedule(name, definition.GroupName);
@@ -275,7 +296,7 @@ export class SchedulerService {
       ClientToken: existing.ClientToken,
       CreationDate: existing.CreationDate,
       LastModificationDate: Date.now(),
-      run: freshRun(definition),
+      run: this.freshRun(definition),
     };
     this.state.schedules[`${schedule.GroupName}/${name}`] = schedule;
     this.save();
@@ -410,6 +431,20 @@ export class SchedulerService {
   private save(): void {
     this.file.write(this.state);
   }
+
+  /** The moment is drawn here, once, and persisted: every tick and a restart see the same one. */
+  private freshRun(definition: Pick<StoredSchedule, 'ScheduleExpression' | 'ScheduleExpressionTimezone'>): StoredSchedule['run'] {
+    const at = dueTime(definition.ScheduleExpression, definition.ScheduleExpressionTimezone);
+    return { revision: randomUUID(), dueAt: at === undefined ? undefined : this.fireMoment(at), attempts: 0, completed: false };
+  }
+
+  /** See SchedulerPrecision. A moment already past (T in the past, or drawn early in the current minute) fires at the next tick. */
+  private fireMoment(at: number): number {
+    if ((this.options.precision ?? 'aws') === 'exact') return at;
+    // Zone offsets are whole minutes today, so the UTC minute is the schedule's wall-clock minute.
+    const minute = Math.floor(at / 60_000) * 60_000;
+    return minute + Math.floor((this.options.random ?? Math.random)() * 60_000);
+  }
 }
 
 // ---- firing helpers ----------------------------------------------------------------
@@ -417,10 +452,6 @@ export class SchedulerService {
 function isDue(schedule: StoredSchedule, now: number): boolean {
   const { run } = schedule;
   return schedule.State === 'ENABLED' && run.dueAt !== undefined && !run.completed && now >= (run.nextAttemptAt ?? run.dueAt);
-}
-
-function freshRun(definition: Pick<StoredSchedule, 'ScheduleExpression' | 'ScheduleExpressionTimezone'>): StoredSchedule['run'] {
-  return { revision: randomUUID(), dueAt: dueTime(definition.ScheduleExpression, definition.ScheduleExpressionTimezone), attempts: 0, completed: false };
 }
 
 function describeTiming(schedule: StoredSchedule): string {

@@ -8,6 +8,7 @@ import { connectionIndex, isConditionFailure, keys, withoutKeys } from './dynamo
 const CONNECTION_TTL_SECONDS = 3 * 60 * 60;
 
 export class DynamoDbConnectionStore implements ConnectionStore {
+  readonly shards = CONNECTION_SHARDS;
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -44,8 +45,8 @@ export class DynamoDbConnectionStore implements ConnectionStore {
     return this.query('connections-by-workshop', 'workshop_pk', connectionIndex.workshop(workshopId));
   }
 
-  async *listAll(): AsyncIterable<Connection[]> {
-    for (let shard = 0; shard < CONNECTION_SHARDS; shard++) yield* this.query('connections-by-shard', 'shard_pk', connectionIndex.shard(shard));
+  listByShard(shard: number): AsyncIterable<Connection[]> {
+    return this.query('connections-by-shard', 'shard_pk', connectionIndex.shard(shard));
   }
 
   async setWorkshop(connectionId: string, workshopId: string | null): Promise<void> {

@@ -6,8 +6,8 @@ import { CONNECTION_SHARDS } from '../../contract/table-schema';
 import { createHash } from 'node:crypto';
 
 export const keys = {
-  session: (id: string) => ({ pk: `SESSION#${id}`, sk: 'SESSION' }),
-  request: (id: string) => ({ pk: `REQUEST#${id}`, sk: 'REQUEST' }),
+  /** A booking: the session and its request, one item (keyed by the session id). */
+  booking: (sessionId: string) => ({ pk: `BOOKING#${sessionId}`, sk: 'BOOKING' }),
   mechanic: (id: string) => ({ pk: `MECHANIC#${id}`, sk: 'MECHANIC' }),
   connection: (id: string) => ({ pk: `CONNECTION#${id}`, sk: 'CONNECTION' }),
 };

@@ -2,6 +2,8 @@
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { TokenVerifier, VerifiedToken } from '../ports';
 
+const JWKS_TIMEOUT_MS = 10_000;
+
 export class JoseTokenVerifier implements TokenVerifier {
   private readonly keys: JWTVerifyGetKey;
 
@@ -10,7 +12,9 @@ export class JoseTokenVerifier implements TokenVerifier {
     private readonly issuer: string,
     private readonly audience: string,
   ) {
-    this.keys = createRemoteJWKSet(new URL(jwksUrl));
+    // jose's default (5 s) is tight for a container's first fetch while its host is busy starting others;
+    // the handshake waits at most this long for the issuer's keys, once per container (then they are cached).
+    this.keys = createRemoteJWKSet(new URL(jwksUrl), { timeoutDuration: JWKS_TIMEOUT_MS });
   }
 
   async verify(token: string): Promise<VerifiedToken> {

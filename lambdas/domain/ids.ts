@@ -21,6 +21,8 @@ const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 export const isSessionId = (value: string): boolean => SESSION_ID.test(value);
 
 export const requestIdFor = (sessionId: string): string => `req-${sessionId}`;
+/** The session a request id was derived from. */
+export const sessionIdOf = (requestId: string): string => requestId.slice('req-'.length);
 
 const REQUEST_ID = /^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const isRequestId = (value: string): boolean => REQUEST_ID.test(value);
@@ -28,13 +30,9 @@ export const isRequestId = (value: string): boolean => REQUEST_ID.test(value);
 /** EventBridge Scheduler names: at most 64 characters of `[0-9a-zA-Z-_.]`. */
 export const SCHEDULE_NAME = /^[0-9a-zA-Z\-_.]{1,64}$/;
 
-export function fallbackScheduleName(requestId: string): string {
-  return scheduleName(`fallback-${requestId}`);
-}
-
-/** The guard that finishes a session's routing if the invocation routing it dies. */
-export function routingGuardScheduleName(sessionId: string): string {
-  return scheduleName(`route-${sessionId}`);
+/** The request's one timer schedule. */
+export function timerScheduleName(requestId: string): string {
+  return scheduleName(`timer-${requestId}`);
 }
 
 function scheduleName(name: string): string {

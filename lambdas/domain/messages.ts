@@ -1,7 +1,8 @@
 /** Server → mechanic WebSocket messages (DESIGN §3), `type` first. */
-import type { AcceptRefusal, DispatchRequest } from './request';
+import type { AcceptRefusal, Booking, NewRequestReason } from './booking';
 
-export type NewRequestReason = 'broadcast' | 'fallback' | 'priority_failed' | 'priority_declined' | 'workshop';
+/** Why a request is no longer available. */
+export type TakenReason = 'accepted' | 'cancelled' | 'expired';
 
 export type ServerMessage =
   | {
@@ -11,26 +12,26 @@ export type ServerMessage =
       expires_at: string;
       window_seconds: number;
       concern: string;
-      vehicle: DispatchRequest['vehicle'];
+      vehicle: Booking['vehicle'];
     }
-  | { type: 'new_request'; request_id: string; session_id: string; reason: NewRequestReason; concern: string; vehicle: DispatchRequest['vehicle'] }
+  | { type: 'new_request'; request_id: string; session_id: string; reason: NewRequestReason; concern: string; vehicle: Booking['vehicle'] }
   | { type: 'accept_result'; request_id: string; ok: true }
   | { type: 'accept_result'; request_id: string; ok: false; reason: AcceptRefusal }
-  | { type: 'request_taken'; request_id: string }
+  | { type: 'request_taken'; request_id: string; reason: TakenReason }
   | { type: 'pong' }
   | { type: 'error'; code: string; message: string };
 
-export const priorityOffer = (request: DispatchRequest, windowSeconds: number): ServerMessage => ({
+export const priorityOffer = (request: Booking, expiresAt: string, windowSeconds: number): ServerMessage => ({
   type: 'priority_session_request',
   request_id: request.request_id,
   session_id: request.session_id,
-  expires_at: request.expires_at!,
+  expires_at: expiresAt,
   window_seconds: windowSeconds,
   concern: request.concern,
   vehicle: request.vehicle,
 });
 
-export const newRequest = (request: DispatchRequest, reason: NewRequestReason): ServerMessage => ({
+export const newRequest = (request: Booking, reason: NewRequestReason): ServerMessage => ({
   type: 'new_request',
   request_id: request.request_id,
   session_id: request.session_id,
@@ -42,7 +43,7 @@ export const newRequest = (request: DispatchRequest, reason: NewRequestReason): 
 export const acceptResult = (requestId: string, refusal: AcceptRefusal | null): ServerMessage =>
   refusal === null ? { type: 'accept_result', request_id: requestId, ok: true } : { type: 'accept_result', request_id: requestId, ok: false, reason: refusal };
 
-export const requestTaken = (requestId: string): ServerMessage => ({ type: 'request_taken', request_id: requestId });
+export const requestTaken = (requestId: string, reason: TakenReason): ServerMessage => ({ type: 'request_taken', request_id: requestId, reason });
 
 export const pong = (): ServerMessage => ({ type: 'pong' });
 

@@ -1,5 +1,5 @@
 /** The routing decision of DESIGN §1.2, pure so every combination is tested. */
-import type { RoutingType } from './session';
+import type { RoutingType } from './booking';
 
 export type RoutingDecision =
   | { readonly kind: 'workshop'; readonly workshopId: string }

@@ -1,5 +1,5 @@
 /** POST /sessions/{id}/checkout/complete — what the payment webhook calls; repeating it changes nothing. */
-import { completeCheckout } from '../use-cases/sessions';
+import { completeCheckout } from '../use-cases/booking';
 import { deps } from '../wiring';
 import { callerId, httpHandler, json, pathId } from './shared/http';
 

@@ -1,5 +1,5 @@
 /** GET /sessions/{id} — the session, its request and the audit trail, for its owner only. */
-import { getSessionView } from '../use-cases/sessions';
+import { getSessionView } from '../use-cases/booking';
 import { deps } from '../wiring';
 import { callerId, httpHandler, json, pathId } from './shared/http';
 

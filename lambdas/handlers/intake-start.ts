@@ -1,6 +1,6 @@
 /** POST /intake/start — validate the booking, then `startIntake`. */
 import { invalidRequest } from '../domain/errors';
-import { startIntake } from '../use-cases/sessions';
+import { startIntake } from '../use-cases/booking';
 import { deps } from '../wiring';
 import { bookingSchema, parseWith } from './shared/schemas';
 import { callerId, header, httpHandler, json, jsonBody } from './shared/http';

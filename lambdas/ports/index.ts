@@ -5,42 +5,33 @@
 import type { MetricName } from '../../contract/metrics';
 import type { Connection, Mechanic } from '../domain/mechanic';
 import type { ServerMessage } from '../domain/messages';
-import type { AuditEvent, DispatchRequest, FallbackReason, RequestMetadata } from '../domain/request';
-import type { Session } from '../domain/session';
+import type { Audience, AuditEvent, Booking, RequestMetadata } from '../domain/booking';
+import type { GuardContext, LifecycleEvent } from '../domain/lifecycle';
 
-export interface SessionStore {
-  /** Stores a new session; when one with this id exists already, returns that one instead (idempotent intake). */
-  create(session: Session): Promise<{ created: boolean; session: Session }>;
-  get(sessionId: string): Promise<Session | undefined>;
-  /** awaiting_checkout/fulfilled → fulfilled with this request id; undefined when the session is cancelled or missing. */
-  markFulfilled(sessionId: string, requestId: string, at: string): Promise<Session | undefined>;
-  /** awaiting_checkout/fulfilled → cancelled; undefined when missing. */
-  markCancelled(sessionId: string, at: string): Promise<Session | undefined>;
-}
+/** What a transition writes besides its new state (lifecycle.ts says which event sets what). */
+export type TransitionChanges = Partial<
+  Pick<Booking, 'routing' | 'route_to' | 'new_request_reason' | 'audience' | 'routing_since' | 'mechanic_id' | 'expires_at' | 'open_until'>
+> & { readonly request_metadata?: Partial<RequestMetadata> };
 
-export type MatchOutcome = { matched: true; request: DispatchRequest } | { matched: false; request: DispatchRequest | undefined };
+export type TransitionOutcome = { applied: true; booking: Booking } | { applied: false; booking: Booking | undefined };
 
-export interface RequestStore {
-  /** Creates the request unless it exists (one request per session); returns what is stored. */
-  create(request: DispatchRequest): Promise<{ created: boolean; request: DispatchRequest }>;
-  get(requestId: string): Promise<DispatchRequest | undefined>;
-  /** Adds to the audit trail and metadata; no state change. */
-  record(requestId: string, metadata: Partial<RequestMetadata>, event: AuditEvent): Promise<void>;
+export interface BookingStore {
+  /** Stores a new booking (`booked` or `booked_unpaid`); when one with this id exists already, returns that one instead (idempotent intake). */
+  create(booking: Booking): Promise<{ created: boolean; booking: Booking }>;
+  get(sessionId: string): Promise<Booking | undefined>;
   /**
-   * The one conditional write of an accept: pending and allowed for this
-   * mechanic (see `acceptRefusal`) → matched. Otherwise nothing changes.
+   * The one conditional write of a lifecycle transition: its guard (lifecycle.ts
+   * TRANSITIONS) is the condition; when it holds, the state becomes the
+   * transition's `to`, `changes` are set and `event` joins the audit trail.
+   * When it does not, nothing changes and the current booking is returned.
    */
-  match(requestId: string, acceptor: { mechanicId: string; workshopId: string | null }, at: string): Promise<MatchOutcome>;
-  /**
-   * The one conditional write of a fallback: a pending priority request not
-   * yet fallen back gets `fallback_broadcast_at`. Undefined when another
-   * invocation, a match or a cancel got there first.
-   */
-  claimFallback(requestId: string, reason: FallbackReason, at: string): Promise<DispatchRequest | undefined>;
-  /** Undoes our own claim after the broadcast failed, so Lambda's async retry can run it. */
-  releaseFallback(requestId: string, claimedAt: string, event: AuditEvent): Promise<void>;
-  /** pending → cancelled; undefined when it was no longer pending. */
-  cancel(requestId: string, at: string): Promise<DispatchRequest | undefined>;
+  transition(
+    sessionId: string,
+    event: LifecycleEvent,
+    input: { now: string; changes?: TransitionChanges; audit: AuditEvent; guard?: Omit<GuardContext, 'now'> },
+  ): Promise<TransitionOutcome>;
+  /** Adds to the audit trail (and request metadata); no state change; a missing booking stays missing. */
+  record(sessionId: string, audit: AuditEvent, metadata?: Partial<RequestMetadata>): Promise<void>;
 }
 
 export interface MechanicStore {
@@ -54,8 +45,10 @@ export interface ConnectionStore {
   listByMechanic(mechanicId: string): Promise<Connection[]>;
   /** Every connection of the workshop's mechanics, page by page. */
   listByWorkshop(workshopId: string): AsyncIterable<Connection[]>;
-  /** Every live connection, page by page (Query per shard, never Scan). */
-  listAll(): AsyncIterable<Connection[]>;
+  /** How many shards all live connections are split into. */
+  readonly shards: number;
+  /** One shard of all live connections, page by page (a fan-out invocation's share; never Scan). */
+  listByShard(shard: number): AsyncIterable<Connection[]>;
   /** Rewrites the workshop on each of a mechanic's connections (after an admin change). */
   setWorkshop(connectionId: string, workshopId: string | null): Promise<void>;
 }
@@ -69,19 +62,30 @@ export interface Pusher {
   disconnect(connectionId: string): Promise<void>;
 }
 
-/** The durable timers: one-shot schedules that outlive any invocation. */
-export interface FallbackScheduler {
-  /** Creates the one-shot schedule firing the fallback for this request at `at`; an existing one is kept. */
-  scheduleFallback(requestId: string, at: Date): Promise<void>;
-  /** Deletes it; an absent schedule is fine. */
-  cancelFallback(requestId: string): Promise<void>;
-  /**
-   * Creates the one-shot schedule that finishes this session's routing at `at`
-   * in case the invocation routing it now dies between its writes; an existing one is kept.
-   */
-  guardRouting(sessionId: string, at: Date): Promise<void>;
-  /** Deletes it once the routing is done; an absent schedule is fine. */
-  releaseRoutingGuard(sessionId: string): Promise<void>;
+/**
+ * Each request's ONE durable timer (an EventBridge Scheduler one-shot
+ * schedule named after the request). It invokes the timer function with
+ * `{request_id, due_at}` no later than `due_at`; the function waits until then.
+ */
+export interface RequestTimer {
+  /** Arms the timer for `due`, creating it or moving it; `hint` says which is likelier, to save a call. */
+  set(requestId: string, due: Date, hint: 'new' | 'existing'): Promise<void>;
+  /** Removes it; an absent timer is fine. */
+  clear(requestId: string): Promise<void>;
+  /** Whether it is still set (it is cleared as the last effect of a request's ending). */
+  isSet(requestId: string): Promise<boolean>;
+}
+
+/** Connections a message must not reach: one connection, or every connection of one mechanic. */
+export interface Exclusion {
+  readonly exceptConnectionId?: string;
+  readonly exceptMechanicId?: string;
+}
+
+/** Messages to many connections leave the request path: each goes to its own asynchronous invocations. */
+export interface FanOut {
+  /** Hands the message over for delivery to every connection of the audience (except one); resolves once it is queued. */
+  send(requestId: string, audience: Audience, message: ServerMessage, options?: Exclusion): Promise<void>;
 }
 
 export interface FeatureFlag {
@@ -91,6 +95,8 @@ export interface FeatureFlag {
 
 export interface Clock {
   now(): Date;
+  /** Waits this long (a bounded wait inside one invocation, never a business deadline). */
+  sleep(ms: number): Promise<void>;
 }
 
 export type LogFields = Record<string, unknown>;

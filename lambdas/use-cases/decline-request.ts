@@ -1,27 +1,40 @@
 /**
  * Decline: the favorite declining ends the priority window at once — the
- * fallback runs now instead of at `expires_at`. Anyone else's decline changes
- * nothing (the request simply stays open to the others).
+ * request opens to everyone now instead of at `expires_at`. Anyone else's
+ * decline changes nothing (the request simply stays open to the others).
  */
+import { isRequestId, sessionIdOf } from '../domain/ids';
+import { audienceKey, guardHolds, TRANSITIONS } from '../domain/lifecycle';
 import { errorEvent } from '../domain/messages';
-import { canFallBack } from '../domain/request';
-import { cancelScheduleQuietly } from './cancel-schedule-quietly';
-import type { Deps } from './deps';
-import { runFallback } from './run-fallback';
+import { armRecovery, type RouteDeps, routeRequest } from './route-request';
 
-export type DeclineDeps = Pick<Deps, 'requests' | 'connections' | 'pusher' | 'scheduler' | 'clock' | 'log' | 'metrics'>;
-
-export async function declineRequest(deps: DeclineDeps, input: { requestId: string; mechanicId: string; connectionId: string }): Promise<void> {
-  const request = await deps.requests.get(input.requestId);
-  if (!request) {
-    await deps.pusher.send(input.connectionId, errorEvent('not_found', `request_id ${input.requestId} not found`));
+export async function declineRequest(deps: RouteDeps, input: { requestId: string; mechanicId: string; connectionId: string }): Promise<void> {
+  const booking = isRequestId(input.requestId) ? await deps.bookings.get(sessionIdOf(input.requestId)) : undefined;
+  if (!booking || booking.state === 'awaiting_checkout') {
+    await deps.pusher.send(input.connectionId, errorEvent('not_found', `request_id ${input.requestId.slice(0, 80)} not found`));
     return;
   }
-  if (request.preferred_mechanic_id !== input.mechanicId || !canFallBack(request)) {
-    deps.log.info('[Decline] Noted; the request stays open', { request_id: request.request_id, mechanic_id: input.mechanicId });
+  const now = deps.clock.now().toISOString();
+  const actor = { mechanicId: input.mechanicId, workshopId: null };
+  if (!guardHolds(TRANSITIONS.declined.guard, booking, { now, actor })) {
+    deps.log.info('[Decline] Noted; the request stays open', { request_id: booking.request_id, mechanic_id: input.mechanicId });
     return;
   }
-  deps.log.info('[Priority] Favorite declined; ending the priority window now', { request_id: request.request_id, mechanic_id: input.mechanicId });
-  const outcome = await runFallback(deps, { requestId: request.request_id, reason: 'preferred_mechanic_declined' });
-  if (outcome.ran) await cancelScheduleQuietly(deps, request.request_id);
+  deps.log.info('[Priority] Favorite declined; ending the priority window now', { request_id: booking.request_id, mechanic_id: input.mechanicId });
+  await armRecovery(deps, booking.request_id, 'existing');
+  const outcome = await deps.bookings.transition(booking.session_id, 'declined', {
+    now,
+    guard: { actor },
+    changes: {
+      route_to: 'everyone',
+      audience: audienceKey.everyone,
+      new_request_reason: 'priority_declined',
+      routing_since: now,
+      request_metadata: { fallback_broadcast_at: now, fallback_reason: 'preferred_mechanic_declined' },
+    },
+    audit: { at: now, type: 'declined', mechanic_id: input.mechanicId },
+  });
+  if (!outcome.applied) return;
+  deps.metrics.count('FallbacksFired');
+  await routeRequest(deps, outcome.booking);
 }

@@ -1,25 +1,13 @@
 /** Everything a use case may be given. Each use case names the part it needs with `Pick`. */
-import type {
-  Clock,
-  ConnectionStore,
-  FallbackScheduler,
-  FeatureFlag,
-  Logger,
-  MechanicStore,
-  Metrics,
-  Pusher,
-  RequestStore,
-  SessionStore,
-  TokenVerifier,
-} from '../ports';
+import type { BookingStore, Clock, ConnectionStore, FanOut, FeatureFlag, Logger, MechanicStore, Metrics, Pusher, RequestTimer, TokenVerifier } from '../ports';
 
 export interface Deps {
-  readonly sessions: SessionStore;
-  readonly requests: RequestStore;
+  readonly bookings: BookingStore;
   readonly mechanics: MechanicStore;
   readonly connections: ConnectionStore;
   readonly pusher: Pusher;
-  readonly scheduler: FallbackScheduler;
+  readonly fanOut: FanOut;
+  readonly timer: RequestTimer;
   readonly flag: FeatureFlag;
   readonly tokens: TokenVerifier;
   readonly clock: Clock;
@@ -27,6 +15,8 @@ export interface Deps {
   readonly metrics: Metrics;
   /** How long the favorite has the request to themselves. */
   readonly priorityWindowSeconds: number;
-  /** When a routing guard finishes a routing whose invocation died. */
-  readonly routingGuardSeconds: number;
+  /** How long the timer waits before finishing a routing an invocation left undone. */
+  readonly recoveryDelaySeconds: number;
+  /** How long an open request waits for a mechanic before it expires. */
+  readonly requestTtlSeconds: number;
 }

@@ -8,11 +8,11 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, type IFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IStringParameter } from 'aws-cdk-lib/aws-ssm';
@@ -20,7 +20,7 @@ import { Construct } from 'constructs';
 import { ENV, type EnvName } from '../../contract/env';
 import type { TableAction } from '../../contract/routes';
 import { tableSchema } from '../../contract/table-schema';
-import type { FallbackScheduler } from './fallback-scheduler';
+import type { RequestTimers } from './request-timers';
 import { acknowledgeWildcardResource } from './nag';
 
 /** Repository root: handler entries in the manifest are relative to it. */
@@ -40,10 +40,24 @@ const ESM_REQUIRE_SHIM = "import { createRequire as __pdCreateRequire } from 'no
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
+/** What the functions that set timers need to compute deadlines (whole seconds; the stack validates them). */
+export interface TimerSettings {
+  readonly priorityWindow: Duration;
+  readonly recoveryDelay: Duration;
+  readonly requestTtl: Duration;
+}
+
 export interface ProjectFunctionProps {
   /** Handler file relative to the repository root; it exports `handler`. */
   readonly entry: string;
   readonly description: string;
+  /**
+   * A fixed physical name. A function whose own environment or policy names
+   * itself (the timer sets its own timers, the fan-out invokes itself) needs
+   * one: a CloudFormation resource cannot reference its own attributes.
+   * @default a name CloudFormation generates
+   */
+  readonly functionName?: string;
   /**
    * API Gateway gives up on an integration after 29–30 s, so API handlers
    * cannot usefully run longer.
@@ -68,9 +82,12 @@ export class ProjectFunction extends Construct {
   /** The function's own role: it starts with nothing but writing to its own log group. */
   readonly role: Role;
   readonly logGroup: LogGroup;
+  /** The fixed physical name, when one was given. */
+  readonly physicalName?: string;
 
   constructor(scope: Construct, id: string, props: ProjectFunctionProps) {
     super(scope, id);
+    this.physicalName = props.functionName;
 
     this.logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -93,6 +110,7 @@ export class ProjectFunction extends Construct {
     this.function = new NodejsFunction(this, 'Function', {
       entry: path.join(REPO_ROOT, props.entry),
       handler: 'handler',
+      functionName: props.functionName,
       description: props.description,
       runtime: FUNCTION_RUNTIME,
       architecture: Architecture.ARM_64,
@@ -174,33 +192,50 @@ export class ProjectFunction extends Construct {
   }
 
   /**
-   * Everything a handler needs to create a fallback schedule:
-   * `scheduler:CreateSchedule` in the project's group and `iam:PassRole` of
-   * the scheduler's role, to the Scheduler service only.
+   * Everything a handler needs to set a request's timer: the schedule's
+   * target, role and DLQ, the durations deadlines are computed from,
+   * `scheduler:CreateSchedule` and `scheduler:UpdateSchedule` in the project's
+   * group and `iam:PassRole` of the scheduler's role, to the Scheduler service only.
    */
-  bindScheduleCreation(fallback: FallbackScheduler, priorityWindow: Duration): void {
-    this.setEnv(ENV.scheduleGroupName, fallback.group.scheduleGroupName);
-    this.setEnv(ENV.fallbackFunctionArn, fallback.targets.fallback.functionArn);
-    // The guard itself only routes (it never guards): its own ARN in its env would be a dependency cycle.
-    if (this.function !== fallback.targets.routingGuard) this.setEnv(ENV.routingGuardFunctionArn, fallback.targets.routingGuard.functionArn);
-    this.setEnv(ENV.schedulerRoleArn, fallback.role.roleArn);
-    this.setEnv(ENV.fallbackDeadLetterQueueArn, fallback.deadLetterQueue.queueArn);
-    this.setEnv(ENV.priorityWindowSeconds, String(priorityWindow.toSeconds()));
-    this.addScheduleStatement('scheduler:CreateSchedule', fallback);
+  bindTimerSetting(timers: RequestTimers, settings: TimerSettings): void {
+    this.setEnv(ENV.scheduleGroupName, timers.group.scheduleGroupName);
+    this.setEnv(ENV.timerFunctionArn, this.referenceTo(timers.target).arn);
+    this.setEnv(ENV.schedulerRoleArn, timers.role.roleArn);
+    this.setEnv(ENV.deadLetterQueueArn, timers.deadLetterQueue.queueArn);
+    this.setEnv(ENV.priorityWindowSeconds, String(settings.priorityWindow.toSeconds()));
+    this.setEnv(ENV.recoveryDelaySeconds, String(settings.recoveryDelay.toSeconds()));
+    this.setEnv(ENV.requestTtlSeconds, String(settings.requestTtl.toSeconds()));
+    this.addScheduleStatement(['scheduler:CreateSchedule', 'scheduler:UpdateSchedule'], timers);
     this.role.addToPrincipalPolicy(
       new PolicyStatement({
         effect: Effect.ALLOW,
         actions: ['iam:PassRole'],
-        resources: [fallback.role.roleArn],
+        resources: [timers.role.roleArn],
         conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
       }),
     );
   }
 
   /** `SCHEDULE_GROUP_NAME` + `scheduler:DeleteSchedule` in the project's group. */
-  bindScheduleDeletion(fallback: FallbackScheduler): void {
-    this.setEnv(ENV.scheduleGroupName, fallback.group.scheduleGroupName);
-    this.addScheduleStatement('scheduler:DeleteSchedule', fallback);
+  bindTimerClearing(timers: RequestTimers): void {
+    this.setEnv(ENV.scheduleGroupName, timers.group.scheduleGroupName);
+    this.addScheduleStatement(['scheduler:DeleteSchedule'], timers);
+  }
+
+  /** `scheduler:GetSchedule` on the group's schedules: is a request's timer still set? */
+  bindTimerReading(timers: RequestTimers): void {
+    this.setEnv(ENV.scheduleGroupName, timers.group.scheduleGroupName);
+    this.addScheduleStatement(['scheduler:GetSchedule'], timers);
+  }
+
+  /**
+   * `FAN_OUT_FUNCTION_NAME` + `lambda:InvokeFunction` on that one function
+   * (unqualified: the handlers invoke it by name, never a version or alias).
+   */
+  bindFanOut(fanOut: IFunction): void {
+    const target = this.referenceTo(fanOut);
+    this.setEnv(ENV.fanOutFunctionName, target.name);
+    this.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [target.arn] }));
   }
 
   /** `JWT_ISSUER`, `JWT_AUDIENCE`: the function verifies tokens itself (no AWS permission involved). */
@@ -209,11 +244,28 @@ export class ProjectFunction extends Construct {
     this.setEnv(ENV.jwtAudience, audience);
   }
 
-  private addScheduleStatement(action: string, fallback: FallbackScheduler): void {
-    this.role.addToPrincipalPolicy(new PolicyStatement({ actions: [action], resources: [fallback.scheduleArnPattern] }));
+  /**
+   * Another function's name and ARN as tokens (CloudFormation then creates it
+   * first); this function's own from its fixed physical name, because a
+   * reference to itself would be a circular dependency.
+   */
+  private referenceTo(fn: IFunction): { name: string; arn: string } {
+    if (fn !== this.function) return { name: fn.functionName, arn: fn.functionArn };
+    if (!this.physicalName) throw new Error(`${this.node.path} names itself in its environment or policy: give it a fixed functionName`);
+    const arn = Stack.of(this).formatArn({
+      service: 'lambda',
+      resource: 'function',
+      resourceName: this.physicalName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    return { name: this.physicalName, arn };
+  }
+
+  private addScheduleStatement(actions: string[], timers: RequestTimers): void {
+    this.role.addToPrincipalPolicy(new PolicyStatement({ actions, resources: [timers.scheduleArnPattern] }));
     acknowledgeWildcardResource(
       this.role,
-      fallback.scheduleArnPattern,
+      timers.scheduleArnPattern,
       'Schedule names are derived from request ids at run time; the wildcard is confined to the schedules of this stage’s own schedule group.',
     );
   }

@@ -12,7 +12,7 @@ import { generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../sandbox/index';
 import { DEV_AUDIENCE } from '../../sandbox/dev-auth';
-import { api, eventually, handshakeStatus, MechanicClient, startTestSandbox } from './clients';
+import { api, connectionIdsOf, eventually, handshakeStatus, MechanicClient, startTestSandbox } from './clients';
 
 let sandbox: Sandbox;
 let dataDir: string;
@@ -125,11 +125,14 @@ describe('WebSocket handshake', () => {
   });
 
   it('a suspended mechanic is disconnected, gets no more offers and cannot come back', async () => {
-    // Arrange
+    // Arrange: the mechanic and a colleague who stays approved (the control: the broadcast after the suspension reaches them)
     const admin = await sandbox.token({ sub: 'ops', scope: 'admin' });
     const id = `mech-${randomUUID().slice(0, 8)}`;
+    const colleagueId = `mech-${randomUUID().slice(0, 8)}`;
     await api(sandbox, 'PUT', `/mechanics/${id}`, { token: admin, body: { status: 'approved' } });
+    await api(sandbox, 'PUT', `/mechanics/${colleagueId}`, { token: admin, body: { status: 'approved' } });
     const client = await MechanicClient.connect(sandbox, id);
+    const colleague = await MechanicClient.connect(sandbox, colleagueId);
     const customer = await sandbox.token({ sub: `cust-${randomUUID().slice(0, 8)}` });
     const first = await api<{ request_id: string }>(sandbox, 'POST', '/intake/start', { token: customer, body: { plan: 'free', concern: 'Before' } });
     await client.waitFor('new_request', first.body.request_id);
@@ -137,11 +140,14 @@ describe('WebSocket handshake', () => {
     // Act
     await api(sandbox, 'PUT', `/mechanics/${id}`, { token: admin, body: { status: 'suspended' } });
 
-    // Assert
+    // Assert: cut off, and no connection left for a broadcast to reach
     await eventually(() => client.closed, "the server to close the suspended mechanic's socket");
+    await eventually(async () => (await connectionIdsOf(sandbox, id)).length === 0, "the suspended mechanic's connection items to go");
     const second = await api<{ request_id: string }>(sandbox, 'POST', '/intake/start', { token: customer, body: { plan: 'free', concern: 'After' } });
     expect(second.status).toBe(201);
+    expect(await colleague.waitFor('new_request', second.body.request_id)).toMatchObject({ concern: 'After' });
     expect(client.of('new_request', second.body.request_id)).toEqual([]);
     expect(await handshakeStatus(`${sandbox.wsUrl}?token=${await sandbox.token({ sub: id })}`)).toBe(403);
+    await colleague.close();
   });
 });

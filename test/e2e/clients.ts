@@ -3,16 +3,30 @@
  * a real `ws` client that records every message, HTTP calls with a bearer
  * token, and polling for async outcomes (never a fixed sleep).
  */
+import { GetScheduleCommand, type GetScheduleCommandOutput, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { WebSocket } from 'ws';
+import { newSessionId, requestIdFor } from '../../lambdas/domain/ids';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../sandbox/index';
 import type { LambdaDeadLetter } from '../../sandbox/lambda-async';
 import type { DeadLetter } from '../../sandbox/scheduler';
 
 export type Message = { type: string; [field: string]: unknown };
 
-/** A sandbox for one test file: free ports, nothing printed, in memory unless a data dir is given. */
+/**
+ * A sandbox for one test file: free ports, nothing printed, in memory unless a data dir is given.
+ * Schedules fire at their `at()` time (`exact`), so a test waits for a deadline, not for a random
+ * moment of its minute; a test of punctuality under AWS's 60-second precision opts into `aws`.
+ */
 export const startTestSandbox = (options: SandboxOptions = {}): Promise<Sandbox> =>
-  startSandbox({ httpPort: 0, wsPort: 0, awsPort: 0, inMemory: options.dataDir === undefined, print: () => undefined, ...options });
+  startSandbox({
+    httpPort: 0,
+    wsPort: 0,
+    awsPort: 0,
+    inMemory: options.dataDir === undefined,
+    print: () => undefined,
+    schedulerPrecision: 'exact',
+    ...options,
+  });
 
 /**
  * Polls until `check` returns a value (not undefined/false) or the deadline
@@ -20,7 +34,7 @@ export const startTestSandbox = (options: SandboxOptions = {}): Promise<Sandbox>
  * fast returns fast, and only a failure waits it out, so a busy machine
  * changes how long a test takes, never whether it passes.
  */
-export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
+export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -38,12 +52,18 @@ export async function eventually<T>(check: () => T | undefined | false | Promise
 export class MechanicClient {
   readonly messages: Message[] = [];
   closed = false;
+  /** When each message arrived (epoch ms), kept apart so messages still compare equal to what the server sent. */
+  private readonly arrivals = new WeakMap<Message, number>();
 
   private constructor(
     readonly mechanicId: string,
     readonly socket: WebSocket,
   ) {
-    socket.on('message', (data) => this.messages.push(JSON.parse(data.toString()) as Message));
+    socket.on('message', (data) => {
+      const message = JSON.parse(data.toString()) as Message;
+      this.arrivals.set(message, Date.now());
+      this.messages.push(message);
+    });
     socket.on('close', () => (this.closed = true));
   }
 
@@ -72,6 +92,13 @@ export class MechanicClient {
 
   of(type: string, requestId?: string): Message[] {
     return this.messages.filter((m) => m.type === type && (requestId === undefined || m.request_id === requestId));
+  }
+
+  /** When this client received the message (epoch ms). */
+  receivedAt(message: Message): number {
+    const at = this.arrivals.get(message);
+    if (at === undefined) throw new Error(`${this.mechanicId} never received ${JSON.stringify(message)}`);
+    return at;
   }
 
   waitFor(type: string, requestId?: string, timeoutMs?: number): Promise<Message> {
@@ -167,13 +194,16 @@ export async function connectionIdsOf(sandbox: Sandbox, mechanicId: string): Pro
 
 /** A fault as `POST /dev/faults` takes it (sandbox/faults.ts). */
 export interface FaultRequest {
-  service: 'dynamodb' | 'ssm' | 'scheduler' | 'connections' | 'lambda';
+  /** `lambda`: a function's run fails (operation = the function, e.g. `requestTimer`); `lambda-api`: the Invoke call itself fails. */
+  service: 'dynamodb' | 'ssm' | 'scheduler' | 'connections' | 'lambda' | 'lambda-api';
   operation?: string;
   error: string;
   times?: number;
   status?: number;
   message?: string;
   match?: string;
+  /** With `error: "Crash"` (service `lambda`): the AWS operation after whose first return the invocation dies. */
+  after?: string;
 }
 
 export interface ArmedFault extends FaultRequest {
@@ -207,8 +237,8 @@ export async function deadLetters(sandbox: Sandbox): Promise<{ count: number; de
   return (await api<{ count: number; dead_letters: DeadLetterView[] }>(sandbox, 'GET', '/dev/dead-letters')).body;
 }
 
-/** The session and request items stored for a customer (their `pk`s): a test-side Scan through the real SDK. */
-export async function itemsOfCustomer(sandbox: Pick<Sandbox, 'awsUrl' | 'tableName'>, customerId: string): Promise<{ sessions: string[]; requests: string[] }> {
+/** The booking items stored for a customer (their `pk`s, `BOOKING#<session_id>`): a test-side Scan through the real SDK. */
+export async function bookingsOfCustomer(sandbox: Pick<Sandbox, 'awsUrl' | 'tableName'>, customerId: string): Promise<string[]> {
   const { DynamoDBClient, ScanCommand } = await import('@aws-sdk/client-dynamodb');
   const client = new DynamoDBClient(awsClientConfig(sandbox as Sandbox));
   const pks: string[] = [];
@@ -226,7 +256,116 @@ export async function itemsOfCustomer(sandbox: Pick<Sandbox, 'awsUrl' | 'tableNa
     ExclusiveStartKey = page.LastEvaluatedKey as Record<string, never> | undefined;
   } while (ExclusiveStartKey);
   client.destroy();
-  return { sessions: pks.filter((pk) => pk.startsWith('SESSION#')), requests: pks.filter((pk) => pk.startsWith('REQUEST#')) };
+  return pks;
+}
+
+/** The request's one timer schedule (`timer-<request_id>`), as Scheduler names it. */
+export const timerName = (requestId: string): string => `timer-${requestId}`;
+
+/** The names of the schedules in the sandbox's group (optionally only those starting with `prefix`), through the real SchedulerClient. */
+export async function scheduleNames(sandbox: Pick<Sandbox, 'awsUrl' | 'scheduleGroupName'>, prefix?: string): Promise<string[]> {
+  const client = new SchedulerClient(awsClientConfig(sandbox as Sandbox));
+  const names: string[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await client.send(new ListSchedulesCommand({ GroupName: sandbox.scheduleGroupName, NamePrefix: prefix, NextToken }));
+    names.push(...(page.Schedules ?? []).map((s) => s.Name!));
+    NextToken = page.NextToken;
+  } while (NextToken);
+  client.destroy();
+  return names;
+}
+
+/** The timer of one request, if it exists: `[timer-<request_id>]` or `[]`. */
+export const timerOf = (sandbox: Pick<Sandbox, 'awsUrl' | 'scheduleGroupName'>, requestId: string): Promise<string[]> =>
+  scheduleNames(sandbox, timerName(requestId));
+
+/** The request's timer as Scheduler holds it: when it fires (`at(...)`, UTC) and the deadline it carries (`due_at`). */
+export async function timerSchedule(
+  sandbox: Pick<Sandbox, 'awsUrl' | 'scheduleGroupName'>,
+  requestId: string,
+): Promise<{ at: number; dueAt: number; input: { request_id: string; due_at: string }; schedule: GetScheduleCommandOutput }> {
+  const client = new SchedulerClient(awsClientConfig(sandbox as Sandbox));
+  try {
+    const schedule = await client.send(new GetScheduleCommand({ GroupName: sandbox.scheduleGroupName, Name: timerName(requestId) }));
+    const input = JSON.parse(schedule.Target!.Input!) as { request_id: string; due_at: string };
+    const at = Date.parse(`${/^at\((.+)\)$/.exec(schedule.ScheduleExpression!)![1]}Z`);
+    return { at, dueAt: Date.parse(input.due_at), input, schedule };
+  } finally {
+    client.destroy();
+  }
+}
+
+export interface AuditEvent {
+  at: string;
+  type: string;
+  [detail: string]: unknown;
+}
+
+/** `GET /sessions/{id}` (lambdas/use-cases/booking.ts `SessionView`). */
+export interface SessionView {
+  session_id: string;
+  customer_id: string;
+  plan: string;
+  status: 'awaiting_checkout' | 'fulfilled' | 'cancelled';
+  concern: string;
+  request: {
+    request_id: string;
+    status: 'pending' | 'matched' | 'cancelled' | 'expired';
+    state: 'routing' | 'offered' | 'open' | 'matched' | 'cancelled' | 'expired';
+    routing: 'priority' | 'broadcast' | 'workshop';
+    mechanic_id: string | null;
+    expires_at: string | null;
+    open_until: string | null;
+    metadata: Record<string, unknown>;
+    events: AuditEvent[];
+  } | null;
+}
+
+/** The customer's view of their booking; throws unless it answers 200. */
+export async function sessionView(sandbox: Pick<Sandbox, 'httpUrl' | 'token'>, customer: string, sessionId: string): Promise<SessionView> {
+  const answer = await api<SessionView>(sandbox as Sandbox, 'GET', `/sessions/${sessionId}`, { token: await sandbox.token({ sub: customer }) });
+  if (answer.status !== 200) throw new Error(`GET /sessions/${sessionId} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  return answer.body;
+}
+
+/** The request's audit events of one type. */
+export const eventsOf = (view: SessionView, type: string): AuditEvent[] => view.request?.events.filter((e) => e.type === type) ?? [];
+
+/**
+ * A booking whose ids are known before it is made (the session id comes from customer + Idempotency-Key),
+ * so a fault aimed at its request can be armed before anything of it runs.
+ */
+export function plannedBooking(): { customer: string; idempotencyKey: string; sessionId: string; requestId: string } {
+  const customer = `cust-${crypto.randomUUID().slice(0, 8)}`;
+  const idempotencyKey = crypto.randomUUID();
+  const sessionId = newSessionId(customer, idempotencyKey);
+  return { customer, idempotencyKey, sessionId, requestId: requestIdFor(sessionId) };
+}
+
+/**
+ * Waits until the fan-out has pushed `messageType` for the request to at least `pushes` connections (delivered,
+ * gone or failed, as its `[FanOut] Delivered` lines count them): a message for everyone goes out in one
+ * asynchronous invocation per connection shard, after the call that caused it has answered. Each connection
+ * lives in one shard, so once the pushes of the test's own mechanics are counted, a `roundTrip` to each makes
+ * "exactly one" counts final. Returns those lines.
+ */
+export async function fannedOut(
+  sandbox: Sandbox,
+  requestId: string,
+  messageType: string,
+  pushes: number,
+  timeoutMs?: number,
+): Promise<Record<string, unknown>[]> {
+  return eventually(
+    () => {
+      const lines = logLines(sandbox, '[FanOut] Delivered').filter((l) => l.request_id === requestId && l.message_type === messageType);
+      const pushed = lines.reduce((sum, l) => sum + Number(l.delivered ?? 0) + Number(l.gone ?? 0) + Number(l.failed ?? 0), 0);
+      return pushed >= pushes && lines;
+    },
+    `the fan-out to push ${messageType} of ${requestId} to ${pushes} connections`,
+    timeoutMs,
+  );
 }
 
 /**

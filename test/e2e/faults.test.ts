@@ -7,49 +7,44 @@
  * after every test whatever happens. Polls, never fixed sleeps for outcomes.
  */
 import { randomUUID } from 'node:crypto';
-import { newSessionId, requestIdFor } from '../../lambdas/domain/ids';
-import { GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FALLBACK_RETRY_POLICY } from '../../lambdas/adapters/eventbridge-scheduler';
+import { TIMER_RETRY_POLICY } from '../../lambdas/adapters/eventbridge-request-timer';
+import type { LambdaDeadLetter } from '../../sandbox/lambda-async';
 import type { Sandbox, SandboxOptions } from '../../sandbox/index';
-import { startTestSandbox } from './clients';
 import {
   api,
   armFault,
   awsClientConfig,
+  bookingsOfCustomer,
   clearFaults,
   connectionIdsOf,
   deadLetters,
+  eventsOf,
   eventually,
+  fannedOut,
   faultState,
-  itemsOfCustomer,
   logLines,
   MechanicClient,
+  plannedBooking,
   registerMechanic,
   roundTrip,
+  type SessionView,
+  sessionView as viewOf,
+  startTestSandbox,
+  timerOf,
+  timerName,
+  timerSchedule,
 } from './clients';
 
-/** Long enough that a schedule can still be read back right after its booking on a busy machine; short enough to wait out. */
+/** Long enough that a timer can still be read back right after its booking on a busy machine; short enough to wait out. */
 const WINDOW_SECONDS = 5;
 const FLAG_TTL_SECONDS = 1;
-
-interface AuditEvent {
-  type: string;
-  [field: string]: unknown;
-}
-interface SessionView {
-  session_id: string;
-  status: string;
-  request: {
-    request_id: string;
-    status: string;
-    routing: string;
-    expires_at: string | null;
-    metadata: Record<string, unknown>;
-    events: AuditEvent[];
-  } | null;
-}
+/** Lambda's waits before its two async retries (AWS: about 1 and 2 minutes). */
+const ASYNC_RETRY_DELAYS_MS = [500, 500];
+/** When the timer finishes a routing an invocation left undone. */
+const RECOVERY_DELAY_SECONDS = 3;
 
 // ---- harness -----------------------------------------------------------------------------------
 
@@ -95,23 +90,9 @@ async function book(
   return { customer, ...answer.body };
 }
 
-/**
- * A booking whose request id is known before it is made (the session id comes from customer + Idempotency-Key),
- * so a fault aimed at its fallback is armed before the window can end, however slow the machine.
- */
-function plannedBooking(): { customer: string; idempotencyKey: string; requestId: string } {
-  const customer = `cust-${randomUUID().slice(0, 8)}`;
-  const idempotencyKey = randomUUID();
-  return { customer, idempotencyKey, requestId: requestIdFor(newSessionId(customer, idempotencyKey)) };
-}
-
 const priority = (favorite: MechanicClient) => ({ preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' });
 
-async function sessionView(sandbox: Sandbox, customer: string, sessionId: string): Promise<SessionView> {
-  const answer = await api<SessionView>(sandbox, 'GET', `/sessions/${sessionId}`, { token: await sandbox.token({ sub: customer }) });
-  expect(answer.status).toBe(200);
-  return answer.body;
-}
+const sessionView = (sandbox: Sandbox, customer: string, sessionId: string): Promise<SessionView> => viewOf(sandbox, customer, sessionId);
 
 /** Polls the session until its request's audit trail has an event of that type. */
 const withEvent = (sandbox: Sandbox, booked: Booked, type: string, timeoutMs?: number): Promise<SessionView> =>
@@ -124,15 +105,13 @@ const withEvent = (sandbox: Sandbox, booked: Booked, type: string, timeoutMs?: n
     timeoutMs,
   );
 
-async function schedulesOf(sandbox: Sandbox, requestId: string): Promise<string[]> {
-  const client = new SchedulerClient(awsClientConfig(sandbox));
-  const { Schedules = [] } = await client.send(new ListSchedulesCommand({ GroupName: sandbox.scheduleGroupName, NamePrefix: `fallback-${requestId}` }));
-  client.destroy();
-  return Schedules.map((s) => s.Name!);
-}
-
 const forRequest = (sandbox: Sandbox, prefix: string, requestId: string) => logLines(sandbox, prefix).filter((line) => line.request_id === requestId);
-const eventsOf = (view: SessionView, type: string) => view.request!.events.filter((e) => e.type === type);
+
+/** Lambda's on-failure records in the DLQ about one request. */
+const lambdaDeadLettersOf = async (sandbox: Sandbox, requestId: string): Promise<LambdaDeadLetter[]> =>
+  (await deadLetters(sandbox)).dead_letters.filter(
+    (d): d is LambdaDeadLetter => 'record' in d && (d.record.requestPayload as { request_id?: string }).request_id === requestId,
+  );
 
 // ---- the flag parameter -------------------------------------------------------------------------
 
@@ -169,20 +148,21 @@ describe('the flag parameter cannot be read', () => {
     expect(warnings[0]).toMatchObject({ level: 'WARN', parameter: sandbox.flagParameterName });
     expect(String(warnings[0]!.error)).toContain('InternalServerError');
     expect(forRequest(sandbox, '[Priority]', booked.request_id)).toEqual([]);
-    expect(await schedulesOf(sandbox, booked.request_id)).toEqual([]);
-    expect((await sessionView(sandbox, booked.customer, booked.session_id)).request).toMatchObject({ routing: 'broadcast', status: 'pending' });
+    const view = await sessionView(sandbox, booked.customer, booked.session_id);
+    expect(view.request).toMatchObject({ routing: 'broadcast', status: 'pending', state: 'open', expires_at: null });
+    // No window: its timer waits for the open request's expiry.
+    expect((await timerSchedule(sandbox, booked.request_id)).input.due_at).toBe(view.request!.open_until);
     expect((await faultState(sandbox)).faults[0]!.hits).toBeGreaterThanOrEqual(1);
   });
 });
 
 // ---- the other services -------------------------------------------------------------------------
 
-describe('faults in DynamoDB, the scheduler, @connections and the fallback function', () => {
+describe('faults in DynamoDB, the scheduler, Lambda, @connections and the timer function', () => {
   let sandbox: Sandbox;
   beforeAll(async () => {
-    // 2 ms doubling per attempt (capped at 60 s, far above): the app's 10 retries take ~2 s here instead of an hour.
-    // Lambda's async retries after a tenth and a fifth of a second instead of one and two minutes.
-    sandbox = await start({ retryBaseDelayMs: 2, asyncRetryDelaysMs: [100, 200] });
+    // 2 ms doubling per attempt (capped at 60 s, far above): a schedule's 10 invoke retries take ~2 s here instead of an hour.
+    sandbox = await start({ retryBaseDelayMs: 2, asyncRetryDelaysMs: ASYNC_RETRY_DELAYS_MS });
   });
   afterEach(() => clearFaults(sandbox));
   afterAll(async () => {
@@ -230,35 +210,78 @@ describe('faults in DynamoDB, the scheduler, @connections and the fallback funct
     });
   });
 
-  it('scheduler CreateSchedule failing → immediate broadcast with reason priority_failed; never pending without a schedule or broadcast', async () => {
-    // Arrange
-    const favorite = await connected(sandbox);
-    const other = await connected(sandbox);
-    // Until cleared: the SDK retries a 500 (3 attempts), so one failure alone would be absorbed.
-    await armFault(sandbox, { service: 'scheduler', operation: 'CreateSchedule', error: 'InternalServerException', times: 0 });
+  it('scheduler CreateSchedule failing → intake answers 500 before writing anything (never a booking without its timer); the same Idempotency-Key after clearing books it once', async () => {
+    // Arrange: the timer is armed before the booking is written; its CreateSchedule fails (the SDK retries a 500: until cleared)
+    const listener = await connected(sandbox);
+    const planned = plannedBooking();
+    const token = await sandbox.token({ sub: planned.customer });
+    const intake = () =>
+      api<{ session_id?: string; request_id?: string; error?: { code: string } }>(sandbox, 'POST', '/intake/start', {
+        token,
+        headers: { 'Idempotency-Key': planned.idempotencyKey },
+        body: { plan: 'free', concern: 'Timer cannot be set' },
+      });
+    await armFault(sandbox, { service: 'scheduler', operation: 'CreateSchedule', error: 'InternalServerException', times: 0, match: planned.requestId });
 
     // Act
-    const booked = await book(sandbox, priority(favorite));
+    const failed = await intake();
+    const whileFailing = await bookingsOfCustomer(sandbox, planned.customer);
+    const hits = (await faultState(sandbox)).faults[0]!.hits;
+    await clearFaults(sandbox);
+    const retried = await intake();
 
-    // Assert: at once, not after the window: with no schedule there is no window to end, and the reason names the immediate path
-    expect(await other.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'priority_failed' });
-    expect(await favorite.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'priority_failed' });
-    expect(favorite.of('priority_session_request')).toEqual([]);
-    expect((await faultState(sandbox)).faults[0]!.hits).toBeGreaterThanOrEqual(1);
-    const view = await withEvent(sandbox, booked, 'broadcast_sent');
-    expect(view.request).toMatchObject({
-      status: 'pending',
-      routing: 'broadcast',
-      metadata: { fallback_reason: 'priority_failed', priority_mechanic_id: favorite.mechanicId },
-    });
-    expect(eventsOf(view, 'priority_failed')).toEqual([expect.objectContaining({ why: 'schedule_failed' })]);
-    // The invariant: a pending request has either a durable fallback or has been broadcast.
-    expect(await schedulesOf(sandbox, booked.request_id)).toEqual([]);
-    expect(eventsOf(view, 'broadcast_sent')).toEqual([expect.objectContaining({ reason: 'priority_failed', delivered: 2 })]);
-    expect(forRequest(sandbox, '[Priority] Could not schedule the fallback', booked.request_id)).toEqual([expect.objectContaining({ level: 'WARN' })]);
+    // Assert: nothing stored, nobody told, until the retry
+    expect(failed).toEqual({ status: 500, body: { error: { code: 'internal_error', message: expect.any(String) } } });
+    expect(hits, "the SDK's own retries of a 500").toBeGreaterThanOrEqual(1);
+    expect(whileFailing).toEqual([]);
+    expect(retried.status).toBe(201);
+    expect(retried.body).toMatchObject({ session_id: planned.sessionId, request_id: planned.requestId, status: 'fulfilled' });
+    expect(await bookingsOfCustomer(sandbox, planned.customer)).toEqual([`BOOKING#${planned.sessionId}`]);
+    expect(await timerOf(sandbox, planned.requestId)).toEqual([timerName(planned.requestId)]);
+    await fannedOut(sandbox, planned.requestId, 'new_request', 1);
+    await roundTrip(listener);
+    expect(listener.of('new_request', planned.requestId)).toHaveLength(1);
   });
 
-  it('pushes failing for one connection → every other mechanic still gets new_request; broadcast_sent counts failed: 1', async () => {
+  it("a push failing through its retries → that shard's fan-out invocation fails and Lambda's retry delivers it; nobody else's push is lost", async () => {
+    // Arrange: the unlucky connection refuses the three pushes of one fan-out run (a 403 the SDK does not retry itself)
+    const unlucky = await connected(sandbox);
+    const others = [await connected(sandbox), await connected(sandbox)];
+    const [unluckyConnection] = await eventually(async () => {
+      const ids = await connectionIdsOf(sandbox, unlucky.mechanicId);
+      return ids.length === 1 && ids;
+    }, 'the connection item of the unlucky mechanic');
+    await armFault(sandbox, {
+      service: 'connections',
+      operation: 'PostToConnection',
+      error: 'ForbiddenException',
+      status: 403,
+      times: 3,
+      match: unluckyConnection,
+    });
+
+    // Act
+    const booked = await book(sandbox);
+
+    // Assert: the others at once; the unlucky one through Lambda's retry of its shard's invocation
+    for (const other of others) expect(await other.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'broadcast' });
+    expect(await unlucky.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'broadcast' });
+    const warnings = logLines(sandbox, 'Push to a connection failed').filter((l) => l.connection_id === unluckyConnection);
+    expect(warnings).toEqual([expect.objectContaining({ level: 'WARN', mechanic_id: unlucky.mechanicId, message_type: 'new_request', attempts: 3 })]);
+    expect(sandbox.logs.some((line) => line.includes('lambda: fanOut failed (attempt 1 of 3), retried in'))).toBe(true);
+    expect((await faultState(sandbox)).faults, 'all three refusals were used').toEqual([]);
+    const failedRuns = sandbox.invocations().filter((i) => i.function === 'fanOut' && i.requestId === booked.request_id && !i.ok);
+    expect(failedRuns).toHaveLength(1);
+    await fannedOut(sandbox, booked.request_id, 'new_request', others.length + 1);
+    await roundTrip(unlucky);
+    expect(unlucky.of('new_request', booked.request_id)).toHaveLength(1);
+    expect(await connectionIdsOf(sandbox, unlucky.mechanicId), 'a failed push is not a gone connection: it stays').toEqual([unluckyConnection]);
+    expect(await lambdaDeadLettersOf(sandbox, booked.request_id)).toEqual([]);
+    const view = await sessionView(sandbox, booked.customer, booked.session_id);
+    expect(eventsOf(view, 'broadcast_sent')).toHaveLength(1);
+  });
+
+  it("a push failing every time → that shard's fan-out runs 3 times, then one dead letter; every other mechanic is told", async () => {
     // Arrange
     const unlucky = await connected(sandbox);
     const others = [await connected(sandbox), await connected(sandbox)];
@@ -269,7 +292,8 @@ describe('faults in DynamoDB, the scheduler, @connections and the fallback funct
     await armFault(sandbox, {
       service: 'connections',
       operation: 'PostToConnection',
-      error: 'InternalServerErrorException',
+      error: 'ForbiddenException',
+      status: 403,
       times: 0,
       match: unluckyConnection,
     });
@@ -279,95 +303,126 @@ describe('faults in DynamoDB, the scheduler, @connections and the fallback funct
 
     // Assert
     for (const other of others) expect(await other.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'broadcast' });
-    const view = await withEvent(sandbox, booked, 'broadcast_sent');
-    expect(eventsOf(view, 'broadcast_sent')).toEqual([expect.objectContaining({ delivered: 2, failed: 1 })]);
-    const warnings = logLines(sandbox, 'Push to a connection failed').filter((l) => l.connection_id === unluckyConnection);
-    expect(warnings).toEqual([expect.objectContaining({ level: 'WARN', mechanic_id: unlucky.mechanicId, message_type: 'new_request' })]);
+    const [dead] = await eventually(
+      async () => {
+        const letters = await lambdaDeadLettersOf(sandbox, booked.request_id);
+        return letters.length > 0 && letters;
+      },
+      "the shard's dead letter",
+      60_000,
+    );
+    expect(dead!.record).toMatchObject({
+      requestContext: { functionArn: expect.stringMatching(/-fanOut:\$LATEST$/), condition: 'RetriesExhausted', approximateInvokeCount: 3 },
+      requestPayload: { request_id: booked.request_id, audience: { kind: 'shard' }, message: { type: 'new_request', request_id: booked.request_id } },
+    });
+    expect(logLines(sandbox, 'Push to a connection failed').filter((l) => l.connection_id === unluckyConnection)).toHaveLength(3);
     await clearFaults(sandbox);
-    await roundTrip(unlucky); // anything pushed to it before has arrived now
-    expect(unlucky.of('new_request', booked.request_id)).toEqual([]);
-    expect(await connectionIdsOf(sandbox, unlucky.mechanicId), 'a failed push is not a gone connection: it stays').toEqual([unluckyConnection]);
+    await roundTrip(unlucky);
+    expect(unlucky.of('new_request', booked.request_id), 'the one mechanic the DLQ holds a delivery for').toEqual([]);
+    expect(await connectionIdsOf(sandbox, unlucky.mechanicId)).toEqual([unluckyConnection]);
   });
 
-  it("the fallback function throwing once → Lambda's async retry runs it again and the fallback completes, once, with no dead letter", async () => {
+  it("the timer function throwing once → Lambda's async retry runs it again and the fallback happens, once, with no dead letter", async () => {
     // Arrange
     const favorite = await connected(sandbox);
     const other = await connected(sandbox);
     const planned = plannedBooking();
-    await armFault(sandbox, { service: 'lambda', operation: 'runFallback', error: 'Runtime.ExitError', times: 1, match: planned.requestId });
+    await armFault(sandbox, { service: 'lambda', operation: 'requestTimer', error: 'Runtime.ExitError', times: 1, match: planned.requestId });
     const booked = await book(sandbox, priority(favorite), planned.customer, planned.idempotencyKey);
     expect(booked.request_id).toBe(planned.requestId);
-    await favorite.waitFor('priority_session_request', booked.request_id);
+    const offer = await favorite.waitFor('priority_session_request', booked.request_id);
 
-    // Act: the window ends and the schedule fires
+    // Act: the timer fires for the window's end
     const fallback = await other.waitFor('new_request', booked.request_id, (WINDOW_SECONDS + 30) * 1000);
 
-    // Assert: the schedule's job ended with the accepted invoke; Lambda retried the failed run
+    // Assert: Scheduler invoked once (accepted asynchronously); Lambda retried the failed run
     expect(fallback).toMatchObject({ reason: 'fallback' });
+    expect(other.receivedAt(fallback)).toBeGreaterThanOrEqual(Date.parse(String(offer.expires_at)));
     expect(await favorite.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'fallback' });
-    const schedule = `${sandbox.scheduleGroupName}/fallback-${booked.request_id}`;
+    const schedule = `${sandbox.scheduleGroupName}/${timerName(booked.request_id)}`;
     expect(sandbox.logs.filter((line) => line.includes(`scheduler: fired ${schedule} `))).toHaveLength(1);
-    expect(sandbox.logs.some((line) => line.includes('lambda: runFallback failed (attempt 1 of 3), retried in'))).toBe(true);
+    expect(sandbox.logs.some((line) => line.includes('lambda: requestTimer failed (attempt 1 of 3), retried in'))).toBe(true);
     expect((await faultState(sandbox)).faults, 'the one-shot fault was used').toEqual([]);
-    await eventually(async () => (await schedulesOf(sandbox, booked.request_id)).length === 0, 'the schedule to be deleted after completion');
-    const view = await withEvent(sandbox, booked, 'fallback_broadcast');
-    expect(eventsOf(view, 'fallback_broadcast')).toHaveLength(1);
+    const view = await withEvent(sandbox, booked, 'broadcast_sent');
+    expect(eventsOf(view, 'fallback_started')).toHaveLength(1);
+    expect(eventsOf(view, 'broadcast_sent')).toEqual([expect.objectContaining({ reason: 'fallback' })]);
+    await fannedOut(sandbox, booked.request_id, 'new_request', 2);
     await roundTrip(other);
     expect(other.of('new_request', booked.request_id)).toHaveLength(1);
-    expect((await deadLetters(sandbox)).dead_letters.filter((d) => JSON.stringify(d).includes(booked.request_id))).toEqual([]);
+    expect(await lambdaDeadLettersOf(sandbox, booked.request_id)).toEqual([]);
   });
 
-  it("the fallback function throwing every time → exactly 3 runs (Lambda's 2 async retries), then one on-failure record of AWS's shape in the DLQ", async () => {
+  it("the timer function throwing every time → exactly 3 invocations (Lambda's 2 async retries), then one on-failure record of AWS's shape; replaying it runs the fallback", async () => {
     // Arrange
     const favorite = await connected(sandbox);
     const other = await connected(sandbox);
     const planned = plannedBooking();
-    await armFault(sandbox, { service: 'lambda', operation: 'runFallback', error: 'Runtime.ExitError', times: 0, match: planned.requestId });
+    const logsBefore = sandbox.logs.length;
+    await armFault(sandbox, { service: 'lambda', operation: 'requestTimer', error: 'Boom', times: 0, match: planned.requestId });
     const booked = await book(sandbox, priority(favorite), planned.customer, planned.idempotencyKey);
-    const scheduler = new SchedulerClient(awsClientConfig(sandbox));
-    const { Target } = await scheduler.send(new GetScheduleCommand({ GroupName: sandbox.scheduleGroupName, Name: `fallback-${booked.request_id}` }));
-    scheduler.destroy();
     expect(booked.request_id).toBe(planned.requestId);
-    await favorite.waitFor('priority_session_request', booked.request_id);
-    const dlqArn = Target!.DeadLetterConfig!.Arn!;
+    const offer = await favorite.waitFor('priority_session_request', booked.request_id);
+    const timer = await timerSchedule(sandbox, booked.request_id);
+    const dlqArn = timer.schedule.Target!.DeadLetterConfig!.Arn!;
 
     // Act: the window ends; every run fails until Lambda gives up
     // `count` is the DLQ's depth: in AWS, the ApproximateNumberOfMessagesVisible the stack's DLQ alarm watches.
-    const dead = await eventually(
+    const [dead] = await eventually(
       async () => {
-        const letters = await deadLetters(sandbox);
-        return letters.count > 0 && letters;
+        const letters = await lambdaDeadLettersOf(sandbox, booked.request_id);
+        return letters.length > 0 && letters;
       },
       'a dead letter',
-      60_000,
+      (WINDOW_SECONDS + 60) * 1000,
     );
 
-    // Assert
-    expect(Target!.RetryPolicy).toEqual(FALLBACK_RETRY_POLICY);
-    expect(dlqArn).toMatch(/^arn:aws:sqs:[a-z0-9-]+:\d{12}:.+-fallback-dlq$/);
-    expect(dead.count).toBe(1);
-    expect(dead.dead_letters[0]).toMatchObject({
+    // Assert: three invocations, by the sandbox's own lines
+    const lines = sandbox.logs.slice(logsBefore);
+    expect(lines.filter((l) => l.includes('faults: lambda requestTimer answered Boom'))).toHaveLength(3);
+    expect(lines.filter((l) => /lambda: requestTimer failed \(attempt [12] of 3\), retried in 500 ms/.test(l))).toHaveLength(2);
+    expect(lines.filter((l) => l.includes('lambda: requestTimer failed 3 times; event sent to') && l.includes(dlqArn))).toHaveLength(1);
+    expect((await faultState(sandbox)).faults[0]!.hits, 'the first run and two retries, no more').toBe(3);
+    // Assert: one record of AWS's shape
+    expect(timer.schedule.Target!.RetryPolicy).toEqual(TIMER_RETRY_POLICY);
+    expect(dlqArn).toMatch(/^arn:aws:sqs:[a-z0-9-]+:\d{12}:.+$/);
+    expect(await lambdaDeadLettersOf(sandbox, booked.request_id)).toHaveLength(1);
+    expect(dead).toMatchObject({
       destination_arn: dlqArn,
       record: {
         version: '1.0',
+        timestamp: expect.any(String),
         requestContext: {
-          functionArn: expect.stringMatching(/:function:priority-dispatch-[a-z0-9-]+-runFallback:\$LATEST$/),
+          requestId: expect.any(String),
+          functionArn: expect.stringMatching(/:function:priority-dispatch-[a-z0-9-]+-requestTimer:\$LATEST$/),
           condition: 'RetriesExhausted',
           approximateInvokeCount: 3,
         },
-        requestPayload: { request_id: booked.request_id },
         responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
-        responsePayload: { errorType: 'Runtime.ExitError' },
+        responsePayload: { errorType: 'Boom', errorMessage: 'Injected fault: Boom' },
       },
     });
-    expect(sandbox.logs.some((line) => line.includes('lambda: runFallback failed 3 times; event sent to') && line.includes(dlqArn))).toBe(true);
-    expect(await schedulesOf(sandbox, booked.request_id), 'ActionAfterCompletion DELETE applies once the invoke was accepted').toEqual([]);
-    expect((await faultState(sandbox)).faults[0]!.hits, 'the first run and two retries, no more').toBe(3);
+    expect(dead!.record.requestPayload).toEqual({ request_id: booked.request_id, due_at: offer.expires_at });
+    // The known gap: until the record is replayed nobody else hears of the request (it stays with the silent favorite).
     await roundTrip(other);
-    expect(other.of('new_request', booked.request_id), 'the fault really kept the fallback from running').toEqual([]);
+    expect(other.of('new_request', booked.request_id)).toEqual([]);
+    expect((await sessionView(sandbox, booked.customer, booked.session_id)).request).toMatchObject({ state: 'offered', status: 'pending' });
+
+    // Act + Assert: the runbook — replay the record's payload through Lambda's Invoke API (as `aws lambda invoke` would)
+    await clearFaults(sandbox);
+    const lambda = new LambdaClient(awsClientConfig(sandbox));
+    const replay = await lambda.send(
+      new InvokeCommand({
+        FunctionName: dead!.record.requestContext.functionArn,
+        InvocationType: 'Event',
+        Payload: new TextEncoder().encode(JSON.stringify(dead!.record.requestPayload)),
+      }),
+    );
+    lambda.destroy();
+    expect(replay.StatusCode).toBe(202);
+    expect(await other.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'fallback' });
   });
 
-  it('DynamoDB throttling PutItem twice → the SDK retries and the booking succeeds with one session and one request', async () => {
+  it('DynamoDB throttling PutItem twice → the SDK retries and the booking succeeds with one booking item', async () => {
     // Arrange
     const listener = await connected(sandbox);
     const customer = `cust-${randomUUID().slice(0, 8)}`;
@@ -379,11 +434,11 @@ describe('faults in DynamoDB, the scheduler, @connections and the fallback funct
 
     // Assert
     expect((await faultState(sandbox)).injected - before).toBe(2);
-    expect(await itemsOfCustomer(sandbox, customer)).toEqual({ sessions: [`SESSION#${booked.session_id}`], requests: [`REQUEST#${booked.request_id}`] });
+    expect(await bookingsOfCustomer(sandbox, customer)).toEqual([`BOOKING#${booked.session_id}`]);
     expect(await listener.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'broadcast' });
   });
 
-  it('DynamoDB failing until cleared → 500 internal_error and nothing half-written; the same Idempotency-Key after clearing completes it once', async () => {
+  it('DynamoDB failing until cleared → 500 internal_error and no booking; the same Idempotency-Key after clearing completes it once', async () => {
     // Arrange
     const listener = await connected(sandbox);
     const customer = `cust-${randomUUID().slice(0, 8)}`;
@@ -399,80 +454,84 @@ describe('faults in DynamoDB, the scheduler, @connections and the fallback funct
 
     // Act
     const failed = await attempt();
-    const whileFailing = await itemsOfCustomer(sandbox, customer);
+    const whileFailing = await bookingsOfCustomer(sandbox, customer);
     await clearFaults(sandbox);
     const retried = await attempt();
 
     // Assert
     expect(failed).toEqual({ status: 500, body: { error: { code: 'internal_error', message: expect.any(String) } } });
-    expect(whileFailing).toEqual({ sessions: [], requests: [] });
+    expect(whileFailing).toEqual([]);
     expect(retried.status).toBe(201);
-    expect(await itemsOfCustomer(sandbox, customer)).toEqual({
-      sessions: [`SESSION#${retried.body.session_id}`],
-      requests: [`REQUEST#${retried.body.request_id}`],
-    });
-    await listener.waitFor('new_request', retried.body.request_id);
+    expect(await bookingsOfCustomer(sandbox, customer)).toEqual([`BOOKING#${retried.body.session_id}`]);
+    await fannedOut(sandbox, retried.body.request_id!, 'new_request', 1);
     await roundTrip(listener);
     expect(listener.of('new_request', retried.body.request_id)).toHaveLength(1);
+    const view = await sessionView(sandbox, customer, retried.body.session_id!);
+    expect(eventsOf(view, 'created')).toHaveLength(1);
+    expect(eventsOf(view, 'broadcast_sent')).toHaveLength(1);
   });
 
-  it('a booking that fails after its session is stored (GetItem failing) → 500; the same Idempotency-Key finishes the routing, once', async () => {
-    // Arrange: intake stores the session (PutItem), then reads the request back (GetItem) before creating it
+  it("an intake that fails after its booking is stored (the fan-out's Invoke failing) → 500; a retry at once answers 201 and the timer finishes the routing, once", async () => {
+    // Arrange: its own sandbox, whose timer finishes an undone routing after a few seconds; the booking is written,
+    // then handing new_request to the fan-out fails (Lambda answering 500; the SDK retries, in vain)
+    const sandbox = await start({ recoveryDelaySeconds: RECOVERY_DELAY_SECONDS });
     const listener = await connected(sandbox);
-    const customer = `cust-${randomUUID().slice(0, 8)}`;
-    const token = await sandbox.token({ sub: customer });
-    const idempotencyKey = `half-${randomUUID()}`;
+    const planned = plannedBooking();
+    const token = await sandbox.token({ sub: planned.customer });
     const attempt = () =>
       api<{ session_id?: string; request_id?: string }>(sandbox, 'POST', '/intake/start', {
         token,
-        headers: { 'Idempotency-Key': idempotencyKey },
+        headers: { 'Idempotency-Key': planned.idempotencyKey },
         body: { plan: 'free', concern: 'Steering pulls left' },
       });
-    await armFault(sandbox, { service: 'dynamodb', operation: 'GetItem', error: 'InternalServerError', times: 0 });
+    await armFault(sandbox, { service: 'lambda-api', operation: 'Invoke', error: 'ServiceException', times: 0, match: planned.requestId });
 
     // Act
     const failed = await attempt();
-    const whileFailing = await itemsOfCustomer(sandbox, customer);
+    const whileFailing = await sessionView(sandbox, planned.customer, planned.sessionId);
     await clearFaults(sandbox);
     const retried = await attempt();
 
-    // Assert: the retry re-enters the routing the first attempt never reached
+    // Assert: the retry, as young as the routing (its first attempt might still be at it), leaves it to the timer
     expect(failed.status).toBe(500);
-    expect(whileFailing.sessions).toHaveLength(1);
-    expect(whileFailing.requests).toEqual([]);
-    expect(retried.status).toBe(201);
-    expect(await itemsOfCustomer(sandbox, customer)).toEqual({ sessions: whileFailing.sessions, requests: [`REQUEST#${retried.body.request_id}`] });
-    await listener.waitFor('new_request', retried.body.request_id);
+    expect(whileFailing.request).toMatchObject({ state: 'routing', status: 'pending' });
+    expect(retried).toEqual({ status: 201, body: { session_id: planned.sessionId, status: 'fulfilled', request_id: planned.requestId } });
+    expect(listener.of('new_request', planned.requestId)).toEqual([]);
+    expect(await bookingsOfCustomer(sandbox, planned.customer)).toEqual([`BOOKING#${planned.sessionId}`]);
+    await fannedOut(sandbox, planned.requestId, 'new_request', 1);
     await roundTrip(listener);
-    expect(listener.of('new_request', retried.body.request_id)).toHaveLength(1);
+    expect(listener.of('new_request', planned.requestId)).toHaveLength(1);
+    const view = await sessionView(sandbox, planned.customer, planned.sessionId);
+    expect(view.request).toMatchObject({ state: 'open' });
+    expect(eventsOf(view, 'broadcast_sent')).toHaveLength(1);
   });
 
-  it('a checkout whose request write fails → 500; repeated after clearing, it creates the one request and routes it once', async () => {
-    // Arrange: the paid session exists; then PutItem starts failing (the request item is the checkout's only PutItem)
+  it('a checkout whose write fails → 500 and the booking still awaits checkout; repeated after clearing, it routes once', async () => {
+    // Arrange: the paid booking exists; then UpdateItem starts failing (checkout_completed is the checkout's one UpdateItem before routing)
     const listener = await connected(sandbox);
     const customer = `cust-${randomUUID().slice(0, 8)}`;
     const token = await sandbox.token({ sub: customer });
     const intake = await api<{ session_id: string }>(sandbox, 'POST', '/intake/start', { token, body: { plan: 'paid', concern: 'Noisy timing belt' } });
     expect(intake.status).toBe(201);
     const checkout = () => api<{ request_id?: string }>(sandbox, 'POST', `/sessions/${intake.body.session_id}/checkout/complete`, { token });
-    await armFault(sandbox, { service: 'dynamodb', operation: 'PutItem', error: 'InternalServerError', times: 0 });
+    await armFault(sandbox, { service: 'dynamodb', operation: 'UpdateItem', error: 'InternalServerError', times: 0 });
 
     // Act
     const failed = await checkout();
-    const whileFailing = await itemsOfCustomer(sandbox, customer);
     await clearFaults(sandbox);
+    const whileFailing = await sessionView(sandbox, customer, intake.body.session_id);
     const retried = await checkout();
 
     // Assert
     expect(failed.status).toBe(500);
-    expect(whileFailing).toEqual({ sessions: [`SESSION#${intake.body.session_id}`], requests: [] });
+    expect(whileFailing).toMatchObject({ status: 'awaiting_checkout', request: null });
     expect(retried.status).toBe(200);
-    expect(await itemsOfCustomer(sandbox, customer)).toEqual({
-      sessions: [`SESSION#${intake.body.session_id}`],
-      requests: [`REQUEST#${retried.body.request_id}`],
-    });
-    await listener.waitFor('new_request', retried.body.request_id);
+    expect(await bookingsOfCustomer(sandbox, customer)).toEqual([`BOOKING#${intake.body.session_id}`]);
+    await fannedOut(sandbox, retried.body.request_id!, 'new_request', 1);
     await roundTrip(listener);
     expect(listener.of('new_request', retried.body.request_id)).toHaveLength(1);
+    const view = await sessionView(sandbox, customer, intake.body.session_id);
+    expect(view).toMatchObject({ status: 'fulfilled', request: { state: 'open', routing: 'broadcast' } });
+    expect(eventsOf(view, 'created')).toHaveLength(1);
   });
 });

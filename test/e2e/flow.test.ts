@@ -1,14 +1,28 @@
 /**
  * The seed's scenarios end to end: a started sandbox, real `ws` mechanic
  * clients, real HTTP calls, a 2-second priority window that really expires
- * and a schedule that really fires. Polls, never fixed sleeps for outcomes.
+ * and the request's timer schedule that really fires. Messages to everyone
+ * (or a workshop) go out through asynchronous fan-out invocations, after the
+ * call that caused them answered. Polls, never fixed sleeps for outcomes.
  */
 import { randomUUID } from 'node:crypto';
-import { ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../sandbox/index';
-import { api, eventually, logLines, MechanicClient, startTestSandbox } from './clients';
+import {
+  api,
+  eventsOf,
+  eventually,
+  fannedOut,
+  logLines,
+  MechanicClient,
+  roundTrip,
+  sessionView,
+  startTestSandbox,
+  timerName,
+  timerOf,
+  timerSchedule,
+} from './clients';
 
 /** A window a test waits out: short, so the fallback comes soon. */
 const LAPSING_WINDOW_SECONDS = 2;
@@ -60,21 +74,25 @@ async function book(sandbox: Sandbox, body: Record<string, unknown>): Promise<{ 
   return { customer, ...answer.body };
 }
 
+/** The customer's view; its request exists once routing began. */
 async function session(sandbox: Sandbox, customer: string, sessionId: string) {
-  const answer = await api<{
-    request: { status: string; routing: string; mechanic_id: string | null; metadata: Record<string, unknown>; events: { type: string }[] };
-  }>(sandbox, 'GET', `/sessions/${sessionId}`, { token: await sandbox.token({ sub: customer }) });
-  expect(answer.status).toBe(200);
-  return answer.body;
+  const view = await sessionView(sandbox, customer, sessionId);
+  expect(view.request).not.toBeNull();
+  return view as typeof view & { request: NonNullable<typeof view.request> };
 }
+
+/** Polls the view until the request is in `state`. */
+const inState = (sandbox: Sandbox, booked: { customer: string; session_id: string; request_id: string }, state: string) =>
+  eventually(async () => {
+    const view = await session(sandbox, booked.customer, booked.session_id);
+    return view.request.state === state && view;
+  }, `${booked.request_id} to be ${state}`);
+
+/** The request's timer waits for the expiry of the open request (its `due_at` is `open_until`). */
+const timerWaitsForExpiry = (sandbox: Sandbox, requestId: string, openUntil: string | null) =>
+  eventually(async () => (await timerSchedule(sandbox, requestId)).input.due_at === openUntil, `the timer of ${requestId} to wait for ${openUntil}`);
 
 const forRequest = (sandbox: Sandbox, prefix: string, requestId: string) => logLines(sandbox, prefix).filter((line) => line.request_id === requestId);
-
-async function schedulesIn(sandbox: Sandbox): Promise<string[]> {
-  const client = new SchedulerClient({ endpoint: sandbox.awsUrl, region: 'us-east-1', credentials });
-  const { Schedules } = await client.send(new ListSchedulesCommand({ GroupName: sandbox.scheduleGroupName }));
-  return (Schedules ?? []).map((s) => s.Name!);
-}
 
 describe('flag off', () => {
   let sandbox: Sandbox;
@@ -98,8 +116,35 @@ describe('flag off', () => {
     expect(favorite.client!.of('priority_session_request')).toEqual([]);
     expect(logLines(sandbox, '[Priority]')).toHaveLength(priorityLinesBefore);
     expect(forRequest(sandbox, '[fulfillment] Broadcast routing to all mechanics', booked.request_id)).toHaveLength(1);
-    expect(await schedulesIn(sandbox)).toEqual([]);
-    expect((await session(sandbox, booked.customer, booked.session_id)).request).toMatchObject({ routing: 'broadcast', status: 'pending' });
+    const view = await session(sandbox, booked.customer, booked.session_id);
+    expect(view.request).toMatchObject({ routing: 'broadcast', status: 'pending', state: 'open', expires_at: null, open_until: expect.any(String) });
+    expect(eventsOf(view, 'priority_offer_sent')).toEqual([]);
+    expect(eventsOf(view, 'broadcast_sent')).toEqual([expect.objectContaining({ reason: 'broadcast', open_until: view.request.open_until })]);
+    // Its one timer waits for the expiry of the open request; there is no priority window to end.
+    expect(await timerOf(sandbox, booked.request_id)).toEqual([timerName(booked.request_id)]);
+    expect((await timerSchedule(sandbox, booked.request_id)).input).toEqual({ request_id: booked.request_id, due_at: view.request.open_until });
+  });
+
+  it('cancel of an open broadcast: every mechanic hears request_taken (cancelled) and the timer is deleted', async () => {
+    // Arrange
+    const mechanics = [await mechanic(sandbox), await mechanic(sandbox)];
+    const booked = await book(sandbox, {});
+    for (const m of mechanics) await m.client!.waitFor('new_request', booked.request_id);
+
+    // Act
+    const cancelled = await api(sandbox, 'POST', `/sessions/${booked.session_id}/cancel`, { token: await sandbox.token({ sub: booked.customer }) });
+
+    // Assert
+    expect(cancelled).toEqual({ status: 200, body: { session_id: booked.session_id, status: 'cancelled' } });
+    for (const m of mechanics) {
+      expect(await m.client!.waitFor('request_taken', booked.request_id)).toEqual({
+        type: 'request_taken',
+        request_id: booked.request_id,
+        reason: 'cancelled',
+      });
+    }
+    expect(await timerOf(sandbox, booked.request_id)).toEqual([]);
+    expect((await session(sandbox, booked.customer, booked.session_id)).request).toMatchObject({ status: 'cancelled', state: 'cancelled' });
   });
 
   it('seed scenario 5: a booking without a favorite is broadcast', async () => {
@@ -156,14 +201,14 @@ describe('flag on', () => {
     expect(refused).toEqual({ type: 'accept_result', request_id: booked.request_id, ok: false, reason: 'priority_window' });
     expect(won).toEqual({ type: 'accept_result', request_id: booked.request_id, ok: true });
     expect(other.client!.of('new_request')).toEqual([]);
-    await eventually(async () => !(await schedulesIn(sandbox)).includes(`fallback-${booked.request_id}`), 'the schedule to be deleted on match');
+    await eventually(async () => (await timerOf(sandbox, booked.request_id)).length === 0, 'the timer to be deleted on match');
     const view = await session(sandbox, booked.customer, booked.session_id);
-    expect(view.request).toMatchObject({ status: 'matched', routing: 'priority', mechanic_id: favorite.id });
+    expect(view.request).toMatchObject({ status: 'matched', state: 'matched', routing: 'priority', mechanic_id: favorite.id, expires_at: offer.expires_at });
     expect(view.request.metadata).toMatchObject({ priority_mechanic_id: favorite.id, priority_notified_at: expect.any(String) });
     expect(view.request.metadata.fallback_broadcast_at).toBeUndefined();
   });
 
-  it('seed scenario 3: the window expires, the schedule fires, the fallback reaches everyone once', async () => {
+  it('seed scenario 3: the window expires, the timer fires, the fallback reaches everyone once', async () => {
     // Arrange
     const favorite = await mechanic(lapsing);
     const other = await mechanic(lapsing);
@@ -171,36 +216,43 @@ describe('flag on', () => {
     // Act
     const booked = await book(lapsing, { preferred_mechanic_id: favorite.id, routing_type: 'priority_broadcast' });
     const offer = await favorite.client!.waitFor('priority_session_request', booked.request_id);
-    expect(await schedulesIn(lapsing)).toContain(`fallback-${booked.request_id}`);
+    expect((await timerSchedule(lapsing, booked.request_id)).input).toEqual({ request_id: booked.request_id, due_at: offer.expires_at });
     const fallback = await other.client!.waitFor('new_request', booked.request_id, (LAPSING_WINDOW_SECONDS + 30) * 1000);
 
-    // Assert
+    // Assert: never before the window ended
     expect(fallback).toMatchObject({ reason: 'fallback' });
-    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(String(offer.expires_at)));
+    expect(other.client!.receivedAt(fallback)).toBeGreaterThanOrEqual(Date.parse(String(offer.expires_at)));
     expect(await favorite.client!.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'fallback' });
-    await eventually(async () => !(await schedulesIn(lapsing)).includes(`fallback-${booked.request_id}`), 'ActionAfterCompletion DELETE');
-    // The schedule is done once Lambda accepted the event (an asynchronous invoke), which can be before the fallback finished.
-    await eventually(() => forRequest(lapsing, '[Fallback] Broadcast delivered', booked.request_id).length > 0, 'the fallback to finish');
+    await fannedOut(lapsing, booked.request_id, 'new_request', 2);
+    await roundTrip(other.client!);
+    expect(other.client!.of('new_request', booked.request_id)).toHaveLength(1);
     expect(forRequest(lapsing, '[Fallback]', booked.request_id).map((l) => l.message)).toEqual([
       '[Fallback] Priority window over, broadcasting to all mechanics',
-      '[Fallback] Broadcast delivered',
     ]);
-    const view = await session(lapsing, booked.customer, booked.session_id);
+    const view = await inState(lapsing, booked, 'open');
     expect(view.request.metadata).toMatchObject({ fallback_reason: 'preferred_mechanic_no_response', fallback_broadcast_at: expect.any(String) });
-    expect(view.request.events.filter((e) => e.type === 'fallback_broadcast')).toHaveLength(1);
-    expect(other.client!.of('new_request', booked.request_id)).toHaveLength(1);
+    expect(eventsOf(view, 'fallback_started')).toEqual([expect.objectContaining({ reason: 'preferred_mechanic_no_response' })]);
+    expect(eventsOf(view, 'broadcast_sent')).toEqual([expect.objectContaining({ reason: 'fallback' })]);
+    expect(Date.parse(view.request.metadata.fallback_broadcast_at as string)).toBeGreaterThanOrEqual(Date.parse(String(offer.expires_at)));
+    // The same timer now waits for the open request's expiry.
+    await timerWaitsForExpiry(lapsing, booked.request_id, view.request.open_until);
 
-    // Act + Assert: now anyone may take it
+    // Act + Assert: now anyone may take it; the others hear it is taken
     other.client!.accept(booked.request_id);
     expect(await other.client!.waitFor('accept_result', booked.request_id)).toMatchObject({ ok: true });
-    expect(await favorite.client!.waitFor('request_taken', booked.request_id)).toEqual({ type: 'request_taken', request_id: booked.request_id });
+    expect(await favorite.client!.waitFor('request_taken', booked.request_id)).toEqual({
+      type: 'request_taken',
+      request_id: booked.request_id,
+      reason: 'accepted',
+    });
+    await eventually(async () => (await timerOf(lapsing, booked.request_id)).length === 0, 'the timer to be deleted on match');
   });
 
   it.each([
-    ['unknown', async (_sandbox: Sandbox) => ({ id: `mech-missing-${randomUUID().slice(0, 6)}` })],
-    ['unapproved', async (sandbox: Sandbox) => mechanic(sandbox, { status: 'pending', connect: false })],
-    ['offline', async (sandbox: Sandbox) => mechanic(sandbox, { connect: false })],
-  ])('seed scenario 4: an %s favorite → immediate broadcast with reason priority_failed', async (_kind, favoriteOf) => {
+    ['unknown', 'mechanic_unknown', async (_sandbox: Sandbox) => ({ id: `mech-missing-${randomUUID().slice(0, 6)}` })],
+    ['unapproved', 'mechanic_not_approved', async (sandbox: Sandbox) => mechanic(sandbox, { status: 'pending', connect: false })],
+    ['offline', 'mechanic_offline', async (sandbox: Sandbox) => mechanic(sandbox, { connect: false })],
+  ])('seed scenario 4: an %s favorite → immediate broadcast with reason priority_failed', async (_kind, why, favoriteOf) => {
     // Arrange
     const favorite = await favoriteOf(sandbox);
     const other = await mechanic(sandbox);
@@ -210,8 +262,13 @@ describe('flag on', () => {
     // Assert: at once, not after the window
     // The reason names the immediate path; a broadcast that waited for the window (OPEN_WINDOW_SECONDS) would never arrive within this wait.
     expect(await other.client!.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'priority_failed' });
-    expect(await schedulesIn(sandbox)).not.toContain(`fallback-${booked.request_id}`);
-    expect((await session(sandbox, booked.customer, booked.session_id)).request.metadata).toMatchObject({ fallback_reason: 'priority_failed' });
+    const view = await session(sandbox, booked.customer, booked.session_id);
+    expect(view.request).toMatchObject({ routing: 'priority', state: 'open', expires_at: null, metadata: { fallback_reason: 'priority_failed' } });
+    expect(eventsOf(view, 'priority_failed')).toEqual([expect.objectContaining({ mechanic_id: favorite.id, why })]);
+    expect(eventsOf(view, 'priority_offer_sent')).toEqual([]);
+    expect(eventsOf(view, 'broadcast_sent')).toEqual([expect.objectContaining({ reason: 'priority_failed' })]);
+    // No window to end: the timer waits for the open request's expiry.
+    expect((await timerSchedule(sandbox, booked.request_id)).input.due_at).toBe(view.request.open_until);
     expect(forRequest(sandbox, '[Priority]', booked.request_id).some((l) => l.level === 'WARN')).toBe(true);
   });
 
@@ -228,8 +285,12 @@ describe('flag on', () => {
     // Assert
     // As above: the window is far longer than this wait, so only the decline can have opened the request.
     expect(await other.client!.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'priority_declined' });
-    await eventually(async () => !(await schedulesIn(sandbox)).includes(`fallback-${booked.request_id}`), 'the schedule to be deleted');
-    expect((await session(sandbox, booked.customer, booked.session_id)).request.metadata).toMatchObject({ fallback_reason: 'preferred_mechanic_declined' });
+    const view = await inState(sandbox, booked, 'open');
+    expect(view.request.metadata).toMatchObject({ fallback_reason: 'preferred_mechanic_declined' });
+    expect(eventsOf(view, 'declined')).toEqual([expect.objectContaining({ mechanic_id: favorite.id })]);
+    expect(eventsOf(view, 'broadcast_sent')).toEqual([expect.objectContaining({ reason: 'priority_declined' })]);
+    // The window's end is no longer awaited: the timer moved to the open request's expiry.
+    await timerWaitsForExpiry(sandbox, booked.request_id, view.request.open_until);
   });
 
   it('workshop routing reaches only the workshop, even with a favorite', async () => {
@@ -240,9 +301,14 @@ describe('flag on', () => {
     const booked = await book(sandbox, { workshop_id: workshop, preferred_mechanic_id: favorite.id, routing_type: 'priority_broadcast' });
 
     expect(await inWorkshop.client!.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'workshop' });
-    favorite.client!.send({ action: 'ping' });
-    await favorite.client!.waitFor('pong');
+    // The workshop's fan-out is done (it pushed to its one mechanic); anything it sent the favorite has arrived after a round trip.
+    const [delivered] = await fannedOut(sandbox, booked.request_id, 'new_request', 1);
+    expect(delivered).toMatchObject({ audience: { kind: 'workshop', workshopId: workshop }, delivered: 1 });
+    await roundTrip(favorite.client!);
     expect(favorite.client!.messages.filter((m) => m.request_id === booked.request_id)).toEqual([]);
+    const view = await session(sandbox, booked.customer, booked.session_id);
+    expect(view.request).toMatchObject({ routing: 'workshop', state: 'open' });
+    expect(eventsOf(view, 'workshop_sent')).toEqual([expect.objectContaining({ reason: 'workshop' })]);
   });
 
   it('20 mechanics accepting at the same moment → exactly one ok', async () => {
@@ -264,10 +330,15 @@ describe('flag on', () => {
     expect(results.filter((r) => r.ok === false && r.reason === 'already_matched')).toHaveLength(19);
     const winner = crowd[results.indexOf(winners[0]!)]!;
     expect((await session(sandbox, booked.customer, booked.session_id)).request).toMatchObject({ status: 'matched', mechanic_id: winner.id });
-    await Promise.all(crowd.filter((m) => m !== winner).map((m) => m.client!.waitFor('request_taken', booked.request_id)));
+    const taken = await Promise.all(crowd.filter((m) => m !== winner).map((m) => m.client!.waitFor('request_taken', booked.request_id)));
+    expect(new Set(taken.map((t) => t.reason))).toEqual(new Set(['accepted']));
+    // Everyone but the winner's connection: the 19 others and the favorite who declined.
+    await fannedOut(sandbox, booked.request_id, 'request_taken', 20);
+    await roundTrip(winner.client!);
+    expect(winner.client!.of('request_taken')).toEqual([]);
   });
 
-  it('cancel: the offered favorite is told and the fallback never fires', async () => {
+  it('cancel: the offered favorite is told and the timer is deleted, so no fallback follows', async () => {
     const favorite = await mechanic(sandbox);
     const other = await mechanic(sandbox);
     const booked = await book(sandbox, { preferred_mechanic_id: favorite.id, routing_type: 'priority_broadcast' });
@@ -276,9 +347,16 @@ describe('flag on', () => {
     const cancelled = await api(sandbox, 'POST', `/sessions/${booked.session_id}/cancel`, { token: await sandbox.token({ sub: booked.customer }) });
 
     expect(cancelled).toEqual({ status: 200, body: { session_id: booked.session_id, status: 'cancelled' } });
-    expect(await favorite.client!.waitFor('request_taken', booked.request_id)).toBeDefined();
-    expect(await schedulesIn(sandbox)).not.toContain(`fallback-${booked.request_id}`);
-    expect((await session(sandbox, booked.customer, booked.session_id)).request.status).toBe('cancelled');
+    expect(await favorite.client!.waitFor('request_taken', booked.request_id)).toEqual({
+      type: 'request_taken',
+      request_id: booked.request_id,
+      reason: 'cancelled',
+    });
+    expect(await timerOf(sandbox, booked.request_id)).toEqual([]);
+    const view = await session(sandbox, booked.customer, booked.session_id);
+    expect(view.status).toBe('cancelled');
+    expect(view.request).toMatchObject({ status: 'cancelled', state: 'cancelled' });
+    expect(eventsOf(view, 'cancelled')).toHaveLength(1);
     expect(other.client!.of('new_request', booked.request_id)).toEqual([]);
   });
 });

@@ -1,24 +1,39 @@
 /**
  * Issue #4, reliability: the same thing arriving more than once — a client
  * retrying with the same Idempotency-Key, a payment webhook delivered many
- * times, a fallback schedule invoked more than once (EventBridge Scheduler
- * delivers at least once) — must have the effect of arriving once.
+ * times, the request's timer invoked more than once (EventBridge Scheduler
+ * delivers at least once) — must have the effect of arriving once: one
+ * booking, one transition of each kind in its audit trail, one fallback.
  * Real HTTP, real `ws` clients, the real SchedulerClient; polls, never sleeps.
  */
 import { randomUUID } from 'node:crypto';
-import { CreateScheduleCommand, GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { CreateScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Sandbox } from '../../sandbox/index';
-import { api, awsClientConfig, eventually, itemsOfCustomer, logLines, MechanicClient, registerMechanic, roundTrip, startTestSandbox } from './clients';
+import {
+  api,
+  awsClientConfig,
+  bookingsOfCustomer,
+  eventsOf,
+  eventually,
+  fannedOut,
+  logLines,
+  MechanicClient,
+  registerMechanic,
+  roundTrip,
+  scheduleNames,
+  type SessionView,
+  sessionView as viewOf,
+  startTestSandbox,
+  timerName,
+  timerOf,
+  timerSchedule,
+} from './clients';
 
 /** The window the fallback test waits out: long enough to read its schedule back and add duplicates on a busy machine. */
 const LAPSING_WINDOW_SECONDS = 5;
 /** A window that must not end during a test, however busy the machine. */
 const OPEN_WINDOW_SECONDS = 300;
-
-interface SessionView {
-  request: { request_id: string; status: string; routing: string; events: { type: string; [field: string]: unknown }[] } | null;
-}
 
 const open: MechanicClient[] = [];
 afterEach(async () => {
@@ -40,22 +55,9 @@ async function connected(target = sandbox): Promise<MechanicClient> {
   return client;
 }
 
-async function sessionView(customer: string, sessionId: string, target = sandbox): Promise<SessionView> {
-  const answer = await api<SessionView>(target, 'GET', `/sessions/${sessionId}`, { token: await target.token({ sub: customer }) });
-  expect(answer.status).toBe(200);
-  return answer.body;
-}
+const sessionView = (customer: string, sessionId: string, target = sandbox): Promise<SessionView> => viewOf(target, customer, sessionId);
 
-const eventsOf = (view: SessionView, type: string) => view.request!.events.filter((e) => e.type === type);
-
-async function schedulesNamed(prefix: string, target = sandbox): Promise<string[]> {
-  const client = new SchedulerClient(awsClientConfig(target));
-  const { Schedules = [] } = await client.send(new ListSchedulesCommand({ GroupName: target.scheduleGroupName, NamePrefix: prefix }));
-  client.destroy();
-  return Schedules.map((s) => s.Name!);
-}
-
-it('the same Idempotency-Key sent 50 times at once → identical 201s, one session, one new_request per mechanic', async () => {
+it('the same Idempotency-Key sent 50 times at once → identical 201s, one booking, one broadcast recorded; mechanics get the same new_request', async () => {
   // Arrange
   const mechanics = await Promise.all([connected(), connected(), connected()]);
   const customer = `cust-${randomUUID().slice(0, 8)}`;
@@ -75,18 +77,26 @@ it('the same Idempotency-Key sent 50 times at once → identical 201s, one sessi
   const first = answers[0]!.body;
   expect(answers.every((a) => JSON.stringify(a.body) === JSON.stringify(first))).toBe(true);
   expect(first).toMatchObject({ status: 'fulfilled', session_id: expect.any(String), request_id: expect.any(String) });
-  expect(await itemsOfCustomer(sandbox, customer)).toEqual({ sessions: [`SESSION#${first.session_id}`], requests: [`REQUEST#${first.request_id}`] });
+  expect(await bookingsOfCustomer(sandbox, customer)).toEqual([`BOOKING#${first.session_id}`]);
+  await fannedOut(sandbox, first.request_id, 'new_request', mechanics.length);
+  // Retries that find the booking still `routing` route it too (lambdas/use-cases/booking.ts: "duplicates at most"),
+  // so a mechanic may hear it more than once — always the same message, never more often than it was sent.
   for (const mechanic of mechanics) {
-    await mechanic.waitFor('new_request', first.request_id);
     await roundTrip(mechanic);
-    expect(mechanic.of('new_request', first.request_id)).toHaveLength(1);
+    const heard = mechanic.of('new_request', first.request_id);
+    expect(heard.length).toBeGreaterThanOrEqual(1);
+    expect(heard.length).toBeLessThanOrEqual(answers.length);
+    expect(new Set(heard.map((m) => JSON.stringify(m))).size).toBe(1);
+    expect(heard[0]).toMatchObject({ session_id: first.session_id, reason: 'broadcast', concern: body.concern, vehicle: body.vehicle });
   }
   const view = await sessionView(customer, first.session_id);
+  expect(view.request).toMatchObject({ state: 'open', status: 'pending' });
   expect(eventsOf(view, 'created')).toHaveLength(1);
   expect(eventsOf(view, 'broadcast_sent')).toHaveLength(1);
+  expect(await timerOf(sandbox, first.request_id)).toEqual([timerName(first.request_id)]);
 });
 
-it('checkout complete (paid plan) delivered 10 times at once → one request, ONE priority offer, one schedule', async () => {
+it('checkout complete (paid plan) delivered 10 times at once → one booking, one offer recorded, one timer at its window end', async () => {
   // Arrange
   const favorite = await connected();
   const other = await connected();
@@ -109,19 +119,30 @@ it('checkout complete (paid plan) delivered 10 times at once → one request, ON
   expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
   const requestId = answers[0]!.body.request_id;
   expect(answers.map((a) => a.body)).toEqual(Array(10).fill({ session_id: intake.body.session_id, status: 'fulfilled', request_id: requestId }));
-  expect(await itemsOfCustomer(sandbox, customer)).toEqual({ sessions: [`SESSION#${intake.body.session_id}`], requests: [`REQUEST#${requestId}`] });
-  await favorite.waitFor('priority_session_request', requestId);
-  await roundTrip(favorite);
-  expect(favorite.of('priority_session_request', requestId)).toHaveLength(1);
-  expect(await schedulesNamed(`fallback-${requestId}`)).toEqual([`fallback-${requestId}`]);
+  expect(await bookingsOfCustomer(sandbox, customer)).toEqual([`BOOKING#${intake.body.session_id}`]);
   const view = await sessionView(customer, intake.body.session_id);
-  expect(view.request).toMatchObject({ status: 'pending', routing: 'priority' });
+  expect(view.request).toMatchObject({ status: 'pending', state: 'offered', routing: 'priority' });
+  expect(eventsOf(view, 'created')).toHaveLength(1);
   expect(eventsOf(view, 'priority_offer_sent')).toHaveLength(1);
+  const expiresAt = Date.parse(view.request!.expires_at!);
+  // Every answer is in, so every offer pushed (inline, by the checkout invocations) has arrived after a round trip.
+  // Deliveries that found the booking still `routing` push the offer too (duplicates, same request): each with a
+  // window computed then, so at most a second past the one recorded.
+  await roundTrip(favorite);
+  const offers = favorite.of('priority_session_request', requestId);
+  expect(offers.length).toBeGreaterThanOrEqual(1);
+  expect(offers.length).toBeLessThanOrEqual(answers.length);
+  expect(offers.map((o) => o.expires_at)).toContain(view.request!.expires_at);
+  for (const offer of offers) expect(Date.parse(String(offer.expires_at)) - expiresAt).toBeGreaterThanOrEqual(0);
+  for (const offer of offers) expect(Date.parse(String(offer.expires_at)) - expiresAt).toBeLessThanOrEqual(1000);
+  // One timer, waiting for the recorded window's end.
+  expect(await timerOf(sandbox, requestId)).toEqual([timerName(requestId)]);
+  expect((await timerSchedule(sandbox, requestId)).input.due_at).toBe(view.request!.expires_at);
   await roundTrip(other);
   expect(other.messages.filter((m) => m.request_id === requestId)).toEqual([]);
 });
 
-it('the fallback invoked three times (the app schedule + a concurrent and a late duplicate) → one broadcast', async () => {
+it("the timer invoked three times around the window's end (its own schedule + a concurrent and a late duplicate) → one fallback", async () => {
   // Arrange
   const favorite = await connected(lapsing);
   const others = [await connected(lapsing), await connected(lapsing)];
@@ -131,54 +152,53 @@ it('the fallback invoked three times (the app schedule + a concurrent and a late
     body: { plan: 'free', concern: 'Brake pedal soft', preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' },
   });
   const requestId = booked.body.request_id;
-  await favorite.waitFor('priority_session_request', requestId);
-  // Duplicates aimed exactly where the app aims: its own schedule's target, read back from the scheduler.
-  const scheduler = new SchedulerClient(awsClientConfig(lapsing));
-  const app = await scheduler.send(new GetScheduleCommand({ GroupName: lapsing.scheduleGroupName, Name: `fallback-${requestId}` }));
-  const appDue = /^at\((.+)\)$/.exec(app.ScheduleExpression!)![1]!;
-  const lateDue = new Date(Date.parse(`${appDue}Z`) + 1000).toISOString().slice(0, 19);
+  const offer = await favorite.waitFor('priority_session_request', requestId);
+  // Duplicates aimed exactly where the app aims: its own timer's target and input, read back from the scheduler.
+  const app = await timerSchedule(lapsing, requestId);
+  expect(app.input).toEqual({ request_id: requestId, due_at: offer.expires_at });
+  const at = (ms: number) => `at(${new Date(ms).toISOString().slice(0, 19)})`;
   const duplicates = [
-    { name: `dup-now-${requestId}`, at: appDue }, // fires in the same tick as the app's schedule: a race on the claim
-    { name: `dup-late-${requestId}`, at: lateDue }, // fires after the broadcast is done
+    { name: `dup-now-${requestId}`, at: at(app.at) }, // fires with the app's timer: both wait for due_at and race on window_ended
+    { name: `dup-late-${requestId}`, at: at(app.dueAt + 1000) }, // fires after the fallback began
   ];
+  const scheduler = new SchedulerClient(awsClientConfig(lapsing));
   for (const duplicate of duplicates) {
     await scheduler.send(
       new CreateScheduleCommand({
         Name: duplicate.name,
         GroupName: lapsing.scheduleGroupName,
-        ScheduleExpression: `at(${duplicate.at})`,
+        ScheduleExpression: duplicate.at,
         ScheduleExpressionTimezone: 'UTC',
         FlexibleTimeWindow: { Mode: 'OFF' },
         ActionAfterCompletion: 'DELETE',
-        Target: { Arn: app.Target!.Arn!, RoleArn: app.Target!.RoleArn!, Input: JSON.stringify({ request_id: requestId }) },
+        Target: { Arn: app.schedule.Target!.Arn!, RoleArn: app.schedule.Target!.RoleArn!, Input: app.schedule.Target!.Input! },
       }),
     );
   }
   scheduler.destroy();
-  const names = [`fallback-${requestId}`, ...duplicates.map((d) => d.name)];
+  const names = [timerName(requestId), ...duplicates.map((d) => d.name)];
+  const fired = (name: string) => lapsing.logs.some((line) => line.includes(`scheduler: fired ${lapsing.scheduleGroupName}/${name} `));
 
-  // Act: the window ends; all three schedules fire
-  await eventually(
-    async () => {
-      const left = await Promise.all(names.map((name) => schedulesNamed(name, lapsing)));
-      return left.every((found) => found.length === 0);
-    },
-    'all three schedules to fire and delete themselves',
-    (LAPSING_WINDOW_SECONDS + 30) * 1000,
-  );
+  // Act: the window ends; all three fire
+  await eventually(() => names.every(fired), 'all three schedules to fire', (LAPSING_WINDOW_SECONDS + 30) * 1000);
 
-  // Assert
-  for (const name of names) expect(lapsing.logs.some((line) => line.includes(`scheduler: fired ${lapsing.scheduleGroupName}/${name} `))).toBe(true);
+  // Assert: one fallback; the late duplicate found nothing due
   const forRequest = (prefix: string) => logLines(lapsing, prefix).filter((l) => l.request_id === requestId);
-  // A schedule is done once Lambda accepted its event (an asynchronous invoke): wait for the runs themselves.
-  await eventually(() => forRequest('[Fallback] Nothing to do').length === 2, 'the two duplicate invocations to do nothing');
-  await eventually(() => forRequest('[Fallback] Broadcast delivered').length === 1, 'the one broadcast to finish');
+  await eventually(() => forRequest('[Timer] Nothing due').some((l) => l.state === 'open'), 'the late duplicate to find the request open');
   expect(forRequest('[Fallback] Priority window over')).toHaveLength(1);
+  await fannedOut(lapsing, requestId, 'new_request', others.length + 1);
   for (const other of others) {
     await roundTrip(other);
     expect(other.of('new_request', requestId)).toEqual([expect.objectContaining({ reason: 'fallback' })]);
   }
   const view = await sessionView(customer, booked.body.session_id, lapsing);
-  expect(eventsOf(view, 'fallback_broadcast')).toHaveLength(1);
+  expect(view.request).toMatchObject({ state: 'open', status: 'pending' });
   expect(eventsOf(view, 'fallback_started')).toHaveLength(1);
+  expect(eventsOf(view, 'broadcast_sent')).toEqual([expect.objectContaining({ reason: 'fallback' })]);
+  // The duplicates deleted themselves (ActionAfterCompletion DELETE); the request keeps its one timer.
+  await eventually(
+    async () => (await Promise.all(duplicates.map((d) => scheduleNames(lapsing, d.name)))).every((found) => found.length === 0),
+    'the duplicates to delete themselves',
+  );
+  expect(await timerOf(lapsing, requestId)).toEqual([timerName(requestId)]);
 });

@@ -7,7 +7,7 @@
  * Real `ws` clients, HTTP calls and SDK clients; polling, never sleeping.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -24,7 +24,7 @@ import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/clie
 import { importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
-import { LambdaHost } from '../../sandbox/lambda-host';
+import { LambdaHost, lambdaFunctionName } from '../../sandbox/lambda-host';
 import type { Sandbox, SandboxOptions } from '../../sandbox/index';
 import { awsClis, type AwsCli } from '../support/aws-cli';
 import { api, awsClientConfig, connectionIdsOf, eventually, handshakeStatus, logLines, MechanicClient, startTestSandbox } from './clients';
@@ -143,6 +143,8 @@ describe('a gone connection', () => {
       async () => (await db.send(new GetItemCommand({ TableName: sandbox.tableName, Key: key, ConsistentRead: true }))).Item === undefined,
       'the stale connection item to be pruned',
     );
+    // The fan-out logs the pruning once the item is gone.
+    await eventually(() => logLines(sandbox, 'Pruned a gone connection').some((l) => l.connection_id === stale.connectionId), 'the pruning to be logged');
     expect(logLines(sandbox, 'Pruned a gone connection').filter((l) => l.connection_id === stale.connectionId)).toHaveLength(1);
     expect(await connectionIdsOf(sandbox, live.mechanicId)).toEqual([live.connectionId]);
     db.destroy();
@@ -450,29 +452,40 @@ describe('the WebSocket gateway', () => {
     }
   });
 
-  it.skipIf(!awsCliAvailable)('the real AWS CLI works against the AWS endpoint (ssm, scheduler, dynamodb)', async () => {
+  it.skipIf(!awsCliAvailable)('the real AWS CLI works against the AWS endpoint (ssm, scheduler, dynamodb, lambda invoke)', async () => {
     // Arrange: every installed CLI, run asynchronously since the sandbox answers from this very process.
     const cli = async (aws: AwsCli, ...args: string[]) => {
       const answer = await aws.run(sandbox.awsUrl, args);
       if (answer.code !== 0) throw new Error(`${aws.label} ${args.join(' ')} failed: ${answer.stderr}`);
       return JSON.parse(answer.stdout) as Record<string, unknown>;
     };
+    // The timer function for a request that does not exist: it finds nothing due (a payload file works with CLI v1 and v2 alike).
+    const files = mkdtempSync(join(tmpdir(), 'pd-wire-cli-'));
+    const payload = join(files, 'payload.json');
+    writeFileSync(payload, JSON.stringify({ request_id: `req-${randomUUID()}`, due_at: new Date(Date.now() - 1000).toISOString() }));
+    const timerFunction = lambdaFunctionName(sandbox.stage, 'requestTimer');
 
     // Act
     const answers = await Promise.all(
-      clis.map(async (aws) => ({
+      clis.map(async (aws, i) => ({
         bin: aws.label,
         parameter: await cli(aws, 'ssm', 'get-parameter', '--name', sandbox.flagParameterName),
         schedules: await cli(aws, 'scheduler', 'list-schedules', '--group-name', sandbox.scheduleGroupName),
         scan: await cli(aws, 'dynamodb', 'scan', '--table-name', sandbox.tableName, '--max-items', '5'),
+        invoke: await cli(aws, 'lambda', 'invoke', '--function-name', timerFunction, '--payload', `fileb://${payload}`, join(files, `out-${i}.json`)),
+        result: JSON.parse(readFileSync(join(files, `out-${i}.json`), 'utf8')) as unknown,
       })),
     );
+    rmSync(files, { recursive: true, force: true });
 
     // Assert
-    for (const { bin, parameter, schedules, scan } of answers) {
+    for (const { bin, parameter, schedules, scan, invoke, result } of answers) {
       expect(parameter, bin).toMatchObject({ Parameter: { Name: sandbox.flagParameterName, Value: 'false', Type: 'String' } });
       expect(schedules, bin).toMatchObject({ Schedules: expect.any(Array) });
       expect((scan.Items as unknown[]).length, bin).toBeGreaterThan(0);
+      expect(invoke, bin).toMatchObject({ StatusCode: 200, ExecutedVersion: '$LATEST' });
+      expect(invoke.FunctionError, bin).toBeUndefined();
+      expect(result, bin).toEqual({ did: 'nothing' });
     }
   });
 });

@@ -1,22 +1,28 @@
 /**
  * POST /intake/start through the handler, with API Gateway's payload v2.0
- * event, on a dynalite table. Every refusal leaves the table untouched.
+ * event, on a dynalite table. A broadcast leaves the request path: the
+ * handler answers once it has handed ONE event to the fan-out function
+ * (Lambda's asynchronous invocation), which then pushes to everyone. Every
+ * refusal leaves the table, the timers and the fan-out untouched.
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { FALLBACK_RETRY_POLICY } from '../../lambdas/adapters/eventbridge-scheduler';
+import { CONNECTION_SHARDS } from '../../contract/table-schema';
+import { SCHEDULER_PRECISION_SECONDS, TIMER_RETRY_POLICY } from '../../lambdas/adapters/eventbridge-request-timer';
 import { lambdaContext } from '../../sandbox/lambda-context';
 import { httpEvent, httpEventWithoutSub, responseOf, type HttpEventOptions } from '../support/handler-events';
 import {
   type AwsWires,
+  bookingKeys,
   captureLogs,
-  FALLBACK_DLQ_ARN,
-  FALLBACK_FUNCTION_ARN,
+  DEAD_LETTER_QUEUE_ARN,
   newCustomerId,
-  readRequest,
+  PRIORITY_WINDOW_SECONDS,
+  readBooking,
+  REQUEST_TTL_SECONDS,
   SCHEDULE_GROUP,
   SCHEDULER_ROLE_ARN,
-  sessionAndRequestKeys,
+  TIMER_FUNCTION_ARN,
   useHandlerEnv,
 } from '../support/handler-env';
 import type { TestTable } from '../support/table';
@@ -52,31 +58,96 @@ function expectContractError(response: { status: number; body: any; contentType:
   return response.body.error.message as string;
 }
 
+/** The Event invocations of the fan-out that carry this request's message to everyone (the hand-overs, not the shard splits). */
+const handOvers = (requestId: string) =>
+  wires
+    .invocations()
+    .filter((i) => i.function === 'fanOut' && (i.payload as { request_id: string; audience: { kind: string } }).request_id === requestId)
+    .filter((i) => (i.payload as { audience: { kind: string } }).audience.kind === 'everyone');
+
+/** The `at()` expression a timer due at `due` is stored with: a minute early, for Scheduler's 60 s precision. */
+const atMinuteBefore = (due: string) => `at(${new Date(Date.parse(due) - SCHEDULER_PRECISION_SECONDS * 1000).toISOString().slice(0, 19)})`;
+
 describe('accepted bookings', () => {
-  it('free plan → 201 fulfilled with the request id, and the request is broadcast', async () => {
-    // Arrange
+  it('free plan → 201 fulfilled, answered after handing ONE event to the fan-out, before anyone is pushed', async () => {
+    // Arrange: Lambda keeps the queued event (it has not picked it up yet)
     const customer = newCustomerId();
+    wires.holdAsync();
 
     // Act
     const response = responseOf(await intake(customer, { plan: 'free', concern: 'Brakes squeal', vehicle: { make: 'VW', model: 'Golf', year: 2012 } }));
 
-    // Assert
+    // Assert: the answer, with the request open and exactly one event queued for the fan-out — and nobody pushed yet
     expect(response.status).toBe(201);
     expect(response.contentType).toBe('application/json');
     expect(response.body).toEqual({ session_id: expect.stringMatching(UUID), status: 'fulfilled', request_id: `req-${response.body.session_id}` });
-    const request = await readRequest(table, response.body.request_id);
-    expect(request).toMatchObject({ status: 'pending', routing: 'broadcast', customer_id: customer, concern: 'Brakes squeal' });
-    expect(await wires.pushedTo(mechanic.connectionIds[0]!)).toEqual([
-      {
-        type: 'new_request',
-        request_id: response.body.request_id,
-        session_id: response.body.session_id,
-        reason: 'broadcast',
-        concern: 'Brakes squeal',
-        vehicle: { make: 'VW', model: 'Golf', year: 2012 },
-      },
+    const newRequest = {
+      type: 'new_request',
+      request_id: response.body.request_id,
+      session_id: response.body.session_id,
+      reason: 'broadcast',
+      concern: 'Brakes squeal',
+      vehicle: { make: 'VW', model: 'Golf', year: 2012 },
+    };
+    expect(wires.invocations()).toEqual([
+      expect.objectContaining({
+        function: 'fanOut',
+        payload: { request_id: response.body.request_id, audience: { kind: 'everyone' }, message: newRequest },
+        runs: 0,
+        outcome: 'queued',
+      }),
     ]);
+    expect(await wires.pushed()).toEqual([]);
+    const booking = await readBooking(table, response.body.session_id);
+    expect(booking).toMatchObject({
+      state: 'open',
+      routing: 'broadcast',
+      route_to: 'everyone',
+      audience: 'everyone',
+      customer_id: customer,
+      concern: 'Brakes squeal',
+      open_until: expect.any(String),
+    });
     expect(logs.lines.map((l) => l.message)).toContain('[fulfillment] Broadcast routing to all mechanics');
+
+    // Act: Lambda runs the fan-out, which splits everyone into one invocation per connection shard
+    wires.releaseAsync();
+
+    // Assert
+    expect(await wires.pushedTo(mechanic.connectionIds[0]!)).toEqual([newRequest]);
+    const shards = wires.invocations().filter((i) => (i.payload as { audience: { kind: string } }).audience.kind === 'shard');
+    expect(shards.map((i) => (i.payload as { audience: { shard: number } }).audience.shard).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: CONNECTION_SHARDS }, (_, shard) => shard),
+    );
+    expect(shards.every((i) => i.function === 'fanOut' && i.outcome === 'succeeded')).toBe(true);
+    expect(handOvers(response.body.request_id)).toHaveLength(1);
+  });
+
+  it("arms the request's one timer for its expiry, with the target the stack configured", async () => {
+    // Act
+    const response = responseOf(await intake(newCustomerId(), { plan: 'free', concern: 'Timer' }));
+
+    // Assert
+    const booking = (await readBooking(table, response.body.session_id))!;
+    expect(Date.parse(booking.open_until!) - Date.parse(booking.events.at(-1)!.at)).toBe(REQUEST_TTL_SECONDS * 1000);
+    expect(await wires.schedulesCreated()).toEqual([
+      expect.objectContaining({
+        Name: `timer-${response.body.request_id}`,
+        GroupName: SCHEDULE_GROUP,
+        State: 'ENABLED',
+        ScheduleExpression: atMinuteBefore(booking.open_until!),
+        ScheduleExpressionTimezone: 'UTC',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        ActionAfterCompletion: 'NONE',
+        Target: expect.objectContaining({
+          Arn: TIMER_FUNCTION_ARN,
+          RoleArn: SCHEDULER_ROLE_ARN,
+          DeadLetterConfig: { Arn: DEAD_LETTER_QUEUE_ARN },
+          Input: JSON.stringify({ request_id: response.body.request_id, due_at: booking.open_until }),
+          RetryPolicy: TIMER_RETRY_POLICY,
+        }),
+      }),
+    ]);
   });
 
   it.each(['trial', 'credit'])('%s plan → 201 fulfilled', async (plan) => {
@@ -86,11 +157,12 @@ describe('accepted bookings', () => {
     // Assert
     expect(response.status).toBe(201);
     expect(response.body).toMatchObject({ status: 'fulfilled', request_id: `req-${response.body.session_id}` });
+    expect(handOvers(response.body.request_id)).toHaveLength(1);
   });
 
-  it('paid plan → 201 awaiting_checkout, no request yet, nothing pushed', async () => {
+  it('paid plan → 201 awaiting_checkout: one booking item, no timer, nothing handed over or pushed', async () => {
     // Arrange
-    const before = await sessionAndRequestKeys(table);
+    const before = await bookingKeys(table);
 
     // Act
     const response = responseOf(await intake(newCustomerId(), { plan: 'paid', concern: 'Gearbox' }));
@@ -98,7 +170,10 @@ describe('accepted bookings', () => {
     // Assert
     expect(response.status).toBe(201);
     expect(response.body).toEqual({ session_id: expect.stringMatching(UUID), status: 'awaiting_checkout' });
-    expect(await sessionAndRequestKeys(table)).toEqual([...before, `SESSION#${response.body.session_id}`].sort());
+    expect(await bookingKeys(table)).toEqual([...before, `BOOKING#${response.body.session_id}`].sort());
+    expect(await readBooking(table, response.body.session_id)).toMatchObject({ state: 'awaiting_checkout', routing: null, audience: null });
+    expect(await wires.schedulesCreated()).toEqual([]);
+    expect(wires.invocations()).toEqual([]);
     expect(await wires.pushed()).toEqual([]);
   });
 
@@ -108,8 +183,7 @@ describe('accepted bookings', () => {
 
     // Assert
     expect(response.status).toBe(201);
-    const request = await readRequest(table, response.body.request_id);
-    expect(request?.concern).toBe('Ölwechsel – base64');
+    expect((await readBooking(table, response.body.session_id))?.concern).toBe('Ölwechsel – base64');
   });
 
   it('keeps the favorite context in the session and ignores unknown extra fields', async () => {
@@ -131,7 +205,7 @@ describe('accepted bookings', () => {
 });
 
 describe('the favorite and the flag', () => {
-  it('flag off: a priority booking is broadcast at once, with no [Priority] line and no schedule', async () => {
+  it('flag off: a priority booking is handed to the fan-out for everyone at once, with no [Priority] line', async () => {
     // Arrange
     await wires.setFlag('false');
     const favorite = await wires.addMechanic();
@@ -143,13 +217,14 @@ describe('the favorite and the flag', () => {
 
     // Assert
     expect(response.status).toBe(201);
+    expect(handOvers(response.body.request_id)).toHaveLength(1);
     expect(await wires.pushedTo(favorite.connectionIds[0]!)).toEqual([expect.objectContaining({ type: 'new_request', reason: 'broadcast' })]);
     expect(await wires.pushedTo(mechanic.connectionIds[0]!)).toEqual([expect.objectContaining({ type: 'new_request', reason: 'broadcast' })]);
     expect(logs.lines.filter((l) => l.message.startsWith('[Priority]'))).toEqual([]);
-    expect(await wires.schedulesCreated()).toEqual([]);
+    expect(await readBooking(table, response.body.session_id)).toMatchObject({ state: 'open', routing: 'broadcast', expires_at: null });
   });
 
-  it('flag on: the favorite alone gets the offer, and the stored schedule carries the target the stack configured', async () => {
+  it('flag on: the favorite alone gets the offer, pushed inline (no fan-out), and the timer is due at the end of the window', async () => {
     // Arrange
     await wires.setFlag('true');
     const favorite = await wires.addMechanic();
@@ -161,33 +236,55 @@ describe('the favorite and the flag', () => {
 
     // Assert
     expect(response.status).toBe(201);
-    const [offer] = await wires.pushedTo(favorite.connectionIds[0]!);
-    expect(offer).toMatchObject({ type: 'priority_session_request', request_id: response.body.request_id, window_seconds: 600 });
+    expect(wires.invocations()).toEqual([]);
+    const [offer, ...more] = await wires.pushedTo(favorite.connectionIds[0]!);
+    expect(more).toEqual([]);
+    expect(offer).toMatchObject({ type: 'priority_session_request', request_id: response.body.request_id, window_seconds: PRIORITY_WINDOW_SECONDS });
     expect(await wires.pushedTo(mechanic.connectionIds[0]!)).toEqual([]);
     const expiresAt = offer && 'expires_at' in offer ? offer.expires_at : '';
+    expect(await readBooking(table, response.body.session_id)).toMatchObject({
+      state: 'offered',
+      routing: 'priority',
+      audience: `mechanic#${favorite.mechanicId}`,
+      expires_at: expiresAt,
+    });
     expect(await wires.schedulesCreated()).toEqual([
       expect.objectContaining({
-        Name: `fallback-${response.body.request_id}`,
-        GroupName: SCHEDULE_GROUP,
-        ScheduleExpression: `at(${expiresAt.slice(0, 19)})`,
-        ScheduleExpressionTimezone: 'UTC',
-        FlexibleTimeWindow: { Mode: 'OFF' },
-        ActionAfterCompletion: 'DELETE',
-        Target: expect.objectContaining({
-          Arn: FALLBACK_FUNCTION_ARN,
-          RoleArn: SCHEDULER_ROLE_ARN,
-          DeadLetterConfig: { Arn: FALLBACK_DLQ_ARN },
-          Input: JSON.stringify({ request_id: response.body.request_id }),
-          RetryPolicy: FALLBACK_RETRY_POLICY,
-        }),
+        Name: `timer-${response.body.request_id}`,
+        ScheduleExpression: atMinuteBefore(expiresAt),
+        Target: expect.objectContaining({ Arn: TIMER_FUNCTION_ARN, Input: JSON.stringify({ request_id: response.body.request_id, due_at: expiresAt }) }),
       }),
     ]);
     expect(logs.lines.map((l) => l.message)).toContain('[Priority] Priority offer sent');
   });
+
+  it('flag on, the favorite offline: handed to the fan-out for everyone with reason priority_failed', async () => {
+    // Arrange
+    await wires.setFlag('true');
+    const offline = await wires.addMechanic({ connections: 0 });
+
+    // Act
+    const response = responseOf(
+      await intake(newCustomerId(), { plan: 'free', concern: 'Offline', preferred_mechanic_id: offline.mechanicId, routing_type: 'priority_broadcast' }),
+    );
+
+    // Assert
+    expect(response.status).toBe(201);
+    expect(handOvers(response.body.request_id)).toEqual([
+      expect.objectContaining({ payload: expect.objectContaining({ message: expect.objectContaining({ reason: 'priority_failed' }) }) }),
+    ]);
+    expect(await wires.pushedTo(mechanic.connectionIds[0]!)).toEqual([expect.objectContaining({ type: 'new_request', reason: 'priority_failed' })]);
+    expect(await readBooking(table, response.body.session_id)).toMatchObject({
+      state: 'open',
+      routing: 'priority',
+      audience: 'everyone',
+      request_metadata: expect.objectContaining({ fallback_reason: 'priority_failed' }),
+    });
+  });
 });
 
 describe('Idempotency-Key', () => {
-  it('the same key twice → the same answer, one session, one request, one push', async () => {
+  it('the same key twice → the same answer, one booking, one hand-over, one push', async () => {
     // Arrange
     const customer = newCustomerId();
     const key = `idem-${randomUUID()}`;
@@ -201,8 +298,8 @@ describe('Idempotency-Key', () => {
     expect(first.status).toBe(201);
     expect(second.status).toBe(201);
     expect(second.body).toEqual(first.body);
-    const keys = await sessionAndRequestKeys(table);
-    expect(keys.filter((k) => k.includes(first.body.session_id))).toEqual([`REQUEST#${first.body.request_id}`, `SESSION#${first.body.session_id}`]);
+    expect((await bookingKeys(table)).filter((k) => k.includes(first.body.session_id))).toEqual([`BOOKING#${first.body.session_id}`]);
+    expect(handOvers(first.body.request_id)).toHaveLength(1);
     expect((await wires.pushedTo(mechanic.connectionIds[0]!)).filter((m) => 'request_id' in m && m.request_id === first.body.request_id)).toHaveLength(1);
   });
 
@@ -228,7 +325,7 @@ describe('Idempotency-Key', () => {
     expect(retry.body).toEqual(first.body);
   });
 
-  it('two concurrent retries with the same key make one session, one request and one push', async () => {
+  it('two concurrent retries with the same key make one booking, opened once; the mechanic hears of it at least once, at most twice', async () => {
     // Arrange
     const customer = newCustomerId();
     const key = `idem-${randomUUID()}`;
@@ -237,10 +334,17 @@ describe('Idempotency-Key', () => {
     // Act
     const [a, b] = (await Promise.all([0, 1].map(() => intake(customer, body, { headers: { 'Idempotency-Key': key } })))).map(responseOf);
 
-    // Assert
+    // Assert: a retry finishes a routing the other may not have finished yet, so a duplicate (same request id) is allowed, never none
     expect(a!.status).toBe(201);
     expect(b!.body).toEqual(a!.body);
-    expect((await wires.pushedTo(mechanic.connectionIds[0]!)).filter((m) => 'request_id' in m && m.request_id === a!.body.request_id)).toHaveLength(1);
+    const booking = (await readBooking(table, a!.body.session_id))!;
+    expect(booking.state).toBe('open');
+    expect(booking.events.filter((e) => e.type === 'created')).toHaveLength(1);
+    expect(booking.events.filter((e) => e.type === 'broadcast_sent')).toHaveLength(1);
+    const heard = (await wires.pushedTo(mechanic.connectionIds[0]!)).filter((m) => 'request_id' in m && m.request_id === a!.body.request_id);
+    expect(heard.length).toBeGreaterThanOrEqual(1);
+    expect(heard.length).toBeLessThanOrEqual(2);
+    expect(new Set(heard.map((m) => m.type))).toEqual(new Set(['new_request']));
   });
 
   it('the same key from another customer is another session', async () => {
@@ -256,27 +360,30 @@ describe('Idempotency-Key', () => {
     expect(a.body.session_id).not.toBe(b.body.session_id);
   });
 
-  it('the same key with a different body → 409 idempotency_key_reused, and the first booking is untouched', async () => {
+  it('the same key with a different body → 409 idempotency_key_reused, and the first booking is untouched (and left without a timer)', async () => {
     // Arrange
     const customer = newCustomerId();
     const key = `idem-${randomUUID()}`;
     const first = responseOf(await intake(customer, { plan: 'paid', concern: 'Original' }, { headers: { 'Idempotency-Key': key } }));
-    const before = await sessionAndRequestKeys(table);
+    const before = await bookingKeys(table);
 
     // Act
     const second = responseOf(await intake(customer, { plan: 'free', concern: 'Different' }, { headers: { 'Idempotency-Key': key } }));
 
     // Assert
     expectContractError(second, 409, 'idempotency_key_reused');
-    expect(await sessionAndRequestKeys(table)).toEqual(before);
+    expect(await bookingKeys(table)).toEqual(before);
     const { handler: getSession } = await import('../../lambdas/handlers/get-session');
     const view = responseOf(await getSession(httpEvent({ method: 'GET', route: '/sessions/{id}', id: first.body.session_id, sub: customer })));
     expect(view.body).toMatchObject({ plan: 'paid', concern: 'Original', status: 'awaiting_checkout', request: null });
+    // The refused retry armed a recovery timer before it learned the booking exists; a booking awaiting checkout needs none.
+    expect(await wires.timer(`req-${first.body.session_id}`)).toBeUndefined();
+    expect(wires.invocations()).toEqual([]);
     expect(await wires.pushed()).toEqual([]);
   });
 });
 
-describe('refused requests write nothing', () => {
+describe('refused requests write nothing, set no timer, hand nothing over', () => {
   const big = 'x'.repeat(16 * 1024 + 1);
   const cases: { name: string; event: () => Parameters<typeof intakeStart>[0]; status: number; code: string; names?: string[] }[] = [
     {
@@ -375,7 +482,7 @@ describe('refused requests write nothing', () => {
 
   it.each(cases)('$name → $status $code', async ({ event, status, code, names }) => {
     // Arrange
-    const before = await sessionAndRequestKeys(table);
+    const before = await bookingKeys(table);
 
     // Act
     const response = responseOf(await intakeStart(event()));
@@ -383,9 +490,10 @@ describe('refused requests write nothing', () => {
     // Assert
     const message = expectContractError(response, status, code);
     for (const name of names ?? []) expect(message).toContain(name);
-    expect(await sessionAndRequestKeys(table)).toEqual(before);
+    expect(await bookingKeys(table)).toEqual(before);
     expect(await wires.pushed()).toEqual([]);
     expect(await wires.schedulesCreated()).toEqual([]);
+    expect(wires.invocations()).toEqual([]);
   });
 
   it('a body of exactly 16 KiB is still accepted', async () => {
@@ -405,7 +513,7 @@ describe('refused requests write nothing', () => {
 describe('log lines of one booking', () => {
   const FUNCTION_NAME = 'priority-dispatch-test-intakeStart';
   const context = (awsRequestId: string) =>
-    lambdaContext({ functionName: FUNCTION_NAME, functionArn: `arn:aws:lambda:us-east-1:123456789012:function:${FUNCTION_NAME}`, awsRequestId });
+    lambdaContext({ functionName: FUNCTION_NAME, functionArn: `arn:aws:lambda:us-east-1:000000000000:function:${FUNCTION_NAME}`, awsRequestId });
 
   it("carry the client's X-Correlation-Id and the Lambda context on every line, else API Gateway's request id", async () => {
     // Arrange
@@ -432,10 +540,8 @@ describe('log lines of one booking', () => {
     expect(responseOf(await intakeStart(withoutHeader, context('lambda-req-2'))).status).toBe(201);
     const secondLines = logs.lines.splice(0);
 
-    // Assert: the booking's lines (intake, routing, delivery) all name the same work
-    expect(firstLines.map((l) => l.message)).toEqual(
-      expect.arrayContaining(['[intake] Booking received', '[fulfillment] Broadcast routing to all mechanics', '[fulfillment] Request delivered']),
-    );
+    // Assert: the booking's lines (intake, routing) all name the same work
+    expect(firstLines.map((l) => l.message)).toEqual(expect.arrayContaining(['[intake] Booking received', '[fulfillment] Broadcast routing to all mechanics']));
     for (const line of firstLines) {
       expect(line).toMatchObject({
         correlation_id: 'support-ticket-4711',
@@ -445,5 +551,24 @@ describe('log lines of one booking', () => {
     }
     expect(secondLines.length).toBeGreaterThan(0);
     for (const line of secondLines) expect(line).toMatchObject({ correlation_id: withoutHeader.requestContext.requestId, function_request_id: 'lambda-req-2' });
+  });
+
+  it("the fan-out's own lines, in its own invocations, name the request they deliver", async () => {
+    // Act
+    const response = responseOf(await intake(newCustomerId(), { plan: 'free', concern: 'Which request?' }));
+    await wires.asyncDone();
+
+    // Assert: each of its invocations (the split, then one per shard) runs in a container of its own, so every line carries its own context
+    const fanOutLines = wires.asyncLogs().filter((l) => l.message.startsWith('[FanOut]'));
+    expect(fanOutLines.map((l) => l.message)).toEqual(expect.arrayContaining(['[FanOut] Split across connection shards', '[FanOut] Delivered']));
+    for (const line of fanOutLines) {
+      expect(line).toMatchObject({
+        correlation_id: response.body.request_id,
+        function_name: 'priority-dispatch-test-fanOut',
+        function_request_id: expect.any(String),
+        request_id: response.body.request_id,
+      });
+    }
+    expect(new Set(fanOutLines.map((l) => l.function_request_id)).size).toBe(fanOutLines.length);
   });
 });

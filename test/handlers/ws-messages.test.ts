@@ -2,10 +2,22 @@
  * WebSocket message routes (accept, decline, ping, $default): every answer is
  * an event posted to the caller's connection, a bad message gets an `error`
  * event, and the route always returns 200 so the connection stays open.
+ * An accept's losers hear `request_taken` through the fan-out (everyone or a
+ * workshop) or inline (a favorite), never any connection of the winner.
  */
 import { describe, expect, it } from 'vitest';
 import { httpEvent, responseOf, wsEvent } from '../support/handler-events';
-import { type AwsWires, captureLogs, newCustomerId, readRequest, SCHEDULE_GROUP, useHandlerEnv } from '../support/handler-env';
+import {
+  type AwsWires,
+  bookingRecord,
+  bookingStore,
+  captureLogs,
+  newCustomerId,
+  PRIORITY_WINDOW_SECONDS,
+  readBookingOfRequest,
+  REQUEST_TTL_SECONDS,
+  useHandlerEnv,
+} from '../support/handler-env';
 import type { TestTable } from '../support/table';
 import { handler as intakeStart } from '../../lambdas/handlers/intake-start';
 import { handler as wsAccept } from '../../lambdas/handlers/ws-accept';
@@ -31,6 +43,20 @@ async function book(body: object): Promise<{ session_id: string; request_id: str
   );
   expect(response.status).toBe(201);
   return response.body;
+}
+
+/** The fan-out hand-overs of this request (not the shard splits), as `type:reason` of their message. */
+const handedOver = (requestId: string) =>
+  wires
+    .invocations()
+    .map((i) => i.payload as { request_id: string; audience: { kind: string }; message: { type: string; reason?: string } })
+    .filter((p) => p.request_id === requestId && p.audience.kind !== 'shard')
+    .map((p) => `${p.message.type}:${p.message.reason}`);
+
+/** The `due_at` the request's timer hands the timer function; undefined when there is no timer. */
+async function timerDue(requestId: string): Promise<string | undefined> {
+  const schedule = await wires.timer(requestId);
+  return schedule && (JSON.parse(schedule.Target!.Input!) as { due_at: string }).due_at;
 }
 
 describe('ping', () => {
@@ -155,10 +181,11 @@ describe('accept', () => {
     expect(await wires.pushedTo(conn(mechanic))).toEqual([{ type: 'error', code: 'invalid_json', message: expect.any(String) }]);
   });
 
-  it('a broadcast request: the first accept wins, the second gets already_matched, the others hear request_taken', async () => {
+  it("a broadcast request: the first accept wins, its timer goes, the second gets already_matched, the others hear request_taken, none of the winner's devices do", async () => {
     // Arrange
-    const first = await wires.addMechanic();
+    const first = await wires.addMechanic({ connections: 2 });
     const second = await wires.addMechanic();
+    const bystander = await wires.addMechanic();
     const booked = await book({});
     await wires.reset();
 
@@ -166,15 +193,27 @@ describe('accept', () => {
     const firstResult = await wsAccept(message('accept', first, { action: 'accept', request_id: booked.request_id }));
     const secondResult = await wsAccept(message('accept', second, { action: 'accept', request_id: booked.request_id }));
 
-    // Assert
+    // Assert: the winner hears only its answer (all its connections are left out of request_taken)
     expect(firstResult).toEqual(OK);
     expect(secondResult).toEqual(OK);
+    const taken = { type: 'request_taken', request_id: booked.request_id, reason: 'accepted' };
     expect(await wires.pushedTo(conn(first))).toEqual([{ type: 'accept_result', request_id: booked.request_id, ok: true }]);
-    expect(await wires.pushedTo(conn(second))).toEqual([
-      { type: 'request_taken', request_id: booked.request_id },
-      { type: 'accept_result', request_id: booked.request_id, ok: false, reason: 'already_matched' },
-    ]);
-    expect(await readRequest(table, booked.request_id)).toMatchObject({ status: 'matched', mechanic_id: first.mechanicId });
+    expect(await wires.pushedTo(first.connectionIds[1]!)).toEqual([]);
+    // request_taken comes through the fan-out, so it may land before or after the second's own answer
+    expect(await wires.pushedTo(conn(second))).toEqual(
+      expect.arrayContaining([taken, { type: 'accept_result', request_id: booked.request_id, ok: false, reason: 'already_matched' }]),
+    );
+    expect(await wires.pushedTo(conn(second))).toHaveLength(2);
+    expect(await wires.pushedTo(conn(bystander))).toEqual([taken]);
+    expect(wires.invocations()).toContainEqual(
+      expect.objectContaining({
+        payload: { request_id: booked.request_id, audience: { kind: 'everyone' }, message: taken, except_mechanic_id: first.mechanicId },
+      }),
+    );
+    expect(handedOver(booked.request_id)).toEqual(['request_taken:accepted']);
+    expect(await readBookingOfRequest(table, booked.request_id)).toMatchObject({ state: 'matched', mechanic_id: first.mechanicId });
+    expect(await wires.timer(booked.request_id)).toBeUndefined();
+    expect(wires.deleteScheduleCalls()).toEqual([`timer-${booked.request_id}`]);
   });
 
   it('concurrent accepts by five mechanics: exactly one wins, the request names that one', async () => {
@@ -191,12 +230,14 @@ describe('accept', () => {
     const winners = racers.filter((_, i) => results[i] && 'ok' in results[i]! && results[i]!.ok);
     expect(winners).toHaveLength(1);
     expect(results.filter((r) => r && 'reason' in r && r.reason === 'already_matched')).toHaveLength(4);
-    expect(await readRequest(table, booked.request_id)).toMatchObject({ status: 'matched', mechanic_id: winners[0]!.mechanicId });
+    expect(await readBookingOfRequest(table, booked.request_id)).toMatchObject({ state: 'matched', mechanic_id: winners[0]!.mechanicId });
+    expect(handedOver(booked.request_id)).toEqual(['request_taken:accepted']);
   });
 
-  it('the winner accepting again is answered ok:true again and changes nothing', async () => {
+  it('the winner accepting again is answered ok:true again, changes nothing stored, and repeats request_taken to the others', async () => {
     // Arrange
     const mechanic = await wires.addMechanic();
+    const other = await wires.addMechanic();
     const booked = await book({});
     await wsAccept(message('accept', mechanic, { action: 'accept', request_id: booked.request_id }));
     await wires.reset();
@@ -205,24 +246,60 @@ describe('accept', () => {
     await wsAccept(message('accept', mechanic, { action: 'accept', request_id: booked.request_id }));
 
     // Assert
-    expect(await wires.pushed()).toEqual([{ connectionId: conn(mechanic), message: { type: 'accept_result', request_id: booked.request_id, ok: true } }]);
-    expect((await readRequest(table, booked.request_id))?.events.filter((e) => e.type === 'accepted')).toHaveLength(1);
+    expect(await wires.pushedTo(conn(mechanic))).toEqual([{ type: 'accept_result', request_id: booked.request_id, ok: true }]);
+    expect(await wires.pushedTo(conn(other))).toEqual([{ type: 'request_taken', request_id: booked.request_id, reason: 'accepted' }]);
+    expect(handedOver(booked.request_id)).toEqual(['request_taken:accepted']);
+    expect((await readBookingOfRequest(table, booked.request_id))?.events.filter((e) => e.type === 'accepted')).toHaveLength(1);
   });
 
-  it('an unknown request → ok:false not_found', async () => {
+  it.each([
+    ['an unknown request', 'req-00000000-0000-4000-8000-000000000000'],
+    ['a request id of no shape we make', 'req-nope'],
+  ])('%s → ok:false not_found', async (_name, requestId) => {
     // Arrange
     const mechanic = await wires.addMechanic();
 
     // Act
-    await wsAccept(message('accept', mechanic, { action: 'accept', request_id: 'req-00000000-0000-4000-8000-000000000000' }));
+    await wsAccept(message('accept', mechanic, { action: 'accept', request_id: requestId }));
 
     // Assert
-    expect(await wires.pushedTo(conn(mechanic))).toEqual([
-      { type: 'accept_result', request_id: 'req-00000000-0000-4000-8000-000000000000', ok: false, reason: 'not_found' },
-    ]);
+    expect(await wires.pushedTo(conn(mechanic))).toEqual([{ type: 'accept_result', request_id: requestId, ok: false, reason: 'not_found' }]);
   });
 
-  it('a priority request in its window: another mechanic gets priority_window; the favorite wins and the schedule is deleted', async () => {
+  it('a paid booking still awaiting checkout is not found (nobody was offered it)', async () => {
+    // Arrange
+    const mechanic = await wires.addMechanic();
+    const booked = await book({ plan: 'paid' });
+    const requestId = `req-${booked.session_id}`;
+
+    // Act
+    await wsAccept(message('accept', mechanic, { action: 'accept', request_id: requestId }));
+
+    // Assert
+    expect(await wires.pushedTo(conn(mechanic))).toEqual([{ type: 'accept_result', request_id: requestId, ok: false, reason: 'not_found' }]);
+    expect(await readBookingOfRequest(table, requestId)).toMatchObject({ state: 'awaiting_checkout', mechanic_id: null });
+  });
+
+  it('an expired request → ok:false expired', async () => {
+    // Arrange: an open request whose time ran out, written through the store as the timer leaves it
+    const mechanic = await wires.addMechanic();
+    const store = bookingStore(table);
+    const past = new Date(Date.now() - 2 * REQUEST_TTL_SECONDS * 1000).toISOString();
+    const seeded = bookingRecord({ at: past });
+    await store.create(seeded);
+    await store.transition(seeded.session_id, 'opened', { now: past, changes: { open_until: past }, audit: { at: past, type: 'broadcast_sent' } });
+    const now = new Date().toISOString();
+    await store.transition(seeded.session_id, 'expired', { now, audit: { at: now, type: 'expired' } });
+
+    // Act
+    await wsAccept(message('accept', mechanic, { action: 'accept', request_id: seeded.request_id }));
+
+    // Assert
+    expect(await wires.pushedTo(conn(mechanic))).toEqual([{ type: 'accept_result', request_id: seeded.request_id, ok: false, reason: 'expired' }]);
+    expect(await readBookingOfRequest(table, seeded.request_id)).toMatchObject({ state: 'expired', mechanic_id: null });
+  });
+
+  it('a priority request in its window: another mechanic gets priority_window; the favorite wins and the timer is deleted', async () => {
     // Arrange
     await wires.setFlag('true');
     const favorite = await wires.addMechanic();
@@ -234,10 +311,60 @@ describe('accept', () => {
     await wsAccept(message('accept', other, { action: 'accept', request_id: booked.request_id }));
     await wsAccept(message('accept', favorite, { action: 'accept', request_id: booked.request_id }));
 
-    // Assert
+    // Assert: the request was only ever the favorite's, so nobody else is told it is taken
     expect(await wires.pushedTo(conn(other))).toEqual([{ type: 'accept_result', request_id: booked.request_id, ok: false, reason: 'priority_window' }]);
     expect(await wires.pushedTo(conn(favorite))).toEqual([{ type: 'accept_result', request_id: booked.request_id, ok: true }]);
-    expect(await wires.schedule(`fallback-${booked.request_id}`)).toBeUndefined();
+    expect(wires.invocations()).toEqual([]);
+    expect(await wires.timer(booked.request_id)).toBeUndefined();
+    expect(await readBookingOfRequest(table, booked.request_id)).toMatchObject({ state: 'matched', routing: 'priority', mechanic_id: favorite.mechanicId });
+  });
+
+  it("none of the favorite's devices hear request_taken when one of them wins (nor anyone else: nothing goes through the fan-out)", async () => {
+    // Arrange
+    await wires.setFlag('true');
+    const favorite = await wires.addMechanic({ connections: 3 });
+    const bystander = await wires.addMechanic();
+    const booked = await book({ preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' });
+    await wires.reset();
+
+    // Act
+    await wsAccept(message('accept', favorite, { action: 'accept', request_id: booked.request_id }));
+
+    // Assert
+    expect(await wires.pushedTo(favorite.connectionIds[0]!)).toEqual([{ type: 'accept_result', request_id: booked.request_id, ok: true }]);
+    expect(await wires.pushedTo(favorite.connectionIds[1]!)).toEqual([]);
+    expect(await wires.pushedTo(favorite.connectionIds[2]!)).toEqual([]);
+    expect(await wires.pushedTo(conn(bystander))).toEqual([]);
+    expect(wires.invocations()).toEqual([]);
+    expect(await readBookingOfRequest(table, booked.request_id)).toMatchObject({ state: 'matched', mechanic_id: favorite.mechanicId });
+  });
+
+  it("a workshop request: a mechanic outside the workshop is told it does not exist; the workshop's mechanic wins", async () => {
+    // Arrange
+    const workshopId = `ws-${newCustomerId()}`;
+    const inside = await wires.addMechanic({ workshopId });
+    const colleague = await wires.addMechanic({ workshopId });
+    const outside = await wires.addMechanic();
+    const booked = await book({ workshop_id: workshopId });
+    await wires.reset();
+
+    // Act
+    await wsAccept(message('accept', outside, { action: 'accept', request_id: booked.request_id }));
+    await wsAccept(
+      wsEvent({
+        routeKey: 'accept',
+        connectionId: conn(inside),
+        mechanicId: inside.mechanicId,
+        workshopId,
+        body: { action: 'accept', request_id: booked.request_id },
+      }),
+    );
+
+    // Assert
+    expect(await wires.pushedTo(conn(outside))).toEqual([{ type: 'accept_result', request_id: booked.request_id, ok: false, reason: 'not_found' }]);
+    expect(await wires.pushedTo(conn(inside))).toEqual([{ type: 'accept_result', request_id: booked.request_id, ok: true }]);
+    expect(await wires.pushedTo(conn(colleague))).toEqual([{ type: 'request_taken', request_id: booked.request_id, reason: 'accepted' }]);
+    expect(wires.invocations()).toContainEqual(expect.objectContaining({ payload: expect.objectContaining({ audience: { kind: 'workshop', workshopId } }) }));
   });
 
   it('a suspended mechanic cannot accept', async () => {
@@ -252,12 +379,12 @@ describe('accept', () => {
     // Assert
     expect(result).toEqual(OK);
     expect(await wires.pushedTo(conn(mechanic))).toEqual([{ type: 'error', code: 'mechanic_not_approved', message: expect.any(String) }]);
-    expect(await readRequest(table, booked.request_id)).toMatchObject({ status: 'pending' });
+    expect(await readBookingOfRequest(table, booked.request_id)).toMatchObject({ state: 'open', mechanic_id: null });
   });
 });
 
 describe('decline', () => {
-  it("the favorite's decline ends the window now: broadcast with reason priority_declined, schedule deleted", async () => {
+  it("the favorite's decline ends the window now: one hand-over to everyone with reason priority_declined, the timer moved to the expiry", async () => {
     // Arrange
     await wires.setFlag('true');
     const favorite = await wires.addMechanic();
@@ -270,22 +397,26 @@ describe('decline', () => {
 
     // Assert
     expect(result).toEqual(OK);
+    expect(handedOver(booked.request_id)).toEqual(['new_request:priority_declined']);
     expect(await wires.pushedTo(conn(other))).toEqual([
       expect.objectContaining({ type: 'new_request', request_id: booked.request_id, reason: 'priority_declined' }),
     ]);
-    expect(await wires.schedule(`fallback-${booked.request_id}`)).toBeUndefined();
-    expect((await readRequest(table, booked.request_id))?.metadata).toMatchObject({
-      fallback_reason: 'preferred_mechanic_declined',
-      fallback_broadcast_at: expect.any(String),
-    });
+    const booking = (await readBookingOfRequest(table, booked.request_id))!;
+    expect(booking).toMatchObject({ state: 'open', audience: 'everyone', route_to: 'everyone' });
+    expect(booking.request_metadata).toMatchObject({ fallback_reason: 'preferred_mechanic_declined', fallback_broadcast_at: expect.any(String) });
+    expect(booking.events.map((e) => e.type)).toEqual(['created', 'priority_offer_sent', 'declined', 'broadcast_sent']);
+    expect(await timerDue(booked.request_id)).toBe(booking.open_until);
+    expect(wires.deleteScheduleCalls()).toEqual([]);
+    expect(logs.lines.map((l) => l.message)).toContain('[Priority] Favorite declined; ending the priority window now');
   });
 
-  it("someone else's decline changes nothing and pushes nothing", async () => {
+  it("someone else's decline changes nothing, pushes nothing and leaves the timer at the window's end", async () => {
     // Arrange
     await wires.setFlag('true');
     const favorite = await wires.addMechanic();
     const other = await wires.addMechanic();
     const booked = await book({ preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' });
+    const before = (await readBookingOfRequest(table, booked.request_id))!;
     await wires.reset();
 
     // Act
@@ -294,9 +425,27 @@ describe('decline', () => {
     // Assert
     expect(result).toEqual(OK);
     expect(await wires.pushed()).toEqual([]);
+    expect(wires.invocations()).toEqual([]);
     expect(wires.deleteScheduleCalls()).toEqual([]);
-    expect(await wires.schedule(`fallback-${booked.request_id}`)).toMatchObject({ GroupName: SCHEDULE_GROUP, State: 'ENABLED' });
-    expect((await readRequest(table, booked.request_id))?.metadata.fallback_broadcast_at).toBeUndefined();
+    expect(await timerDue(booked.request_id)).toBe(before.expires_at);
+    expect(await readBookingOfRequest(table, booked.request_id)).toEqual(before);
+    expect(Date.parse(before.expires_at!) - Date.parse(before.request_metadata.priority_notified_at!)).toBeLessThanOrEqual(
+      PRIORITY_WINDOW_SECONDS * 1000 + 1000,
+    );
+  });
+
+  it('a decline of an open broadcast request changes nothing', async () => {
+    // Arrange
+    const mechanic = await wires.addMechanic();
+    const booked = await book({});
+    await wires.reset();
+
+    // Act
+    await wsDecline(message('decline', mechanic, { action: 'decline', request_id: booked.request_id }));
+
+    // Assert
+    expect(await wires.pushed()).toEqual([]);
+    expect(await readBookingOfRequest(table, booked.request_id)).toMatchObject({ state: 'open', audience: 'everyone' });
   });
 
   it('an unknown request → error not_found', async () => {

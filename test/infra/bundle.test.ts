@@ -12,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../lib/constructs/node-function';
-import { functions as manifest } from '../../contract/routes';
+import { asyncTargets, functions as manifest } from '../../contract/routes';
 
 const run = promisify(execFile);
 const outdir = mkdtempSync(path.join(tmpdir(), 'priority-dispatch-synth-'));
@@ -23,7 +23,7 @@ afterAll(() => {
 
 interface LambdaResource {
   Type: string;
-  Properties: { Environment?: { Variables: Record<string, unknown> } };
+  Properties: { Environment?: { Variables: Record<string, unknown> }; FunctionName?: unknown; Timeout?: number };
   Metadata: Record<string, unknown>;
 }
 
@@ -54,6 +54,18 @@ describe('cdk synth with real bundling', () => {
       expect(existsSync(path.join(dir, 'index.mjs')), dir).toBe(true);
       expect(existsSync(path.join(dir, 'index.mjs.map')), dir).toBe(true);
     }
+  });
+
+  it('names the async targets after the stage, with the manifest’s timeouts', () => {
+    const byName = Object.fromEntries(
+      Object.values(template.Resources)
+        .filter((r) => r.Type === 'AWS::Lambda::Function' && typeof r.Properties.FunctionName === 'string')
+        .map((r) => [r.Properties.FunctionName, r.Properties.Timeout]),
+    );
+    expect(byName).toEqual({
+      [`priority-dispatch-ci-${asyncTargets.timer}`]: manifest[asyncTargets.timer].timeoutSeconds,
+      [`priority-dispatch-ci-${asyncTargets.fanOut}`]: manifest[asyncTargets.fanOut].timeoutSeconds,
+    });
   });
 
   it('every bundle loads on its own and exports handler', { timeout: 60_000 }, async () => {
@@ -97,6 +109,8 @@ function stubEnvironment(variables: Record<string, unknown>): Record<string, str
   return Object.fromEntries(
     Object.entries(variables).map(([name, value]) => {
       if (typeof value === 'string') return [name, value];
+      if (name === 'DEAD_LETTER_QUEUE_ARN') return [name, 'arn:aws:sqs:us-east-1:123456789012:stub-dead-letter-queue'];
+      if (name === 'SCHEDULER_ROLE_ARN') return [name, 'arn:aws:iam::123456789012:role/stub-scheduler-role'];
       if (name.endsWith('_ARN')) return [name, `arn:aws:lambda:us-east-1:123456789012:function:${name.toLowerCase()}`];
       if (name === 'CONNECTIONS_ENDPOINT') return [name, 'https://abc123.execute-api.us-east-1.amazonaws.com/ci'];
       return [name, `stub-${name.toLowerCase()}`];

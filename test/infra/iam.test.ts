@@ -1,11 +1,11 @@
 /**
  * Least privilege, checked from the synthesized template: every function gets
  * exactly the grants its manifest flags imply (computed here independently of
- * the construct code), a few key functions are pinned by hand so a widening
- * anywhere fails, and the scheduler role can do nothing but run the fallback.
+ * the construct code), every function is pinned by hand so a widening
+ * anywhere fails, and the scheduler role can do nothing but run the timer.
  */
 import { describe, expect, it } from 'vitest';
-import { type FunctionName, type FunctionSpec, functions as manifest, isScheduleTarget } from '../../contract/routes';
+import { asyncTargets, type FunctionName, type FunctionSpec, functions as manifest, isAsyncTarget } from '../../contract/routes';
 import { tableSchema } from '../../contract/table-schema';
 import { grantedActions } from '../../sandbox/iam';
 import { arnOf, buildStack, grantsOf, logicalId, roleProperties, sorted } from './synth-helpers';
@@ -19,10 +19,16 @@ const INDEXES = tableSchema.globalSecondaryIndexes.map((index) => `${TABLE}/inde
 const FLAG = `arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter<${logicalId(stack.flag.parameter)}>`;
 const CONNECTIONS = `arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${logicalId(stack.apis.webSocketApi)}>/dev/*/@connections/*`;
 const SCHEDULES = 'arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/priority-dispatch-dev/*';
-const SCHEDULER_ROLE = arnOf(stack.fallback.role);
-const DLQ = arnOf(stack.fallback.deadLetterQueue);
-const FALLBACK_FN = arnOf(stack.functions.runFallback.function);
-const ROUTING_GUARD_FN = arnOf(stack.functions.finishRouting.function);
+const SCHEDULER_ROLE = arnOf(stack.timers.role);
+const DLQ = arnOf(stack.timers.deadLetterQueue);
+const TIMER_FN = arnOf(stack.functions.requestTimer.function);
+const FAN_OUT_FN = arnOf(stack.functions.fanOut.function);
+/** The fan-out's grant on itself: its ARN from its fixed name (a reference to itself would be a cycle). */
+const FAN_OUT_SELF = 'arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:priority-dispatch-dev-fanOut';
+const SET_TIMERS = [`scheduler:CreateSchedule on ${SCHEDULES}`, `scheduler:UpdateSchedule on ${SCHEDULES}`, `iam:PassRole on ${SCHEDULER_ROLE}`];
+const CLEAR_TIMERS = [`scheduler:DeleteSchedule on ${SCHEDULES}`];
+/** Get, Update, Delete and Query (with every index) on the table: MOVES_A_BOOKING in contract/routes.ts. */
+const MOVES_A_BOOKING = [`dynamodb:GetItem on ${TABLE}`, `dynamodb:UpdateItem on ${TABLE}`, `dynamodb:DeleteItem on ${TABLE}`];
 const QUERY_INDEXES = [`dynamodb:Query on ${TABLE}`, ...INDEXES.map((index) => `dynamodb:Query on ${index}`)];
 const logsOf = (name: FunctionName) => [
   `logs:CreateLogStream on ${arnOf(stack.functions[name].logGroup)}`,
@@ -39,10 +45,14 @@ function expectedFromManifest(name: FunctionName, spec: FunctionSpec): string[] 
   if (spec.table?.includes('Query')) expected.push(...INDEXES.map((index) => `dynamodb:Query on ${index}`));
   if (spec.readsFlag) expected.push(`ssm:GetParameter on ${FLAG}`);
   if (spec.pushes) expected.push(`execute-api:ManageConnections on ${CONNECTIONS}`);
-  if (spec.createsSchedules) expected.push(`scheduler:CreateSchedule on ${SCHEDULES}`, `iam:PassRole on ${SCHEDULER_ROLE}`);
-  if (spec.deletesSchedules) expected.push(`scheduler:DeleteSchedule on ${SCHEDULES}`);
-  // The schedule target's failed async invocations go to the DLQ (fallback-scheduler.ts).
-  if (isScheduleTarget(name)) expected.push(`sqs:SendMessage on ${DLQ}`);
+  if (spec.setsTimers) {
+    expected.push(`scheduler:CreateSchedule on ${SCHEDULES}`, `scheduler:UpdateSchedule on ${SCHEDULES}`, `iam:PassRole on ${SCHEDULER_ROLE}`);
+  }
+  if (spec.clearsTimers) expected.push(`scheduler:DeleteSchedule on ${SCHEDULES}`);
+  if (spec.readsTimers) expected.push(`scheduler:GetSchedule on ${SCHEDULES}`);
+  if (spec.fansOut) expected.push(`lambda:InvokeFunction on ${name === asyncTargets.fanOut ? FAN_OUT_SELF : FAN_OUT_FN}`);
+  // An async target's failed invocations go to the DLQ (request-timers.ts).
+  if (isAsyncTarget(name)) expected.push(`sqs:SendMessage on ${DLQ}`);
   return sorted(expected);
 }
 
@@ -73,8 +83,8 @@ describe('function roles: pinned by hand (a widening anywhere fails here)', () =
     wsAuthorizer: [...logsOf('wsAuthorizer'), `dynamodb:GetItem on ${TABLE}`],
     intakeStart: [
       ...logsOf('intakeStart'),
-      `dynamodb:GetItem on ${TABLE}`,
       `dynamodb:PutItem on ${TABLE}`,
+      `dynamodb:GetItem on ${TABLE}`,
       `dynamodb:UpdateItem on ${TABLE}`,
       `dynamodb:DeleteItem on ${TABLE}`,
       `dynamodb:Query on ${TABLE}`,
@@ -84,58 +94,63 @@ describe('function roles: pinned by hand (a widening anywhere fails here)', () =
       `ssm:GetParameter on ${FLAG}`,
       `execute-api:ManageConnections on ${CONNECTIONS}`,
       `scheduler:CreateSchedule on ${SCHEDULES}`,
+      `scheduler:UpdateSchedule on ${SCHEDULES}`,
       `iam:PassRole on ${SCHEDULER_ROLE}`,
-      `scheduler:DeleteSchedule on ${SCHEDULES}`,
-    ],
-    runFallback: [
-      ...logsOf('runFallback'),
-      `dynamodb:UpdateItem on ${TABLE}`,
-      `dynamodb:DeleteItem on ${TABLE}`,
-      ...QUERY_INDEXES,
-      `execute-api:ManageConnections on ${CONNECTIONS}`,
-      `sqs:SendMessage on ${DLQ}`,
+      `lambda:InvokeFunction on ${FAN_OUT_FN}`,
     ],
     checkoutComplete: [
       ...logsOf('checkoutComplete'),
-      `dynamodb:GetItem on ${TABLE}`,
-      `dynamodb:PutItem on ${TABLE}`,
-      `dynamodb:UpdateItem on ${TABLE}`,
-      `dynamodb:DeleteItem on ${TABLE}`,
+      ...MOVES_A_BOOKING,
       ...QUERY_INDEXES,
       `ssm:GetParameter on ${FLAG}`,
       `execute-api:ManageConnections on ${CONNECTIONS}`,
-      `scheduler:CreateSchedule on ${SCHEDULES}`,
-      `iam:PassRole on ${SCHEDULER_ROLE}`,
-      `scheduler:DeleteSchedule on ${SCHEDULES}`,
+      ...SET_TIMERS,
+      ...CLEAR_TIMERS,
+      `lambda:InvokeFunction on ${FAN_OUT_FN}`,
     ],
-    finishRouting: [
-      ...logsOf('finishRouting'),
-      `dynamodb:GetItem on ${TABLE}`,
-      `dynamodb:PutItem on ${TABLE}`,
-      `dynamodb:UpdateItem on ${TABLE}`,
-      `dynamodb:DeleteItem on ${TABLE}`,
+    cancelSession: [
+      ...logsOf('cancelSession'),
+      ...MOVES_A_BOOKING,
       ...QUERY_INDEXES,
-      `ssm:GetParameter on ${FLAG}`,
       `execute-api:ManageConnections on ${CONNECTIONS}`,
-      `scheduler:CreateSchedule on ${SCHEDULES}`,
-      `iam:PassRole on ${SCHEDULER_ROLE}`,
-      `scheduler:DeleteSchedule on ${SCHEDULES}`,
+      ...CLEAR_TIMERS,
+      `lambda:InvokeFunction on ${FAN_OUT_FN}`,
+    ],
+    wsAccept: [
+      ...logsOf('wsAccept'),
+      ...MOVES_A_BOOKING,
+      ...QUERY_INDEXES,
+      `execute-api:ManageConnections on ${CONNECTIONS}`,
+      ...CLEAR_TIMERS,
+      `lambda:InvokeFunction on ${FAN_OUT_FN}`,
+    ],
+    wsDecline: [
+      ...logsOf('wsDecline'),
+      ...MOVES_A_BOOKING,
+      ...QUERY_INDEXES,
+      `execute-api:ManageConnections on ${CONNECTIONS}`,
+      ...SET_TIMERS,
+      `lambda:InvokeFunction on ${FAN_OUT_FN}`,
+    ],
+    requestTimer: [
+      ...logsOf('requestTimer'),
+      ...MOVES_A_BOOKING,
+      ...QUERY_INDEXES,
+      `execute-api:ManageConnections on ${CONNECTIONS}`,
+      ...SET_TIMERS,
+      ...CLEAR_TIMERS,
+      `scheduler:GetSchedule on ${SCHEDULES}`,
+      `lambda:InvokeFunction on ${FAN_OUT_FN}`,
       `sqs:SendMessage on ${DLQ}`,
     ],
-    ...Object.fromEntries(
-      (['cancelSession', 'wsAccept', 'wsDecline'] as const).map((name) => [
-        name,
-        [
-          ...logsOf(name),
-          `dynamodb:GetItem on ${TABLE}`,
-          `dynamodb:UpdateItem on ${TABLE}`,
-          `dynamodb:DeleteItem on ${TABLE}`,
-          ...QUERY_INDEXES,
-          `execute-api:ManageConnections on ${CONNECTIONS}`,
-          `scheduler:DeleteSchedule on ${SCHEDULES}`,
-        ],
-      ]),
-    ),
+    fanOut: [
+      ...logsOf('fanOut'),
+      `dynamodb:DeleteItem on ${TABLE}`,
+      ...QUERY_INDEXES,
+      `execute-api:ManageConnections on ${CONNECTIONS}`,
+      `lambda:InvokeFunction on ${FAN_OUT_SELF}`,
+      `sqs:SendMessage on ${DLQ}`,
+    ],
     putMechanic: [
       ...logsOf('putMechanic'),
       `dynamodb:PutItem on ${TABLE}`,
@@ -157,7 +172,7 @@ describe('function roles: pinned by hand (a widening anywhere fails here)', () =
 
 describe('the sandbox enforces the same grants', () => {
   // sandbox/iam.ts refuses any SDK call a function is not granted; it must read the manifest as the stack does.
-  const SANDBOX_CHECKED = /^(dynamodb|ssm|scheduler|execute-api):/;
+  const SANDBOX_CHECKED = /^(dynamodb|ssm|scheduler|execute-api|lambda):/;
   it.each(names)('%s', (name) => {
     const inTemplate = new Set(
       grantsOfFunction(name)
@@ -169,17 +184,9 @@ describe('the sandbox enforces the same grants', () => {
 });
 
 describe('scheduler', () => {
-  it('the role the Scheduler assumes can only invoke the fallback function and send to the DLQ', () => {
-    const roleId = logicalId(stack.fallback.role);
-    expect(sorted(grantsOf(template, roleId).map((g) => g.grant))).toEqual(
-      sorted([
-        `lambda:InvokeFunction on ${FALLBACK_FN}`,
-        `lambda:InvokeFunction on ${FALLBACK_FN}:*`,
-        `lambda:InvokeFunction on ${ROUTING_GUARD_FN}`,
-        `lambda:InvokeFunction on ${ROUTING_GUARD_FN}:*`,
-        `sqs:SendMessage on ${DLQ}`,
-      ]),
-    );
+  it('the role the Scheduler assumes can only invoke the timer function (unqualified) and send to the DLQ', () => {
+    const roleId = logicalId(stack.timers.role);
+    expect(sorted(grantsOf(template, roleId).map((g) => g.grant))).toEqual(sorted([`lambda:InvokeFunction on ${TIMER_FN}`, `sqs:SendMessage on ${DLQ}`]));
     const role = roleProperties(template, roleId);
     expect(role.ManagedPolicyArns).toBeUndefined();
     expect(role.Policies).toBeUndefined();
@@ -202,24 +209,46 @@ describe('scheduler', () => {
         [statement.Action].flat().some((action) => action.startsWith('iam:')),
       ),
     );
-    const creators = names.filter((name) => (manifest[name] as FunctionSpec).createsSchedules);
-    expect(passRoles).toHaveLength(creators.length);
+    const setters = names.filter((name) => (manifest[name] as FunctionSpec).setsTimers);
+    expect(setters.length).toBeGreaterThan(0);
+    expect(passRoles).toHaveLength(setters.length);
     for (const statement of passRoles) {
       expect(statement).toEqual({
         Action: 'iam:PassRole',
         Effect: 'Allow',
-        Resource: { 'Fn::GetAtt': [logicalId(stack.fallback.role), 'Arn'] },
+        Resource: { 'Fn::GetAtt': [logicalId(stack.timers.role), 'Arn'] },
         Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
       });
     }
   });
 
-  it('the fallback function has no resource-based invoke permission: the Scheduler invokes through its role', () => {
-    const fallbackId = logicalId(stack.functions.runFallback.function);
+  it.each(Object.values(asyncTargets))('%s has no resource-based invoke permission: it is invoked through its callers’ roles', (name) => {
+    const functionId = logicalId(stack.functions[name].function);
     const permissions = Object.values(template.findResources('AWS::Lambda::Permission')).filter((permission) =>
-      JSON.stringify(permission.Properties.FunctionName).includes(fallbackId),
+      JSON.stringify(permission.Properties.FunctionName).includes(functionId),
     );
     expect(permissions).toEqual([]);
+  });
+});
+
+describe('fan-out', () => {
+  it('every function that fans out may invoke the fan-out function (unqualified), and nothing may invoke any other', () => {
+    const invokers = Object.fromEntries(
+      names.flatMap((name) => {
+        const invokes = grantsOfFunction(name).filter((g) => g.grant.startsWith('lambda:'));
+        return invokes.length ? [[name, invokes.map((g) => g.grant)]] : [];
+      }),
+    );
+    const fansOut = names.filter((name) => (manifest[name] as FunctionSpec).fansOut);
+    expect(fansOut).toContain(asyncTargets.fanOut);
+    expect(invokers).toEqual(
+      Object.fromEntries(fansOut.map((name) => [name, [`lambda:InvokeFunction on ${name === asyncTargets.fanOut ? FAN_OUT_SELF : FAN_OUT_FN}`]])),
+    );
+  });
+
+  it('the fan-out’s grant on itself names its own function', () => {
+    expect(stack.functions.fanOut.physicalName).toBe('priority-dispatch-dev-fanOut');
+    expect(FAN_OUT_SELF.endsWith(`:function:${stack.functions.fanOut.physicalName}`)).toBe(true);
   });
 });
 

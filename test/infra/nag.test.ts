@@ -82,9 +82,6 @@ describe('cdk-nag AwsSolutions', () => {
         'AwsSolutions-APIG4',
         // The account-level API Gateway logging role uses the AWS managed policy.
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-        // Versions/aliases of the two schedule targets (fallback, routing guard).
-        'AwsSolutions-IAM5[Resource::<Id>:*]',
-        'AwsSolutions-IAM5[Resource::<Id>:*]',
         // Connection ids of this one API stage.
         'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<Id>/dev/*/@connections/*]',
         // Schedules of this stage's group, named per request at run time.

@@ -13,10 +13,10 @@ import {
   type FunctionName,
   type FunctionSpec,
   WEBSOCKET_ROUTE_SELECTION,
+  asyncTargets,
   functions as manifest,
   httpRoutes,
-  isScheduleTarget,
-  scheduleTargets,
+  isAsyncTarget,
   webSocketAuthorizer,
   webSocketRoutes,
 } from '../../contract/routes';
@@ -29,6 +29,13 @@ const names = Object.keys(manifest) as FunctionName[];
 const resource = (id: string) => template.toJSON().Resources[id] as { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
 const fnResource = (name: FunctionName) => resource(logicalId(stack.functions[name].function));
 const getAttArn = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+/** A function ARN built from its fixed name, as a function that names itself must. */
+const literalFunctionArn = (functionName: string) => ({
+  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':lambda:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:function:${functionName}`]],
+});
+const envOf = (t: Template, s: PriorityDispatchStack, name: FunctionName) =>
+  t.toJSON().Resources[logicalId(s.functions[name].function)].Properties.Environment.Variables as Record<string, unknown>;
+const timerSetters = names.filter((name) => (manifest[name] as FunctionSpec).setsTimers);
 
 describe('table', () => {
   it('is one on-demand GlobalTable with PITR, TTL and the schema keys', () => {
@@ -78,14 +85,14 @@ describe('feature flag', () => {
   });
 });
 
-describe('fallback scheduler', () => {
+describe('request timers', () => {
   it('has the schedule group named for the stage (and creates no schedules itself)', () => {
     template.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: scheduleGroupName('dev') });
     template.resourceCountIs('AWS::Scheduler::Schedule', 0);
   });
 
   it('has an encrypted, TLS-only DLQ keeping messages 14 days', () => {
-    const queueId = logicalId(stack.fallback.deadLetterQueue);
+    const queueId = logicalId(stack.timers.deadLetterQueue);
     expect(resource(queueId).Properties).toEqual({ MessageRetentionPeriod: 14 * 24 * 3600, SqsManagedSseEnabled: true });
     template.hasResourceProperties('AWS::SQS::QueuePolicy', {
       Queues: [{ Ref: queueId }],
@@ -97,9 +104,10 @@ describe('fallback scheduler', () => {
 
   it('alarms on one visible DLQ message', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmDescription: Match.stringLikeRegexp('^A timer or fan-out event could not be delivered'),
       Namespace: 'AWS/SQS',
       MetricName: 'ApproximateNumberOfMessagesVisible',
-      Dimensions: [{ Name: 'QueueName', Value: getAttArnQueueName(logicalId(stack.fallback.deadLetterQueue)) }],
+      Dimensions: [{ Name: 'QueueName', Value: getAttArnQueueName(logicalId(stack.timers.deadLetterQueue)) }],
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       EvaluationPeriods: 1,
@@ -107,12 +115,33 @@ describe('fallback scheduler', () => {
     });
   });
 
-  it.each(Object.values(scheduleTargets))('sends %s’s failed async invocations to the DLQ after 2 retries', (target) => {
-    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
-      FunctionName: { Ref: logicalId(stack.functions[target].function) },
-      MaximumRetryAttempts: 2,
-      DestinationConfig: { OnFailure: { Destination: getAttArn(logicalId(stack.fallback.deadLetterQueue)) } },
-    });
+  it('the schedules have one target, the timer function: the only function the scheduler role may invoke', () => {
+    const roleId = logicalId(stack.timers.role);
+    const invokes = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((policy) => policy.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleId))
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
+      .filter((statement) => [statement.Action].flat().includes('lambda:InvokeFunction'));
+    expect(invokes.map((statement) => statement.Resource)).toEqual([getAttArn(logicalId(stack.functions.requestTimer.function))]);
+    expect(stack.timers.target).toBe(stack.functions[asyncTargets.timer].function);
+  });
+
+  it.each(Object.values(asyncTargets))('sends %s’s failed async invocations to the DLQ after 2 retries', (target) => {
+    const configs = Object.values(template.findResources('AWS::Lambda::EventInvokeConfig')).filter(
+      (config) => config.Properties.FunctionName.Ref === logicalId(stack.functions[target].function),
+    );
+    expect(configs.map((config) => config.Properties)).toEqual([
+      {
+        FunctionName: { Ref: logicalId(stack.functions[target].function) },
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 2,
+        DestinationConfig: { OnFailure: { Destination: getAttArn(logicalId(stack.timers.deadLetterQueue)) } },
+      },
+    ]);
+  });
+
+  it('configures async invocation for the async targets only', () => {
+    const configured = Object.values(template.findResources('AWS::Lambda::EventInvokeConfig')).map((config) => config.Properties.FunctionName.Ref);
+    expect(sorted(configured)).toEqual(sorted(Object.values(asyncTargets).map((name) => logicalId(stack.functions[name].function))));
   });
 });
 
@@ -131,11 +160,27 @@ describe('functions', () => {
       Description: manifest[name].description,
       LoggingConfig: { LogGroup: { Ref: logGroupId } },
       Role: getAttArn(logicalId(stack.functions[name].role)),
-      Timeout: isScheduleTarget(name) ? 60 : 29,
-      MemorySize: (manifest[name] as FunctionSpec).pushes ? 1024 : 256,
+      Timeout: (manifest[name] as FunctionSpec).timeoutSeconds ?? 29,
+      MemorySize: (manifest[name] as FunctionSpec).memoryMb ?? ((manifest[name] as FunctionSpec).pushes ? 1024 : 256),
     });
     expect(resource(logGroupId).Properties).toEqual({ RetentionInDays: 30 });
     expect(resource(logGroupId).DeletionPolicy).toBe('Delete');
+  });
+
+  it('timeouts: the async targets run longer than API Gateway’s 29 s, as the manifest says', () => {
+    const timeouts = Object.fromEntries(names.map((name) => [name, fnResource(name).Properties.Timeout]));
+    expect(timeouts).toEqual({ ...Object.fromEntries(names.map((name) => [name, 29])), requestTimer: 180, fanOut: 120 });
+  });
+
+  it('only the async targets have fixed names (the sandbox’s), because they name themselves', () => {
+    const fixed = Object.fromEntries(
+      names.flatMap((name) => (fnResource(name).Properties.FunctionName ? [[name, fnResource(name).Properties.FunctionName]] : [])),
+    );
+    expect(fixed).toEqual({ requestTimer: 'priority-dispatch-dev-requestTimer', fanOut: 'priority-dispatch-dev-fanOut' });
+    expect(Object.keys(fixed).every((name) => isAsyncTarget(name as FunctionName))).toBe(true);
+    // The longest stage (31 characters) still gives a valid Lambda name (at most 64).
+    const { stack: long } = buildStack({ stage: 'a'.repeat(31) });
+    for (const name of Object.values(asyncTargets)) expect(long.functions[name].physicalName!.length).toBeLessThanOrEqual(64);
   });
 
   it.each(names)('%s: exactly the environment its manifest flags need', (name) => {
@@ -144,13 +189,20 @@ describe('functions', () => {
     if (spec.table) expected.add(ENV.tableName);
     if (spec.readsFlag) for (const n of [ENV.flagParameterName, ENV.flagCacheTtlSeconds]) expected.add(n);
     if (spec.pushes) expected.add(ENV.connectionsEndpoint);
-    if (spec.createsSchedules) {
-      for (const n of [ENV.scheduleGroupName, ENV.fallbackFunctionArn, ENV.schedulerRoleArn, ENV.fallbackDeadLetterQueueArn, ENV.priorityWindowSeconds])
+    if (spec.setsTimers) {
+      for (const n of [
+        ENV.scheduleGroupName,
+        ENV.timerFunctionArn,
+        ENV.schedulerRoleArn,
+        ENV.deadLetterQueueArn,
+        ENV.priorityWindowSeconds,
+        ENV.recoveryDelaySeconds,
+        ENV.requestTtlSeconds,
+      ])
         expected.add(n);
-      // The routing guard only routes; everyone else that creates schedules also guards.
-      if (name !== scheduleTargets.routingGuard) expected.add(ENV.routingGuardFunctionArn);
     }
-    if (spec.deletesSchedules) expected.add(ENV.scheduleGroupName);
+    if (spec.clearsTimers || spec.readsTimers) expected.add(ENV.scheduleGroupName);
+    if (spec.fansOut) expected.add(ENV.fanOutFunctionName);
     if (spec.verifiesJwt) for (const n of [ENV.jwtIssuer, ENV.jwtAudience]) expected.add(n);
     const env = fnResource(name).Properties.Environment.Variables as Record<string, unknown>;
     expect(sorted(Object.keys(env))).toEqual(sorted(expected));
@@ -172,17 +224,34 @@ describe('functions', () => {
         ],
       },
       [ENV.scheduleGroupName]: scheduleGroupName('dev'),
-      [ENV.fallbackFunctionArn]: getAttArn(logicalId(stack.functions[scheduleTargets.fallback].function)),
-      [ENV.routingGuardFunctionArn]: getAttArn(logicalId(stack.functions[scheduleTargets.routingGuard].function)),
-      [ENV.schedulerRoleArn]: getAttArn(logicalId(stack.fallback.role)),
-      [ENV.fallbackDeadLetterQueueArn]: getAttArn(logicalId(stack.fallback.deadLetterQueue)),
+      [ENV.timerFunctionArn]: getAttArn(logicalId(stack.functions[asyncTargets.timer].function)),
+      [ENV.schedulerRoleArn]: getAttArn(logicalId(stack.timers.role)),
+      [ENV.deadLetterQueueArn]: getAttArn(logicalId(stack.timers.deadLetterQueue)),
       [ENV.priorityWindowSeconds]: '600',
+      [ENV.recoveryDelaySeconds]: '120',
+      [ENV.requestTtlSeconds]: '1800',
+      [ENV.fanOutFunctionName]: { Ref: logicalId(stack.functions[asyncTargets.fanOut].function) },
     });
     expect(fnResource('wsAuthorizer').Properties.Environment.Variables).toMatchObject({
       [ENV.jwtIssuer]: TEST_ISSUER,
       [ENV.jwtAudience]: 'test-audience',
     });
   });
+
+  it('the timer sets its own timer and the fan-out invokes itself: by their fixed names, not a reference to themselves', () => {
+    expect(fnResource('requestTimer').Properties.Environment.Variables).toMatchObject({
+      [ENV.timerFunctionArn]: literalFunctionArn('priority-dispatch-dev-requestTimer'),
+      [ENV.fanOutFunctionName]: { Ref: logicalId(stack.functions.fanOut.function) },
+    });
+    expect(fnResource('fanOut').Properties.Environment.Variables[ENV.fanOutFunctionName]).toBe('priority-dispatch-dev-fanOut');
+  });
+
+  it.each(names.filter((name) => (manifest[name] as FunctionSpec).fansOut && name !== asyncTargets.fanOut))(
+    '%s hands fan-outs to the fan-out function',
+    (name) => {
+      expect(envOf(template, stack, name)[ENV.fanOutFunctionName]).toEqual({ Ref: logicalId(stack.functions[asyncTargets.fanOut].function) });
+    },
+  );
 });
 
 describe('HTTP API', () => {
@@ -291,8 +360,12 @@ describe('outputs', () => {
   it('has the HTTP URL, WebSocket URL, flag name, table name, schedule group and DLQ', () => {
     const outputs = template.toJSON().Outputs;
     expect(sorted(Object.keys(outputs))).toEqual(
-      sorted(['HttpApiUrl', 'WebSocketUrl', 'FlagParameterName', 'TableName', 'ScheduleGroupName', 'FallbackDeadLetterQueueUrl']),
+      sorted(['HttpApiUrl', 'WebSocketUrl', 'FlagParameterName', 'TableName', 'ScheduleGroupName', 'DeadLetterQueueUrl']),
     );
+    expect(outputs.DeadLetterQueueUrl).toEqual({
+      Description: 'Undeliverable timer and fan-out events',
+      Value: { Ref: logicalId(stack.timers.deadLetterQueue) },
+    });
     expect(outputs.WebSocketUrl.Value).toEqual({
       'Fn::Join': [
         '',
@@ -319,9 +392,9 @@ describe('props', () => {
     const json = t.toJSON().Resources;
     expect(json[logicalId(prod.data.table)].DeletionPolicy).toBe('Retain');
     expect(json[logicalId(prod.data.table)].Properties.Replicas[0].DeletionProtectionEnabled).toBe(true);
-    expect(json[logicalId(prod.fallback.deadLetterQueue)].DeletionPolicy).toBe('Retain');
+    expect(json[logicalId(prod.timers.deadLetterQueue)].DeletionPolicy).toBe('Retain');
     expect(json[logicalId(prod.functions.getSession.logGroup)].DeletionPolicy).toBe('Retain');
-    expect(json[logicalId(prod.fallback.group)].DeletionPolicy).toBe('Retain');
+    expect(json[logicalId(prod.timers.group)].DeletionPolicy).toBe('Retain');
   });
 
   it('an explicit removalPolicy wins over the stage default', () => {
@@ -343,6 +416,55 @@ describe('props', () => {
     ['1.5 s', Duration.millis(1500)],
   ])('refuses a flagCacheTtl of %s (must be 1–15 whole seconds)', (_label, flagCacheTtl) => {
     expect(() => new PriorityDispatchStack(buildApp(), 'S', { flagCacheTtl })).toThrow(/flagCacheTtl/);
+  });
+
+  it.each(timerSetters)('%s gets the default recovery delay (2 min) and request TTL (30 min)', (name) => {
+    expect(envOf(template, stack, name)).toMatchObject({ [ENV.recoveryDelaySeconds]: '120', [ENV.requestTtlSeconds]: '1800' });
+  });
+
+  it('passes requestTtl and recoveryDelay to every function that sets timers, in seconds, and to no other', () => {
+    const { stack: s, template: t } = buildStack({ requestTtl: Duration.hours(2), recoveryDelay: Duration.minutes(5) });
+    expect(timerSetters.length).toBeGreaterThan(0);
+    for (const name of names) {
+      const env = envOf(t, s, name);
+      if (timerSetters.includes(name)) {
+        expect(env, name).toMatchObject({ [ENV.requestTtlSeconds]: '7200', [ENV.recoveryDelaySeconds]: '300' });
+      } else {
+        expect(env[ENV.requestTtlSeconds], name).toBeUndefined();
+        expect(env[ENV.recoveryDelaySeconds], name).toBeUndefined();
+      }
+    }
+  });
+
+  it.each([
+    ['59 s', Duration.seconds(59)],
+    ['0 s', Duration.seconds(0)],
+    ['1 day and 1 s', Duration.seconds(86_401)],
+    ['90.5 s', Duration.millis(90_500)],
+  ])('refuses a requestTtl of %s (must be whole seconds, 1 min – 1 day)', (_label, requestTtl) => {
+    expect(() => new PriorityDispatchStack(buildApp(), 'S', { requestTtl })).toThrow(/requestTtl must be a whole number of seconds between 60 and 86400/);
+  });
+
+  it.each([
+    ['29 s (an API invocation may still be routing)', Duration.seconds(29)],
+    ['59 s (under Scheduler’s precision)', Duration.seconds(59)],
+    ['15 min and 1 s', Duration.seconds(901)],
+    ['90.5 s', Duration.millis(90_500)],
+  ])('refuses a recoveryDelay of %s (must be whole seconds, 1–15 min)', (_label, recoveryDelay) => {
+    expect(() => new PriorityDispatchStack(buildApp(), 'S', { recoveryDelay })).toThrow(/recoveryDelay must be a whole number of seconds between 60 and 900/);
+  });
+
+  it('accepts the bounds of requestTtl and recoveryDelay', () => {
+    for (const props of [
+      { requestTtl: Duration.seconds(60), recoveryDelay: Duration.seconds(60) },
+      { requestTtl: Duration.days(1), recoveryDelay: Duration.minutes(15) },
+    ]) {
+      const { stack: s, template: t } = buildStack(props);
+      expect(envOf(t, s, 'intakeStart')).toMatchObject({
+        [ENV.requestTtlSeconds]: String(props.requestTtl.toSeconds()),
+        [ENV.recoveryDelaySeconds]: String(props.recoveryDelay.toSeconds()),
+      });
+    }
   });
 
   it('refuses a zero priority window and a malformed stage', () => {

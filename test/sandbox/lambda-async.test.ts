@@ -38,7 +38,7 @@ function invoker(failures: number, options: Partial<AsyncInvokerOptions> = {}) {
       return { ok: true };
     },
     arnOf: (name) => `arn:aws:lambda:us-east-1:000000000000:function:test-${name}`,
-    onFailureDestination: (name) => (name === 'runFallback' ? DLQ : undefined),
+    onFailureDestination: (name) => (name === 'requestTimer' ? DLQ : undefined),
     log: (line) => lines.push(line),
     retryDelaysMs: DELAYS_MS,
     tickMs: 20,
@@ -55,11 +55,11 @@ describe('asynchronous invocation', () => {
     const { async, runs } = invoker(0);
 
     // Act
-    async.invoke('runFallback', { request_id: 'req-1' });
+    async.invoke('requestTimer', { request_id: 'req-1' });
 
     // Assert
     await eventually(() => runs.length === 1, 'the run');
-    expect(runs[0]).toMatchObject({ name: 'runFallback', payload: { request_id: 'req-1' } });
+    expect(runs[0]).toMatchObject({ name: 'requestTimer', payload: { request_id: 'req-1' } });
     expect(async.deadLetters()).toEqual([]);
   });
 
@@ -68,7 +68,7 @@ describe('asynchronous invocation', () => {
     const { async, runs, lines } = invoker(2);
 
     // Act
-    async.invoke('runFallback', { request_id: 'req-2' });
+    async.invoke('requestTimer', { request_id: 'req-2' });
 
     // Assert
     await eventually(() => runs.length === 3, 'three runs');
@@ -83,7 +83,7 @@ describe('asynchronous invocation', () => {
     const { async, runs } = invoker(Number.POSITIVE_INFINITY);
 
     // Act
-    async.invoke('runFallback', { request_id: 'req-3' });
+    async.invoke('requestTimer', { request_id: 'req-3' });
 
     // Assert
     const [letter, ...more] = await eventually(() => async.deadLetters().length > 0 && async.deadLetters(), 'the on-failure record');
@@ -96,7 +96,7 @@ describe('asynchronous invocation', () => {
         timestamp: letter!.at,
         requestContext: {
           requestId: expect.any(String),
-          functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:test-runFallback:$LATEST',
+          functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:test-requestTimer:$LATEST',
           condition: 'RetriesExhausted',
           approximateInvokeCount: 3,
         },
@@ -126,7 +126,7 @@ describe('asynchronous invocation', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'pd-async-'));
     dirs.push(dataDir);
     const first = invoker(1, { dataDir, retryDelaysMs: [400, 400] });
-    first.async.invoke('runFallback', { request_id: 'req-4' });
+    first.async.invoke('requestTimer', { request_id: 'req-4' });
     await eventually(() => first.runs.length === 1, 'the failed first run');
     await first.async.stop();
 

@@ -27,7 +27,7 @@ import {
 import { awsClis } from '../support/aws-cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAwsEndpoint, type AwsEndpoint } from '../../sandbox/aws-endpoint';
-import { SchedulerService } from '../../sandbox/scheduler';
+import { SchedulerService, type SchedulerOptions } from '../../sandbox/scheduler';
 import { SsmService } from '../../sandbox/ssm';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -40,7 +40,10 @@ interface Call {
   at: number;
 }
 
-/** One scheduler behind its own endpoint, recording every invocation; `failures` says how often a target throws first. */
+/**
+ * One scheduler behind its own endpoint, recording every invocation; `failures` says how often a target throws first.
+ * It fires at the `at()` time itself (`exact`) unless `options` say otherwise: most tests time a schedule to the second.
+ */
 interface Harness {
   dataDir: string;
   service: SchedulerService;
@@ -53,7 +56,11 @@ interface Harness {
   close(): Promise<void>;
 }
 
-async function harness(dataDir = mkdtempSync(join(tmpdir(), 'scheduler-test-')), start = true): Promise<Harness> {
+async function harness(
+  dataDir = mkdtempSync(join(tmpdir(), 'scheduler-test-')),
+  start = true,
+  options: Pick<SchedulerOptions, 'precision' | 'random'> = {},
+): Promise<Harness> {
   const calls: Call[] = [];
   const logs: string[] = [];
   const failures = new Map<string, number>();
@@ -62,6 +69,8 @@ async function harness(dataDir = mkdtempSync(join(tmpdir(), 'scheduler-test-')),
     dataDir,
     tickMs: TICK_MS,
     retryBaseDelayMs: 20,
+    precision: 'exact',
+    ...options,
     log: (line) => logs.push(line),
     invoke: async (arn, input) => {
       calls.push({ arn, input, at: Date.now() });
@@ -147,6 +156,10 @@ const exists = (harness: Harness, name: string, groupName?: string): Promise<boo
       throw error;
     },
   );
+/** The firing state the scheduler persists: AWS has no API that shows when a schedule will fire. */
+const storedRun = (harness: Harness, name: string): { dueAt: number; completed: boolean } =>
+  (JSON.parse(readFileSync(join(harness.dataDir, 'schedules.json'), 'utf8')) as { schedules: Record<string, { run: { dueAt: number; completed: boolean } }> })
+    .schedules[`default/${name}`]!.run;
 
 describe('schedules API', () => {
   it('creates, reads, lists, updates and deletes a schedule', async () => {
@@ -326,6 +339,19 @@ describe('firing', () => {
     expect(await exists(h, name)).toBe(true);
   });
 
+  it('fires a completed schedule (ActionAfterCompletion NONE) again when UpdateSchedule gives it a new at()', async () => {
+    const name = unique('again');
+    await h.client.send(new CreateScheduleCommand(oneShot(name, now())));
+    await eventually(() => storedRun(h, name).completed, 'the first firing to complete');
+
+    const again = soon();
+    await h.client.send(new UpdateScheduleCommand(oneShot(name, again)));
+    const calls = await eventually(() => callsTo(h, name).length === 2 && callsTo(h, name), 'the second firing');
+
+    expect(calls[1]!.at).toBeGreaterThanOrEqual(again);
+    expect(calls[1]!.at - again).toBeLessThan(250);
+  });
+
   it('reads at() in the schedule time zone', async () => {
     const name = unique('zone');
     // The current wall-clock time in Kolkata: due now there, five and a half hours away in UTC.
@@ -419,6 +445,102 @@ describe('firing', () => {
       expect(callsTo(own, later)).toHaveLength(0);
     } finally {
       await own.close();
+    }
+  });
+});
+
+describe('precision', () => {
+  const MINUTE = 60_000;
+  const minuteOf = (time: number): number => Math.floor(time / MINUTE) * MINUTE;
+  /** The draw that lands on `time` (the half millisecond keeps floating-point error from flooring it a millisecond early). */
+  const drawFor = (time: number): number => (time - minuteOf(time) + 0.5) / MINUTE;
+
+  async function withHarness(options: Pick<SchedulerOptions, 'precision' | 'random'>, test: (own: Harness) => Promise<void>): Promise<void> {
+    const own = await harness(undefined, true, options);
+    dirs.push(own.dataDir);
+    try {
+      await test(own);
+    } finally {
+      await own.close();
+    }
+  }
+
+  it('aws: draws the moment once, inside the minute of at(hh:mm:30): draw 0 is 30 s before it, 0.999 is 29.94 s after', async () => {
+    let draw = 0;
+    await withHarness({ precision: 'aws', random: () => draw }, async (own) => {
+      const [early, late] = [unique('early'), unique('late')];
+      const at = Date.UTC(2099, 0, 1, 12, 0, 30);
+
+      await own.client.send(new CreateScheduleCommand(oneShot(early, at)));
+      draw = 0.999;
+      await own.client.send(new CreateScheduleCommand(oneShot(late, at)));
+
+      expect(storedRun(own, early).dueAt).toBe(at - 30_000);
+      expect(storedRun(own, late).dueAt).toBe(at + 29_940);
+      expect((await own.client.send(new GetScheduleCommand({ Name: late }))).ScheduleExpression).toBe('at(2099-01-01T12:00:30)');
+    });
+  });
+
+  it('aws: fires at the drawn moment, not at at()', async () => {
+    const fireAt = soon();
+    await withHarness({ precision: 'aws', random: () => drawFor(fireAt) }, async (own) => {
+      const name = unique('drawn');
+      // An at() in the same minute, at least 29 s from the drawn moment.
+      const at = fireAt - minuteOf(fireAt) < 30_000 ? minuteOf(fireAt) + 59_000 : minuteOf(fireAt);
+
+      await own.client.send(new CreateScheduleCommand(oneShot(name, at)));
+      const [call] = await eventually(() => callsTo(own, name).length > 0 && callsTo(own, name), 'the schedule to fire');
+
+      expect(call!.at).toBeGreaterThanOrEqual(fireAt);
+      expect(call!.at - fireAt).toBeLessThan(250);
+      expect(Math.abs(call!.at - at)).toBeGreaterThan(29_000);
+    });
+  });
+
+  it('aws: a drawn moment already past fires at the next tick, even before at()', async () => {
+    await withHarness({ precision: 'aws', random: () => 0 }, async (own) => {
+      const name = unique('passed');
+      // Later this minute; draw 0 picks the minute's start, which has passed.
+      const at = minuteOf(Date.now()) + 59_000;
+      const created = Date.now();
+
+      await own.client.send(new CreateScheduleCommand(oneShot(name, at)));
+      const [call] = await eventually(() => callsTo(own, name).length > 0 && callsTo(own, name), 'the schedule to fire');
+
+      expect(call!.at - created).toBeLessThan(500);
+    });
+  });
+
+  it('exact: fires at at() itself, whatever the draw', async () => {
+    await withHarness({ precision: 'exact', random: () => 0 }, async (own) => {
+      const name = unique('exact');
+      const at = soon();
+
+      await own.client.send(new CreateScheduleCommand(oneShot(name, at)));
+      const [call] = await eventually(() => callsTo(own, name).length > 0 && callsTo(own, name), 'the schedule to fire');
+
+      expect(call!.at).toBeGreaterThanOrEqual(at);
+      expect(call!.at - at).toBeLessThan(250);
+    });
+  });
+
+  it('keeps the drawn moment across a restart instead of drawing again', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'scheduler-precision-'));
+    dirs.push(dataDir);
+    const name = unique('kept');
+    const fireAt = soon();
+    const before = await harness(dataDir, false, { precision: 'aws', random: () => drawFor(fireAt) });
+    await before.client.send(new CreateScheduleCommand(oneShot(name, minuteOf(fireAt) + 30_000)));
+    await before.close();
+
+    // A new draw of 0 would pick the minute's start, already past, and fire at once.
+    const after = await harness(dataDir, true, { precision: 'aws', random: () => 0 });
+    try {
+      const [call] = await eventually(() => callsTo(after, name).length > 0 && callsTo(after, name), 'the schedule to fire');
+
+      expect(call!.at).toBeGreaterThanOrEqual(fireAt);
+    } finally {
+      await after.close();
     }
   });
 });

@@ -1,7 +1,7 @@
 /** The booking the use-case tests make (as the intake handler passes it on, after validation), with overrides. */
-import type { Booking } from '../../lambdas/use-cases/sessions';
+import type { BookingInput } from '../../lambdas/use-cases/booking';
 
-export const booking = (overrides: Partial<Booking> = {}): Booking => ({
+export const booking = (overrides: Partial<BookingInput> = {}): BookingInput => ({
   plan: 'free',
   concern: 'Check engine light after a cold start',
   vehicle: { make: 'Toyota', model: 'Corolla', year: 2019 },
@@ -12,5 +12,5 @@ export const booking = (overrides: Partial<Booking> = {}): Booking => ({
 });
 
 /** A booking that asks for `favorite` first. */
-export const priorityBooking = (favorite: string, overrides: Partial<Booking> = {}): Booking =>
+export const priorityBooking = (favorite: string, overrides: Partial<BookingInput> = {}): BookingInput =>
   booking({ preferred_mechanic_id: favorite, routing_type: 'priority_broadcast', ...overrides });

@@ -9,27 +9,29 @@
  * nothing. test/support/store-contract.ts runs the same suite on both. Every
  * read and write copies (structuredClone), so no caller can change stored state.
  */
-import { DEFAULT_PRIORITY_WINDOW_SECONDS, DEFAULT_ROUTING_GUARD_SECONDS } from '../../contract/env';
+import { DEFAULT_PRIORITY_WINDOW_SECONDS, DEFAULT_RECOVERY_DELAY_SECONDS, DEFAULT_REQUEST_TTL_SECONDS } from '../../contract/env';
 import type { MetricName } from '../../contract/metrics';
-import { fallbackScheduleName, routingGuardScheduleName } from '../../lambdas/domain/ids';
+import { CONNECTION_SHARDS } from '../../contract/table-schema';
+import type { Audience, AuditEvent, Booking, RequestMetadata } from '../../lambdas/domain/booking';
+import { timerScheduleName } from '../../lambdas/domain/ids';
+import { type GuardContext, guardHolds, type LifecycleEvent, TRANSITIONS } from '../../lambdas/domain/lifecycle';
 import type { Connection, Mechanic } from '../../lambdas/domain/mechanic';
 import type { ServerMessage } from '../../lambdas/domain/messages';
-import type { AuditEvent, DispatchRequest, FallbackReason, RequestMetadata } from '../../lambdas/domain/request';
-import type { Session } from '../../lambdas/domain/session';
 import type {
+  BookingStore,
   Clock,
   ConnectionStore,
-  FallbackScheduler,
+  FanOut,
   FeatureFlag,
   LogFields,
   Logger,
-  MatchOutcome,
   MechanicStore,
   Metrics,
   PushResult,
   Pusher,
-  RequestStore,
-  SessionStore,
+  RequestTimer,
+  TransitionChanges,
+  TransitionOutcome,
 } from '../../lambdas/ports';
 import type { Deps } from '../../lambdas/use-cases/deps';
 
@@ -55,130 +57,73 @@ export class ManualClock implements Clock {
   advance(seconds: number): void {
     this.current = new Date(this.current.getTime() + seconds * 1000);
   }
-}
-
-/** DynamoDbSessionStore. */
-export class InMemorySessionStore implements SessionStore {
-  private readonly items = new Map<string, Session>();
-
-  async create(session: Session): Promise<{ created: boolean; session: Session }> {
-    const existing = this.items.get(session.session_id);
-    if (existing) return { created: false, session: structuredClone(existing) };
-    return { created: true, session: this.save(session) };
-  }
-
-  async get(sessionId: string): Promise<Session | undefined> {
-    const session = this.items.get(sessionId);
-    return session && structuredClone(session);
-  }
-
-  /** `attribute_exists(pk) AND #status <> :cancelled` */
-  async markFulfilled(sessionId: string, requestId: string, at: string): Promise<Session | undefined> {
-    const session = this.items.get(sessionId);
-    if (!session || session.status === 'cancelled') return undefined;
-    return this.save({ ...session, status: 'fulfilled', request_id: requestId, updated_at: at });
-  }
-
-  /** `attribute_exists(pk)`: any status, a cancelled one included. */
-  async markCancelled(sessionId: string, at: string): Promise<Session | undefined> {
-    const session = this.items.get(sessionId);
-    if (!session) return undefined;
-    return this.save({ ...session, status: 'cancelled', updated_at: at });
-  }
-
-  private save(session: Session): Session {
-    this.items.set(session.session_id, structuredClone(session));
-    return structuredClone(session);
-  }
-}
-
-/** A request as the table holds it: the adapter's writes add `matched_at` and `cancelled_at`. */
-type StoredRequest = DispatchRequest & { readonly matched_at?: string; readonly cancelled_at?: string };
-
-/** DynamoDbRequestStore. */
-export class InMemoryRequestStore implements RequestStore {
-  private readonly items = new Map<string, StoredRequest>();
-
-  async create(request: DispatchRequest): Promise<{ created: boolean; request: DispatchRequest }> {
-    const existing = this.items.get(request.request_id);
-    if (existing) return { created: false, request: structuredClone(existing) };
-    return { created: true, request: this.save(request) };
-  }
-
-  async get(requestId: string): Promise<DispatchRequest | undefined> {
-    const request = this.items.get(requestId);
-    return request && structuredClone(request);
-  }
-
-  /** `attribute_exists(pk)`; a missing request is left missing, without an error (the adapter swallows the refusal too). */
-  async record(requestId: string, metadata: Partial<RequestMetadata>, event: AuditEvent): Promise<void> {
-    const request = this.items.get(requestId);
-    if (!request) return;
-    const defined = Object.fromEntries(Object.entries(metadata).filter(([, value]) => value !== undefined));
-    this.save({ ...request, metadata: { ...request.metadata, ...defined }, events: [...request.events, event] });
-  }
-
-  async match(requestId: string, acceptor: { mechanicId: string; workshopId: string | null }, at: string): Promise<MatchOutcome> {
-    const request = this.items.get(requestId);
-    if (!request || !mayMatch(request, acceptor)) return { matched: false, request: request && structuredClone(request) };
-    const matched = this.save({
-      ...request,
-      status: 'matched',
-      mechanic_id: acceptor.mechanicId,
-      matched_at: at,
-      events: [...request.events, { at, type: 'accepted', mechanic_id: acceptor.mechanicId }],
-    });
-    return { matched: true, request: matched };
-  }
-
-  /** `#status = :pending AND #routing = :priority AND attribute_not_exists(#metadata.fallback_broadcast_at)` */
-  async claimFallback(requestId: string, reason: FallbackReason, at: string): Promise<DispatchRequest | undefined> {
-    const request = this.items.get(requestId);
-    if (request?.status !== 'pending' || request.routing !== 'priority' || request.metadata.fallback_broadcast_at !== undefined) return undefined;
-    return this.save({
-      ...request,
-      metadata: { ...request.metadata, fallback_broadcast_at: at, fallback_reason: reason },
-      events: [...request.events, { at, type: 'fallback_started', reason }],
-    });
-  }
-
-  /** `#metadata.fallback_broadcast_at = :claimed_at`, whatever the status; otherwise nothing changes, without an error. */
-  async releaseFallback(requestId: string, claimedAt: string, event: AuditEvent): Promise<void> {
-    const request = this.items.get(requestId);
-    if (!request || request.metadata.fallback_broadcast_at !== claimedAt) return;
-    const { fallback_broadcast_at: _claimedAt, fallback_reason: _reason, ...metadata } = request.metadata;
-    this.save({ ...request, metadata, events: [...request.events, event] });
-  }
-
-  /** `#status = :pending` */
-  async cancel(requestId: string, at: string): Promise<DispatchRequest | undefined> {
-    const request = this.items.get(requestId);
-    if (request?.status !== 'pending') return undefined;
-    return this.save({ ...request, status: 'cancelled', cancelled_at: at, events: [...request.events, { at, type: 'cancelled' }] });
-  }
-
-  private save(request: StoredRequest): DispatchRequest {
-    this.items.set(request.request_id, structuredClone(request));
-    return structuredClone(request);
+  /** A wait inside an invocation passes at once, moving the clock. */
+  async sleep(ms: number): Promise<void> {
+    this.current = new Date(this.current.getTime() + ms);
   }
 }
 
 /**
- * The ConditionExpression of DynamoDbRequestStore.match, clause by clause:
- * pending AND (broadcast OR (priority AND (the favorite OR fallen back)) OR
- * (workshop AND this workshop, only when the acceptor has one)).
+ * DynamoDbBookingStore: a transition applies when its guard holds —
+ * `guardHolds` is the plain-code twin of the adapter's ConditionExpression,
+ * and the store contract runs both on the same cases.
  */
-function mayMatch(request: DispatchRequest, acceptor: { mechanicId: string; workshopId: string | null }): boolean {
-  if (request.status !== 'pending') return false;
-  switch (request.routing) {
-    case 'broadcast':
-      return true;
-    case 'priority':
-      return request.preferred_mechanic_id === acceptor.mechanicId || request.metadata.fallback_broadcast_at !== undefined;
-    case 'workshop':
-      return !!acceptor.workshopId && request.workshop_id === acceptor.workshopId;
+export class InMemoryBookingStore implements BookingStore {
+  private readonly items = new Map<string, Booking>();
+
+  async create(booking: Booking): Promise<{ created: boolean; booking: Booking }> {
+    const existing = this.items.get(booking.session_id);
+    if (existing) return { created: false, booking: structuredClone(existing) };
+    return { created: true, booking: this.save(booking) };
+  }
+
+  async get(sessionId: string): Promise<Booking | undefined> {
+    const booking = this.items.get(sessionId);
+    return booking && structuredClone(booking);
+  }
+
+  async transition(
+    sessionId: string,
+    event: LifecycleEvent,
+    input: { now: string; changes?: TransitionChanges; audit: AuditEvent; guard?: Omit<GuardContext, 'now'> },
+  ): Promise<TransitionOutcome> {
+    const booking = this.items.get(sessionId);
+    const transition = TRANSITIONS[event];
+    if (!booking || !guardHolds(transition.guard, booking, { now: input.now, ...input.guard }))
+      return { applied: false, booking: booking && structuredClone(booking) };
+    const { request_metadata: metadata = {}, ...changes } = input.changes ?? {};
+    const defined = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
+    return {
+      applied: true,
+      booking: this.save({
+        ...booking,
+        ...defined,
+        state: transition.to,
+        updated_at: input.now,
+        request_metadata: { ...booking.request_metadata, ...withoutUndefined(metadata) },
+        events: [...booking.events, input.audit],
+      }),
+    };
+  }
+
+  async record(sessionId: string, audit: AuditEvent, metadata: Partial<RequestMetadata> = {}): Promise<void> {
+    const booking = this.items.get(sessionId);
+    if (!booking) return;
+    this.save({ ...booking, request_metadata: { ...booking.request_metadata, ...withoutUndefined(metadata) }, events: [...booking.events, audit] });
+  }
+
+  /** Every stored booking (tests look at all of them). */
+  all(): Booking[] {
+    return [...this.items.values()].map((b) => structuredClone(b));
+  }
+
+  private save(booking: Booking): Booking {
+    this.items.set(booking.session_id, structuredClone(booking));
+    return structuredClone(booking);
   }
 }
+
+const withoutUndefined = <T extends object>(value: T): Partial<T> => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 /** DynamoDbMechanicStore; `gets` lists every id looked up, so a test can show a mechanic was never read. */
 export class InMemoryMechanicStore implements MechanicStore {
@@ -198,10 +143,11 @@ export class InMemoryMechanicStore implements MechanicStore {
 
 /**
  * DynamoDbConnectionStore. Each listing is one page, sorted by connection id
- * as an index query's sort key orders it; the adapter's `listAll` gives one
- * page per shard instead, so only the set of connections is the contract.
+ * as an index query's sort key orders it; the adapter spreads connections over
+ * shards, so only the set of connections is the contract.
  */
 export class InMemoryConnectionStore implements ConnectionStore {
+  readonly shards = CONNECTION_SHARDS;
   private readonly items = new Map<string, Connection>();
 
   async put(connection: Connection): Promise<void> {
@@ -221,8 +167,9 @@ export class InMemoryConnectionStore implements ConnectionStore {
     yield this.matching((c) => !!c.workshop_id && c.workshop_id === workshopId);
   }
 
-  async *listAll(): AsyncIterable<Connection[]> {
-    yield this.matching(() => true);
+  /** The shard a connection lands in does not matter here: every connection is in shard 0, the others are empty. */
+  async *listByShard(shard: number): AsyncIterable<Connection[]> {
+    yield shard === 0 ? this.matching(() => true) : [];
   }
 
   /** `attribute_exists(pk)`: a connection gone meanwhile is not brought back. An empty id is stored as null, as the adapter does. */
@@ -283,66 +230,58 @@ export class RecordingPusher implements Pusher {
 const internalServerError = (connectionId: string): Error =>
   Object.assign(new Error(`Internal server error posting to ${connectionId}`), { name: 'InternalServerErrorException' });
 
-export interface RecordedSchedule {
-  /** The schedule's name, as EventBridgeFallbackScheduler derives it (domain/ids.ts). */
+/** A request's timer as EventBridgeRequestTimer leaves it: due when, under what schedule name. */
+export interface RecordedTimer {
   readonly name: string;
-  /** When it fires (ISO 8601 UTC). */
-  readonly at: string;
-  /** The target's input. */
-  readonly input: { request_id: string } | { session_id: string };
+  readonly requestId: string;
+  /** Its deadline (ISO 8601 UTC): the `due_at` the function gets. */
+  readonly due: string;
 }
 
-/**
- * EventBridgeFallbackScheduler: one-shot schedules by name. Creating one that
- * exists keeps the existing one (ConflictException); deleting an absent one is
- * fine (ResourceNotFoundException). `failCreates` makes every create throw, as
- * CreateSchedule into a deleted group does.
- */
-export class RecordingScheduler implements FallbackScheduler {
-  private readonly live = new Map<string, RecordedSchedule>();
-  /** Every schedule created, in order (a kept existing one is not created again). */
-  readonly created: RecordedSchedule[] = [];
-  /** The name of every delete call, in order. */
-  readonly deleteCalls: string[] = [];
-  failCreates = false;
+/** EventBridgeRequestTimer: one timer per request, set (created or moved) and cleared by name. `failSets` makes every set throw. */
+export class RecordingTimer implements RequestTimer {
+  private readonly live = new Map<string, RecordedTimer>();
+  /** Every set call, in order. */
+  readonly sets: RecordedTimer[] = [];
+  /** The request id of every clear call, in order. */
+  readonly clears: string[] = [];
+  failSets = false;
 
-  async scheduleFallback(requestId: string, at: Date): Promise<void> {
-    this.create({ name: fallbackScheduleName(requestId), at: at.toISOString(), input: { request_id: requestId } });
+  async set(requestId: string, due: Date, _hint: 'new' | 'existing'): Promise<void> {
+    if (this.failSets) throw Object.assign(new Error(`Schedule group does not exist (${requestId})`), { name: 'ResourceNotFoundException' });
+    const timer = { name: timerScheduleName(requestId), requestId, due: due.toISOString() };
+    this.live.set(requestId, timer);
+    this.sets.push(structuredClone(timer));
   }
 
-  async cancelFallback(requestId: string): Promise<void> {
-    this.delete(fallbackScheduleName(requestId));
+  async clear(requestId: string): Promise<void> {
+    this.clears.push(requestId);
+    this.live.delete(requestId);
   }
 
-  async guardRouting(sessionId: string, at: Date): Promise<void> {
-    this.create({ name: routingGuardScheduleName(sessionId), at: at.toISOString(), input: { session_id: sessionId } });
+  async isSet(requestId: string): Promise<boolean> {
+    return this.live.has(requestId);
   }
 
-  async releaseRoutingGuard(sessionId: string): Promise<void> {
-    this.delete(routingGuardScheduleName(sessionId));
-  }
-
-  /** The schedule of that name, while it exists. */
-  schedule(name: string): RecordedSchedule | undefined {
-    const found = this.live.get(name);
+  /** The request's timer while it is set. */
+  timer(requestId: string): RecordedTimer | undefined {
+    const found = this.live.get(requestId);
     return found && structuredClone(found);
   }
 
-  /** Every schedule that exists now, by name. */
-  schedules(): RecordedSchedule[] {
-    return [...this.live.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((s) => structuredClone(s));
+  timers(): RecordedTimer[] {
+    return [...this.live.values()].map((t) => structuredClone(t));
   }
+}
 
-  private create(schedule: RecordedSchedule): void {
-    if (this.failCreates) throw Object.assign(new Error(`Schedule group does not exist (${schedule.name})`), { name: 'ResourceNotFoundException' });
-    if (this.live.has(schedule.name)) return;
-    this.live.set(schedule.name, schedule);
-    this.created.push(structuredClone(schedule));
-  }
+/** LambdaFanOut: what was handed to the fan-out function, in order. `failSends` makes every hand-over throw. */
+export class RecordingFanOut implements FanOut {
+  readonly sent: { requestId: string; audience: Audience; message: ServerMessage; exceptConnectionId?: string }[] = [];
+  failSends = false;
 
-  private delete(name: string): void {
-    this.deleteCalls.push(name);
-    this.live.delete(name);
+  async send(requestId: string, audience: Audience, message: ServerMessage, options: { exceptConnectionId?: string } = {}): Promise<void> {
+    if (this.failSends) throw Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' });
+    this.sent.push(structuredClone({ requestId, audience, message, ...options }));
   }
 }
 
@@ -383,12 +322,12 @@ export class RecordingLogger implements Logger {
 
 /** Deps whose ports are the in-memory ones above, typed as such so a test can arrange and inspect them. */
 export interface InMemoryDeps extends Deps {
-  readonly sessions: InMemorySessionStore;
-  readonly requests: InMemoryRequestStore;
+  readonly bookings: InMemoryBookingStore;
   readonly mechanics: InMemoryMechanicStore;
   readonly connections: InMemoryConnectionStore;
   readonly pusher: RecordingPusher;
-  readonly scheduler: RecordingScheduler;
+  readonly fanOut: RecordingFanOut;
+  readonly timer: RecordingTimer;
   readonly flag: SettableFlag;
   readonly clock: ManualClock;
   readonly log: RecordingLogger;
@@ -396,20 +335,23 @@ export interface InMemoryDeps extends Deps {
 }
 
 /** A full set of in-memory deps on a fresh ManualClock, with the stack's defaults for the windows. */
-export function inMemoryDeps(options: { priorityEnabled?: boolean; priorityWindowSeconds?: number; routingGuardSeconds?: number } = {}): InMemoryDeps {
+export function inMemoryDeps(
+  options: { priorityEnabled?: boolean; priorityWindowSeconds?: number; recoveryDelaySeconds?: number; requestTtlSeconds?: number } = {},
+): InMemoryDeps {
   return {
-    sessions: new InMemorySessionStore(),
-    requests: new InMemoryRequestStore(),
+    bookings: new InMemoryBookingStore(),
     mechanics: new InMemoryMechanicStore(),
     connections: new InMemoryConnectionStore(),
     pusher: new RecordingPusher(),
-    scheduler: new RecordingScheduler(),
+    fanOut: new RecordingFanOut(),
+    timer: new RecordingTimer(),
     flag: new SettableFlag(options.priorityEnabled ?? false),
     tokens: { verify: () => Promise.reject(new Error('no tokens in use-case tests')) },
     clock: new ManualClock(),
     log: new RecordingLogger(),
     metrics: new RecordingMetrics(),
     priorityWindowSeconds: options.priorityWindowSeconds ?? DEFAULT_PRIORITY_WINDOW_SECONDS,
-    routingGuardSeconds: options.routingGuardSeconds ?? DEFAULT_ROUTING_GUARD_SECONDS,
+    recoveryDelaySeconds: options.recoveryDelaySeconds ?? DEFAULT_RECOVERY_DELAY_SECONDS,
+    requestTtlSeconds: options.requestTtlSeconds ?? DEFAULT_REQUEST_TTL_SECONDS,
   };
 }

@@ -3,19 +3,21 @@
  * the in-memory stores (test/unit/in-memory-stores.test.ts) and the DynamoDB
  * adapters on dynalite (test/integration/dynamodb-stores.test.ts). Passing on
  * both is what lets the unit tier's use-case tests stand in for the real
- * table: each conditional write is shown to succeed and to be refused alike.
+ * table. The heart of it: every lifecycle transition (lambdas/domain/lifecycle.ts)
+ * tried from every state, with and without its actor and deadline, is
+ * applied exactly when the table's guard (`guardHolds`) says so.
  */
 import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { CONNECTION_SHARDS } from '../../contract/table-schema';
+import type { Booking } from '../../lambdas/domain/booking';
 import { requestIdFor } from '../../lambdas/domain/ids';
+import { audienceKey, type BookingState, type GuardContext, guardHolds, type LifecycleEvent, STATES, TRANSITIONS } from '../../lambdas/domain/lifecycle';
 import type { Connection, Mechanic } from '../../lambdas/domain/mechanic';
-import type { DispatchRequest } from '../../lambdas/domain/request';
-import type { Session } from '../../lambdas/domain/session';
-import type { ConnectionStore, MechanicStore, RequestStore, SessionStore } from '../../lambdas/ports';
+import type { BookingStore, ConnectionStore, MechanicStore } from '../../lambdas/ports';
 
 export interface Stores {
-  readonly sessions: SessionStore;
-  readonly requests: RequestStore;
+  readonly bookings: BookingStore;
   readonly mechanics: MechanicStore;
   readonly connections: ConnectionStore;
 }
@@ -23,57 +25,43 @@ export interface Stores {
 const T0 = '2026-11-24T12:00:00.000Z';
 const T1 = '2026-11-24T12:01:00.000Z';
 const T2 = '2026-11-24T12:02:00.000Z';
+/** Between T1 (deadlines in the past) and T3. */
+const NOW = '2026-11-24T12:05:00.000Z';
+const T3 = '2026-11-24T12:10:00.000Z';
 
 const uid = (): string => randomUUID().slice(0, 8);
 
-function session(overrides: Partial<Session> = {}): Session {
+/** A booking in `state`, offered to `favorite` (offered/routing to favorite) or to everyone (open); deadlines as given. */
+function booking(state: BookingState, options: { favorite?: string; audience?: string; deadline?: string } = {}): Booking {
   const sessionId = randomUUID();
+  const favorite = options.favorite ?? `mech-${uid()}`;
+  const toFavorite = state === 'offered' || state === 'routing';
+  const routed = state !== 'awaiting_checkout';
   return {
     session_id: sessionId,
+    request_id: requestIdFor(sessionId),
     customer_id: `cust-${uid()}`,
     plan: 'paid',
-    status: 'awaiting_checkout',
     concern: 'Brakes squeal',
     vehicle: { make: 'Toyota', model: 'Corolla', year: 2019 },
     workshop_id: null,
-    metadata: { preferred_mechanic_id: `mech-${uid()}`, routing_type: 'priority_broadcast' },
-    request_id: null,
+    metadata: { preferred_mechanic_id: favorite, routing_type: 'priority_broadcast' },
     intake_fingerprint: `fp-${uid()}`,
-    created_at: T0,
-    updated_at: T0,
-    ...overrides,
-  };
-}
-
-function request(overrides: Partial<DispatchRequest> = {}): DispatchRequest {
-  const sessionId = randomUUID();
-  return {
-    request_id: requestIdFor(sessionId),
-    session_id: sessionId,
-    customer_id: `cust-${uid()}`,
-    status: 'pending',
-    routing: 'broadcast',
-    preferred_mechanic_id: null,
-    workshop_id: null,
-    mechanic_id: null,
-    expires_at: null,
-    concern: 'Rattle at idle',
-    vehicle: null,
-    metadata: {},
+    state,
+    routing: routed ? 'priority' : null,
+    route_to: routed ? (toFavorite ? 'favorite' : 'everyone') : null,
+    new_request_reason: null,
+    audience: options.audience ?? (routed ? (toFavorite ? audienceKey.mechanic(favorite) : audienceKey.everyone) : null),
+    routing_since: routed ? T0 : null,
+    mechanic_id: state === 'matched' ? `mech-${uid()}` : null,
+    expires_at: state === 'awaiting_checkout' ? null : (options.deadline ?? T1),
+    open_until: state === 'awaiting_checkout' ? null : (options.deadline ?? T1),
+    request_metadata: {},
     events: [{ at: T0, type: 'created' }],
     created_at: T0,
-    ...overrides,
+    updated_at: T0,
   };
 }
-
-/** A pending priority request in its window, offered to `favorite`. */
-const priority = (favorite: string): DispatchRequest =>
-  request({
-    routing: 'priority',
-    preferred_mechanic_id: favorite,
-    expires_at: '2026-11-24T12:10:00.000Z',
-    metadata: { priority_mechanic_id: favorite, priority_window_minutes: 10 },
-  });
 
 const connection = (mechanicId: string, workshopId: string | null = null): Connection => ({
   connection_id: `conn-${uid()}`,
@@ -81,6 +69,13 @@ const connection = (mechanicId: string, workshopId: string | null = null): Conne
   workshop_id: workshopId,
   connected_at: T0,
 });
+
+/** Every connection, shard by shard: each is in exactly one shard. */
+async function allConnections(store: ConnectionStore): Promise<Connection[]> {
+  const all: Connection[] = [];
+  for (let shard = 0; shard < CONNECTION_SHARDS; shard++) all.push(...(await collect(store.listByShard(shard))));
+  return all.sort((a, b) => (a.connection_id < b.connection_id ? -1 : 1));
+}
 
 async function collect(pages: AsyncIterable<Connection[]>): Promise<Connection[]> {
   const all: Connection[] = [];
@@ -97,374 +92,162 @@ export function describeStoreContract(name: string, makeStores: () => Promise<St
       stores = await makeStores();
     });
 
-    describe('SessionStore', () => {
-      it('creates a session and reads it back; an unknown id is undefined', async () => {
+    describe('BookingStore', () => {
+      it('creates a booking once: a second create returns the first and keeps it; an unknown id is undefined', async () => {
         // Arrange
-        const draft = session();
+        const first = booking('awaiting_checkout');
 
         // Act
-        const result = await stores.sessions.create(draft);
+        const created = await stores.bookings.create(first);
+        const again = await stores.bookings.create({ ...first, concern: 'Another booking', intake_fingerprint: 'other' });
 
         // Assert
-        expect(result).toEqual({ created: true, session: draft });
-        expect(await stores.sessions.get(draft.session_id)).toEqual(draft);
-        expect(await stores.sessions.get(randomUUID())).toBeUndefined();
+        expect(created).toEqual({ created: true, booking: first });
+        expect(again).toEqual({ created: false, booking: first });
+        expect(await stores.bookings.get(first.session_id)).toEqual(first);
+        expect(await stores.bookings.get(randomUUID())).toBeUndefined();
       });
 
-      it('create with an existing id returns the first session and keeps it', async () => {
+      /**
+       * Every event from every state, by the favorite, by another mechanic and
+       * with no actor, before and after the deadline: applied exactly when the
+       * guard holds; a refused write changes nothing and returns what is stored.
+       */
+      const cases: { event: LifecycleEvent; state: BookingState; actor: 'favorite' | 'other' | 'none'; deadline: 'passed' | 'ahead' }[] = [];
+      for (const event of Object.keys(TRANSITIONS) as LifecycleEvent[])
+        for (const state of STATES)
+          for (const actor of ['favorite', 'other', 'none'] as const)
+            for (const deadline of ['passed', 'ahead'] as const) {
+              const guard = TRANSITIONS[event].guard;
+              // Vary only what the guard reads, to keep the table small.
+              if (actor !== 'none' && !guard.actorInAudience && !guard.actorIsAudience) continue;
+              if (deadline === 'ahead' && !guard.deadlinePassed && !guard.routingSinceIs) continue;
+              cases.push({ event, state, actor, deadline });
+            }
+
+      it.each(cases)(
+        '$event from $state (actor: $actor, deadline $deadline) applies exactly when the guard holds',
+        async ({ event, state, actor, deadline }) => {
+          // Arrange
+          const favorite = `mech-${uid()}`;
+          const stored = booking(state, { favorite, deadline: deadline === 'passed' ? T1 : T3 });
+          await stores.bookings.create(stored);
+          const guard: Omit<GuardContext, 'now'> = {
+            ...(actor === 'none' ? {} : { actor: { mechanicId: actor === 'favorite' ? favorite : `mech-${uid()}`, workshopId: null } }),
+            ...(TRANSITIONS[event].guard.routeTo ? { routeTo: TRANSITIONS[event].guard.routeTo } : {}),
+            // The routing_since the caller read: the stored one, or (deadline "ahead") one that moved meanwhile.
+            ...(TRANSITIONS[event].guard.routingSinceIs ? { routingSince: deadline === 'passed' ? (stored.routing_since ?? T0) : T2 } : {}),
+          };
+          const expected = guardHolds(TRANSITIONS[event].guard, stored, { now: NOW, ...guard });
+          const audit = { at: NOW, type: event };
+
+          // Act
+          const outcome = await stores.bookings
+            .transition(stored.session_id, event, {
+              now: NOW,
+              guard,
+              audit,
+              changes: { mechanic_id: 'mech-winner', request_metadata: { fallback_reason: 'priority_failed' } },
+            })
+            .catch((error: Error) => ({ error: error.message }));
+
+          // Assert
+          if ('error' in outcome) {
+            // An actor-guarded transition without an actor is a programming error, refused before any write.
+            expect(actor).toBe('none');
+            expect(await stores.bookings.get(stored.session_id)).toEqual(stored);
+            return;
+          }
+          expect(outcome.applied).toBe(expected);
+          const after = await stores.bookings.get(stored.session_id);
+          if (expected) {
+            const changed = {
+              ...stored,
+              state: TRANSITIONS[event].to,
+              mechanic_id: 'mech-winner',
+              updated_at: NOW,
+              request_metadata: { fallback_reason: 'priority_failed' },
+              events: [...stored.events, audit],
+            };
+            expect(after).toEqual(changed);
+            expect(outcome.booking).toEqual(changed);
+          } else {
+            expect(after).toEqual(stored);
+            expect(outcome.booking).toEqual(stored);
+          }
+        },
+      );
+
+      it('a transition of a missing booking is refused and creates nothing', async () => {
         // Arrange
-        const first = session();
-        await stores.sessions.create(first);
-
-        // Act
-        const second = await stores.sessions.create({ ...first, concern: 'Another booking', intake_fingerprint: 'other' });
-
-        // Assert
-        expect(second).toEqual({ created: false, session: first });
-        expect(await stores.sessions.get(first.session_id)).toEqual(first);
-      });
-
-      it('markFulfilled sets status, request id and updated_at, and may run again', async () => {
-        // Arrange
-        const draft = session();
-        await stores.sessions.create(draft);
-        const requestId = requestIdFor(draft.session_id);
-
-        // Act
-        const fulfilled = await stores.sessions.markFulfilled(draft.session_id, requestId, T1);
-        const again = await stores.sessions.markFulfilled(draft.session_id, requestId, T2);
-
-        // Assert
-        expect(fulfilled).toEqual({ ...draft, status: 'fulfilled', request_id: requestId, updated_at: T1 });
-        expect(again).toEqual({ ...draft, status: 'fulfilled', request_id: requestId, updated_at: T2 });
-        expect(await stores.sessions.get(draft.session_id)).toEqual(again);
-      });
-
-      it('markFulfilled refuses a cancelled session and a missing one, changing nothing', async () => {
-        // Arrange
-        const draft = session();
-        await stores.sessions.create(draft);
-        const cancelled = await stores.sessions.markCancelled(draft.session_id, T1);
         const missing = randomUUID();
 
         // Act
-        const refused = await stores.sessions.markFulfilled(draft.session_id, requestIdFor(draft.session_id), T2);
-        const unknown = await stores.sessions.markFulfilled(missing, requestIdFor(missing), T2);
+        const outcome = await stores.bookings.transition(missing, 'cancelled', { now: NOW, audit: { at: NOW, type: 'cancelled' } });
 
         // Assert
-        expect(refused).toBeUndefined();
-        expect(await stores.sessions.get(draft.session_id)).toEqual(cancelled);
-        expect(unknown).toBeUndefined();
-        expect(await stores.sessions.get(missing)).toBeUndefined();
+        expect(outcome).toEqual({ applied: false, booking: undefined });
+        expect(await stores.bookings.get(missing)).toBeUndefined();
       });
 
-      it('markCancelled cancels an awaiting or a fulfilled session; a missing one stays missing', async () => {
+      it('an accept by a mechanic of the workshop the request is open to applies; by another workshop it is refused', async () => {
         // Arrange
-        const awaiting = session();
-        const fulfilled = session({ plan: 'free', status: 'fulfilled' });
-        await stores.sessions.create(awaiting);
-        await stores.sessions.create(fulfilled);
+        const open = booking('open', { audience: audienceKey.workshop('ws-north'), deadline: T3 });
+        await stores.bookings.create(open);
+        const audit = { at: NOW, type: 'accepted' };
+
+        // Act
+        const stranger = await stores.bookings.transition(open.session_id, 'accepted', {
+          now: NOW,
+          guard: { actor: { mechanicId: 'mech-south', workshopId: 'ws-south' } },
+          audit,
+        });
+        const member = await stores.bookings.transition(open.session_id, 'accepted', {
+          now: NOW,
+          guard: { actor: { mechanicId: 'mech-north', workshopId: 'ws-north' } },
+          changes: { mechanic_id: 'mech-north' },
+          audit,
+        });
+
+        // Assert
+        expect(stranger.applied).toBe(false);
+        expect(member.applied).toBe(true);
+        expect((await stores.bookings.get(open.session_id))?.mechanic_id).toBe('mech-north');
+      });
+
+      it('record adds an audit event and metadata (skipping undefined values); a missing booking stays missing', async () => {
+        // Arrange
+        const stored = booking('offered');
+        await stores.bookings.create(stored);
         const missing = randomUUID();
 
         // Act
-        const first = await stores.sessions.markCancelled(awaiting.session_id, T1);
-        const second = await stores.sessions.markCancelled(fulfilled.session_id, T1);
-        const unknown = await stores.sessions.markCancelled(missing, T1);
+        await stores.bookings.record(stored.session_id, { at: T2, type: 'note' }, { priority_notified_at: T2, fallback_reason: undefined });
+        await stores.bookings.record(missing, { at: T2, type: 'note' });
 
         // Assert
-        expect(first).toEqual({ ...awaiting, status: 'cancelled', updated_at: T1 });
-        expect(second).toEqual({ ...fulfilled, status: 'cancelled', updated_at: T1 });
-        expect(await stores.sessions.get(awaiting.session_id)).toEqual(first);
-        expect(unknown).toBeUndefined();
-        expect(await stores.sessions.get(missing)).toBeUndefined();
+        expect(await stores.bookings.get(stored.session_id)).toEqual({
+          ...stored,
+          request_metadata: { priority_notified_at: T2 },
+          events: [...stored.events, { at: T2, type: 'note' }],
+        });
+        expect(await stores.bookings.get(missing)).toBeUndefined();
       });
 
       it('hands out copies: changing what was passed in or read back changes nothing stored', async () => {
         // Arrange
-        const draft = session();
-        const original = structuredClone(draft);
-        const passedIn = structuredClone(draft) as { -readonly [K in keyof Session]: Session[K] };
-        await stores.sessions.create(passedIn);
+        const stored = booking('open');
+        const original = structuredClone(stored);
+        const passedIn = structuredClone(stored) as { -readonly [K in keyof Booking]: Booking[K] };
+        await stores.bookings.create(passedIn);
 
         // Act
         passedIn.concern = 'changed after create';
-        const read = (await stores.sessions.get(draft.session_id)) as { -readonly [K in keyof Session]: Session[K] };
-        read.status = 'cancelled';
+        const read = (await stores.bookings.get(stored.session_id)) as { -readonly [K in keyof Booking]: Booking[K] };
+        read.state = 'cancelled';
 
         // Assert
-        expect(await stores.sessions.get(draft.session_id)).toEqual(original);
-      });
-    });
-
-    describe('RequestStore', () => {
-      it('creates a request once: a second create returns the first', async () => {
-        // Arrange
-        const first = request();
-
-        // Act
-        const created = await stores.requests.create(first);
-        const again = await stores.requests.create({ ...first, routing: 'workshop', workshop_id: 'w1' });
-
-        // Assert
-        expect(created).toEqual({ created: true, request: first });
-        expect(again).toEqual({ created: false, request: first });
-        expect(await stores.requests.get(first.request_id)).toEqual(first);
-        expect(await stores.requests.get(requestIdFor(randomUUID()))).toBeUndefined();
-      });
-
-      it('record adds metadata (skipping undefined values) and an event; a missing request stays missing', async () => {
-        // Arrange
-        const draft = priority(`mech-${uid()}`);
-        await stores.requests.create(draft);
-        const missing = requestIdFor(randomUUID());
-
-        // Act
-        await stores.requests.record(
-          draft.request_id,
-          { priority_notified_at: T1, fallback_reason: undefined },
-          { at: T1, type: 'priority_offer_sent', delivered: 1 },
-        );
-        await stores.requests.record(missing, { priority_notified_at: T1 }, { at: T1, type: 'priority_offer_sent' });
-
-        // Assert
-        expect(await stores.requests.get(draft.request_id)).toEqual({
-          ...draft,
-          metadata: { ...draft.metadata, priority_notified_at: T1 },
-          events: [...draft.events, { at: T1, type: 'priority_offer_sent', delivered: 1 }],
-        });
-        expect(await stores.requests.get(missing)).toBeUndefined();
-      });
-
-      describe('match', () => {
-        it('a pending broadcast goes to the first acceptor; later ones, the winner included, are refused with what is stored', async () => {
-          // Arrange
-          const draft = request();
-          await stores.requests.create(draft);
-          const winner = `mech-${uid()}`;
-
-          // Act
-          const first = await stores.requests.match(draft.request_id, { mechanicId: winner, workshopId: null }, T1);
-          const second = await stores.requests.match(draft.request_id, { mechanicId: `mech-${uid()}`, workshopId: null }, T2);
-          const retried = await stores.requests.match(draft.request_id, { mechanicId: winner, workshopId: null }, T2);
-
-          // Assert
-          const matched = {
-            ...draft,
-            status: 'matched',
-            mechanic_id: winner,
-            matched_at: T1,
-            events: [...draft.events, { at: T1, type: 'accepted', mechanic_id: winner }],
-          };
-          expect(first).toEqual({ matched: true, request: matched });
-          expect(second).toEqual({ matched: false, request: matched });
-          expect(retried).toEqual({ matched: false, request: matched });
-          expect(await stores.requests.get(draft.request_id)).toEqual(matched);
-        });
-
-        it('inside the priority window only the favorite may take it', async () => {
-          // Arrange
-          const favorite = `mech-${uid()}`;
-          const draft = priority(favorite);
-          await stores.requests.create(draft);
-
-          // Act
-          const other = await stores.requests.match(draft.request_id, { mechanicId: `mech-${uid()}`, workshopId: null }, T1);
-          const otherInAWorkshop = await stores.requests.match(draft.request_id, { mechanicId: `mech-${uid()}`, workshopId: 'w1' }, T1);
-          const byFavorite = await stores.requests.match(draft.request_id, { mechanicId: favorite, workshopId: null }, T2);
-
-          // Assert
-          expect(other).toEqual({ matched: false, request: draft });
-          expect(otherInAWorkshop).toEqual({ matched: false, request: draft });
-          expect(byFavorite).toMatchObject({ matched: true, request: { status: 'matched', mechanic_id: favorite, matched_at: T2 } });
-        });
-
-        it('after the fallback claimed it, anyone may take a priority request', async () => {
-          // Arrange
-          const draft = priority(`mech-${uid()}`);
-          await stores.requests.create(draft);
-          await stores.requests.claimFallback(draft.request_id, 'preferred_mechanic_no_response', T1);
-          const other = `mech-${uid()}`;
-
-          // Act
-          const outcome = await stores.requests.match(draft.request_id, { mechanicId: other, workshopId: null }, T2);
-
-          // Assert
-          expect(outcome).toMatchObject({ matched: true, request: { status: 'matched', mechanic_id: other } });
-          expect(outcome.request!.metadata).toMatchObject({ fallback_broadcast_at: T1, fallback_reason: 'preferred_mechanic_no_response' });
-        });
-
-        it('a workshop request goes only to a mechanic of that workshop', async () => {
-          // Arrange
-          const workshop = `ws-${uid()}`;
-          const draft = request({ routing: 'workshop', workshop_id: workshop });
-          await stores.requests.create(draft);
-          const insider = `mech-${uid()}`;
-
-          // Act
-          const noWorkshop = await stores.requests.match(draft.request_id, { mechanicId: `mech-${uid()}`, workshopId: null }, T1);
-          const otherWorkshop = await stores.requests.match(draft.request_id, { mechanicId: `mech-${uid()}`, workshopId: `ws-${uid()}` }, T1);
-          const fromWorkshop = await stores.requests.match(draft.request_id, { mechanicId: insider, workshopId: workshop }, T2);
-
-          // Assert
-          expect(noWorkshop).toEqual({ matched: false, request: draft });
-          expect(otherWorkshop).toEqual({ matched: false, request: draft });
-          expect(fromWorkshop).toMatchObject({ matched: true, request: { status: 'matched', mechanic_id: insider } });
-        });
-
-        it('a cancelled request is refused, a missing one is undefined and stays missing', async () => {
-          // Arrange
-          const draft = request();
-          await stores.requests.create(draft);
-          const cancelled = await stores.requests.cancel(draft.request_id, T1);
-          const missing = requestIdFor(randomUUID());
-
-          // Act
-          const refused = await stores.requests.match(draft.request_id, { mechanicId: `mech-${uid()}`, workshopId: null }, T2);
-          const unknown = await stores.requests.match(missing, { mechanicId: `mech-${uid()}`, workshopId: null }, T2);
-
-          // Assert
-          expect(refused).toEqual({ matched: false, request: cancelled });
-          expect(unknown).toEqual({ matched: false, request: undefined });
-          expect(await stores.requests.get(missing)).toBeUndefined();
-        });
-      });
-
-      describe('claimFallback', () => {
-        it('claims a pending priority request once: a second claim is refused', async () => {
-          // Arrange
-          const draft = priority(`mech-${uid()}`);
-          await stores.requests.create(draft);
-
-          // Act
-          const first = await stores.requests.claimFallback(draft.request_id, 'preferred_mechanic_declined', T1);
-          const second = await stores.requests.claimFallback(draft.request_id, 'preferred_mechanic_no_response', T2);
-
-          // Assert
-          const claimed = {
-            ...draft,
-            metadata: { ...draft.metadata, fallback_broadcast_at: T1, fallback_reason: 'preferred_mechanic_declined' },
-            events: [...draft.events, { at: T1, type: 'fallback_started', reason: 'preferred_mechanic_declined' }],
-          };
-          expect(first).toEqual(claimed);
-          expect(second).toBeUndefined();
-          expect(await stores.requests.get(draft.request_id)).toEqual(claimed);
-        });
-
-        it('refuses a broadcast, a matched, a cancelled and a missing request, changing nothing', async () => {
-          // Arrange
-          const favorite = `mech-${uid()}`;
-          const broadcast = request();
-          const matched = priority(favorite);
-          const cancelled = priority(favorite);
-          for (const r of [broadcast, matched, cancelled]) await stores.requests.create(r);
-          await stores.requests.match(matched.request_id, { mechanicId: favorite, workshopId: null }, T1);
-          await stores.requests.cancel(cancelled.request_id, T1);
-          const before = await Promise.all([broadcast, matched, cancelled].map((r) => stores.requests.get(r.request_id)));
-          const missing = requestIdFor(randomUUID());
-
-          // Act
-          const refused = await Promise.all(
-            [broadcast, matched, cancelled].map((r) => stores.requests.claimFallback(r.request_id, 'preferred_mechanic_no_response', T2)),
-          );
-          const unknown = await stores.requests.claimFallback(missing, 'preferred_mechanic_no_response', T2);
-
-          // Assert
-          expect(refused).toEqual([undefined, undefined, undefined]);
-          expect(await Promise.all([broadcast, matched, cancelled].map((r) => stores.requests.get(r.request_id)))).toEqual(before);
-          expect(unknown).toBeUndefined();
-          expect(await stores.requests.get(missing)).toBeUndefined();
-        });
-      });
-
-      describe('releaseFallback', () => {
-        it('gives back only the claim made at `claimedAt`; the request can then be claimed again', async () => {
-          // Arrange
-          const draft = priority(`mech-${uid()}`);
-          await stores.requests.create(draft);
-          const claimed = await stores.requests.claimFallback(draft.request_id, 'preferred_mechanic_no_response', T1);
-
-          // Act: another invocation's claim time first, then ours
-          await stores.requests.releaseFallback(draft.request_id, T2, { at: T2, type: 'fallback_failed', error: 'not ours' });
-          const afterForeignRelease = await stores.requests.get(draft.request_id);
-          await stores.requests.releaseFallback(draft.request_id, T1, { at: T2, type: 'fallback_failed', error: 'Throughput exceeded' });
-          const afterRelease = await stores.requests.get(draft.request_id);
-          const reclaimed = await stores.requests.claimFallback(draft.request_id, 'preferred_mechanic_no_response', T2);
-
-          // Assert
-          expect(afterForeignRelease).toEqual(claimed);
-          expect(afterRelease).toEqual({
-            ...draft,
-            events: [...claimed!.events, { at: T2, type: 'fallback_failed', error: 'Throughput exceeded' }],
-          });
-          expect(reclaimed?.metadata).toMatchObject({ fallback_broadcast_at: T2 });
-        });
-
-        it('does nothing for a request never claimed or missing', async () => {
-          // Arrange
-          const draft = priority(`mech-${uid()}`);
-          await stores.requests.create(draft);
-          const missing = requestIdFor(randomUUID());
-
-          // Act
-          await stores.requests.releaseFallback(draft.request_id, T1, { at: T1, type: 'fallback_failed' });
-          await stores.requests.releaseFallback(missing, T1, { at: T1, type: 'fallback_failed' });
-
-          // Assert
-          expect(await stores.requests.get(draft.request_id)).toEqual(draft);
-          expect(await stores.requests.get(missing)).toBeUndefined();
-        });
-      });
-
-      describe('cancel', () => {
-        it('cancels a pending request once', async () => {
-          // Arrange
-          const draft = priority(`mech-${uid()}`);
-          await stores.requests.create(draft);
-
-          // Act
-          const first = await stores.requests.cancel(draft.request_id, T1);
-          const second = await stores.requests.cancel(draft.request_id, T2);
-
-          // Assert
-          const cancelled = { ...draft, status: 'cancelled', cancelled_at: T1, events: [...draft.events, { at: T1, type: 'cancelled' }] };
-          expect(first).toEqual(cancelled);
-          expect(second).toBeUndefined();
-          expect(await stores.requests.get(draft.request_id)).toEqual(cancelled);
-        });
-
-        it('refuses a matched request and a missing one', async () => {
-          // Arrange
-          const draft = request();
-          await stores.requests.create(draft);
-          const { request: matched } = await stores.requests.match(draft.request_id, { mechanicId: `mech-${uid()}`, workshopId: null }, T1);
-          const missing = requestIdFor(randomUUID());
-
-          // Act
-          const refused = await stores.requests.cancel(draft.request_id, T2);
-          const unknown = await stores.requests.cancel(missing, T2);
-
-          // Assert
-          expect(refused).toBeUndefined();
-          expect(await stores.requests.get(draft.request_id)).toEqual(matched);
-          expect(unknown).toBeUndefined();
-          expect(await stores.requests.get(missing)).toBeUndefined();
-        });
-      });
-
-      it('hands out copies: changing a returned request changes nothing stored', async () => {
-        // Arrange
-        const draft = priority(`mech-${uid()}`);
-        await stores.requests.create(draft);
-        const claimed = (await stores.requests.claimFallback(draft.request_id, 'preferred_mechanic_no_response', T1))!;
-        const expected = structuredClone(claimed);
-
-        // Act
-        (claimed.metadata as { fallback_broadcast_at?: string }).fallback_broadcast_at = undefined;
-        (claimed.events as unknown[]).push({ at: T2, type: 'tampered' });
-        ((await stores.requests.get(draft.request_id))!.events as unknown[]).splice(0);
-
-        // Assert
-        expect(await stores.requests.get(draft.request_id)).toEqual(expected);
+        expect(await stores.bookings.get(stored.session_id)).toEqual(original);
       });
     });
 
@@ -488,7 +271,7 @@ export function describeStoreContract(name: string, makeStores: () => Promise<St
     });
 
     describe('ConnectionStore', () => {
-      it('lists connections by mechanic, by workshop and all; a deleted one is in none', async () => {
+      it('lists connections by mechanic, by workshop and by shard (every connection in exactly one); a deleted one is in none', async () => {
         // Arrange
         const workshop = `ws-${uid()}`;
         const [solo, crew] = [`mech-${uid()}`, `mech-${uid()}`];
@@ -502,7 +285,7 @@ export function describeStoreContract(name: string, makeStores: () => Promise<St
         expect(await stores.connections.listByMechanic(crew)).toEqual([crewPhone]);
         expect(await collect(stores.connections.listByWorkshop(workshop))).toEqual([crewPhone]);
         expect(await collect(stores.connections.listByWorkshop(`ws-${uid()}`))).toEqual([]);
-        expect(ids(await collect(stores.connections.listAll()))).toEqual(ids([soloPhone, soloTablet, crewPhone]));
+        expect(ids(await allConnections(stores.connections))).toEqual(ids([soloPhone, soloTablet, crewPhone]));
 
         // Act + Assert: deleted (twice: an absent one is fine)
         await stores.connections.delete(soloPhone.connection_id);
@@ -511,7 +294,7 @@ export function describeStoreContract(name: string, makeStores: () => Promise<St
         expect(await stores.connections.listByMechanic(solo)).toEqual([soloTablet]);
         expect(await stores.connections.listByMechanic(crew)).toEqual([]);
         expect(await collect(stores.connections.listByWorkshop(workshop))).toEqual([]);
-        expect(await collect(stores.connections.listAll())).toEqual([soloTablet]);
+        expect(await allConnections(stores.connections)).toEqual([soloTablet]);
       });
 
       it('setWorkshop moves a connection between workshops and out of any; a missing connection stays missing', async () => {
@@ -534,7 +317,7 @@ export function describeStoreContract(name: string, makeStores: () => Promise<St
 
         // Act + Assert: a connection gone meanwhile is not brought back
         await stores.connections.setWorkshop(missing, north);
-        expect(await collect(stores.connections.listAll())).toEqual([{ ...phone, workshop_id: null }]);
+        expect(await allConnections(stores.connections)).toEqual([{ ...phone, workshop_id: null }]);
       });
 
       it('a second put of the same connection id replaces the first', async () => {
@@ -551,7 +334,7 @@ export function describeStoreContract(name: string, makeStores: () => Promise<St
         expect(await stores.connections.listByMechanic(first.mechanic_id)).toEqual([]);
         expect(await stores.connections.listByMechanic(replaced.mechanic_id)).toEqual([replaced]);
         expect(await collect(stores.connections.listByWorkshop(workshop))).toEqual([]);
-        expect(await collect(stores.connections.listAll())).toEqual([replaced]);
+        expect(await allConnections(stores.connections)).toEqual([replaced]);
       });
     });
   });

@@ -21,8 +21,14 @@ describe('parseSandboxArgs', () => {
         '2',
         '--recovery-delay',
         '5',
+        '--request-ttl',
+        '90',
+        '--lambda-concurrency',
+        '3',
         '--async-retry-delays',
         '0.5,1',
+        '--scheduler-precision',
+        'exact',
         '--in-memory',
         '--data-dir',
         '/tmp/x',
@@ -38,7 +44,10 @@ describe('parseSandboxArgs', () => {
       priorityWindowSeconds: 30,
       flagCacheTtlSeconds: 2,
       recoveryDelaySeconds: 5,
+      requestTtlSeconds: 90,
+      lambdaConcurrency: 3,
       asyncRetryDelaysMs: [500, 1000],
+      schedulerPrecision: 'exact',
       flag: 'on',
       inMemory: true,
       dataDir: '/tmp/x',
@@ -50,13 +59,24 @@ describe('parseSandboxArgs', () => {
     const options = parseSandboxArgs(['--priority-window', '45'], {
       SANDBOX_PRIORITY_WINDOW: '99',
       SANDBOX_RECOVERY_DELAY: '7',
+      SANDBOX_REQUEST_TTL: '120',
       SANDBOX_ASYNC_RETRY_DELAYS: '60,120',
       SANDBOX_IN_MEMORY: '1',
       SANDBOX_FLAG: 'off',
+      SANDBOX_SCHEDULER_PRECISION: 'exact',
     });
 
     // Assert
-    expect(options).toMatchObject({ priorityWindowSeconds: 45, recoveryDelaySeconds: 7, asyncRetryDelaysMs: [60_000, 120_000], inMemory: true, flag: 'off' });
+    expect(options).toMatchObject({
+      priorityWindowSeconds: 45,
+      recoveryDelaySeconds: 7,
+      requestTtlSeconds: 120,
+      asyncRetryDelaysMs: [60_000, 120_000],
+      inMemory: true,
+      flag: 'off',
+      schedulerPrecision: 'exact',
+    });
+    expect(parseSandboxArgs(['--scheduler-precision', 'aws'], { SANDBOX_SCHEDULER_PRECISION: 'exact' })).toMatchObject({ schedulerPrecision: 'aws' });
   });
 
   it('leaves unset flags to the sandbox defaults', () => {
@@ -67,7 +87,10 @@ describe('parseSandboxArgs', () => {
       priorityWindowSeconds: undefined,
       flagCacheTtlSeconds: undefined,
       recoveryDelaySeconds: undefined,
+      requestTtlSeconds: undefined,
+      lambdaConcurrency: undefined,
       asyncRetryDelaysMs: undefined,
+      schedulerPrecision: undefined,
       flag: undefined,
       inMemory: false,
       dataDir: undefined,
@@ -77,10 +100,13 @@ describe('parseSandboxArgs', () => {
 
   it.each([
     [['--recovery-delay', '0'], '--recovery-delay must be a whole number ≥ 1, got "0"'],
+    [['--lambda-concurrency', '0'], '--lambda-concurrency must be a whole number ≥ 1, got "0"'],
+    [['--request-ttl', 'soon'], '--request-ttl must be a whole number ≥ 1, got "soon"'],
     [['--priority-window', '1.5'], '--priority-window must be a whole number ≥ 1, got "1.5"'],
     [['--async-retry-delays', '60'], '--async-retry-delays must be two waits in seconds, like 60,120; got "60"'],
     [['--async-retry-delays', '60,-1'], '--async-retry-delays must be two waits in seconds, like 60,120; got "60,-1"'],
     [['--flag', 'yes'], '--flag must be on or off, got "yes"'],
+    [['--scheduler-precision', 'AWS'], '--scheduler-precision must be aws or exact, got "AWS"'],
   ])('refuses %j with a message naming the flag', (args, message) => {
     expect(() => parseSandboxArgs(args, {})).toThrow(new UsageError(message));
   });

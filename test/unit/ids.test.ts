@@ -1,7 +1,16 @@
-/** Ids derived from one another: sessions from (customer, Idempotency-Key), requests from sessions, schedules from requests. */
+/** Ids derived from one another: sessions from (customer, Idempotency-Key), requests from sessions (and back), timers from requests. */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { SCHEDULE_NAME, fallbackScheduleName, isRequestId, isSessionId, newSessionId, requestIdFor } from '../../lambdas/domain/ids';
+import {
+  bookingFingerprint,
+  isRequestId,
+  isSessionId,
+  newSessionId,
+  requestIdFor,
+  SCHEDULE_NAME,
+  sessionIdOf,
+  timerScheduleName,
+} from '../../lambdas/domain/ids';
 
 /** RFC 4122 version 4: version nibble 4, variant nibble 8, 9, a or b. */
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -91,9 +100,35 @@ describe('isSessionId / isRequestId', () => {
     expect(isRequestId(sessionId)).toBe(false);
     expect(isRequestId(`req-${sessionId}x`)).toBe(false);
   });
+
+  it('sessionIdOf gives back the session a request id was derived from', () => {
+    // Arrange
+    const sessionId = newSessionId(`cust-${randomUUID()}`);
+
+    // Act
+    const back = sessionIdOf(requestIdFor(sessionId));
+
+    // Assert
+    expect(back).toBe(sessionId);
+  });
 });
 
-describe('fallbackScheduleName', () => {
+describe('bookingFingerprint', () => {
+  it('is the same for the same booking and differs for a different one', () => {
+    // Arrange
+    const booking = { plan: 'free', concern: 'Brakes', vehicle: null };
+
+    // Act
+    const same = bookingFingerprint({ ...booking });
+    const other = bookingFingerprint({ ...booking, concern: 'Brakes squeal' });
+
+    // Assert
+    expect(same).toBe(bookingFingerprint(booking));
+    expect(other).not.toBe(same);
+  });
+});
+
+describe('timerScheduleName', () => {
   it('fits the scheduler naming rules (≤ 64 of [0-9a-zA-Z-_.]) for any generated request id', () => {
     // Arrange
     const requestIds = [
@@ -102,37 +137,36 @@ describe('fallbackScheduleName', () => {
     ];
 
     // Act
-    const names = requestIds.map(fallbackScheduleName);
+    const names = requestIds.map(timerScheduleName);
 
     // Assert
     for (const [i, name] of names.entries()) {
-      expect(name).toBe(`fallback-${requestIds[i]}`);
+      expect(name).toBe(`timer-${requestIds[i]}`);
       expect(name.length).toBeLessThanOrEqual(64);
-      expect(name).toMatch(/^[0-9a-zA-Z\-_.]+$/);
       expect(SCHEDULE_NAME.test(name)).toBe(true);
     }
   });
 
   it('allows exactly 64 characters and not 65', () => {
-    // Arrange: "fallback-" is 9 characters
-    const longest = 'r'.repeat(55);
-    const tooLong = 'r'.repeat(56);
+    // Arrange: "timer-" is 6 characters
+    const longest = 'r'.repeat(58);
+    const tooLong = 'r'.repeat(59);
 
     // Act
-    const name = fallbackScheduleName(longest);
+    const name = timerScheduleName(longest);
 
     // Assert
     expect(name).toHaveLength(64);
-    expect(() => fallbackScheduleName(tooLong)).toThrow(/does not make a valid schedule name/);
+    expect(() => timerScheduleName(tooLong)).toThrow(/does not make a valid schedule name/);
   });
 
   it.each([
     ['a slash', 'req/with/slash'],
     ['a space', 'req with space'],
-    ['a hash', 'REQUEST#abc'],
+    ['a hash', 'BOOKING#abc'],
     ['too many characters', `req-${'x'.repeat(60)}`],
   ])('throws for a request id with %s', (_name, requestId) => {
     // Act / Assert
-    expect(() => fallbackScheduleName(requestId)).toThrow(/does not make a valid schedule name/);
+    expect(() => timerScheduleName(requestId)).toThrow(/does not make a valid schedule name/);
   });
 });

@@ -2,24 +2,16 @@
  * The in-memory ports the use-case tests run on. The stores pass the same
  * contract as the DynamoDB adapters on dynalite (test/integration/dynamodb-stores.test.ts);
  * the outbound recorders keep the adapters' answers (410 → 'gone', a kept
- * schedule on a second create, an absent schedule deleted quietly).
+ * timer moved by a second set, an absent timer cleared quietly).
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { pong, requestTaken } from '../../lambdas/domain/messages';
-import {
-  InMemoryConnectionStore,
-  InMemoryMechanicStore,
-  InMemoryRequestStore,
-  InMemorySessionStore,
-  RecordingPusher,
-  RecordingScheduler,
-} from '../support/in-memory-ports';
+import { InMemoryBookingStore, InMemoryConnectionStore, InMemoryMechanicStore, RecordingPusher, RecordingTimer } from '../support/in-memory-ports';
 import { describeStoreContract } from '../support/store-contract';
 
 describeStoreContract('in-memory stores', async () => ({
-  sessions: new InMemorySessionStore(),
-  requests: new InMemoryRequestStore(),
+  bookings: new InMemoryBookingStore(),
   mechanics: new InMemoryMechanicStore(),
   connections: new InMemoryConnectionStore(),
 }));
@@ -51,7 +43,7 @@ describe('RecordingPusher', () => {
     // Act
     await pusher.disconnect(connectionId);
     await pusher.disconnect(connectionId);
-    const after = await pusher.send(connectionId, requestTaken('req-1'));
+    const after = await pusher.send(connectionId, requestTaken('req-1', 'accepted'));
 
     // Assert
     expect(after).toBe('gone');
@@ -60,37 +52,36 @@ describe('RecordingPusher', () => {
   });
 });
 
-describe('RecordingScheduler', () => {
-  it('names schedules as EventBridgeFallbackScheduler does, keeps an existing one and deletes quietly', async () => {
+describe('RecordingTimer', () => {
+  it('names the timer as EventBridgeRequestTimer does, moves it on a second set and clears quietly', async () => {
     // Arrange
-    const scheduler = new RecordingScheduler();
-    const sessionId = randomUUID();
-    const requestId = `req-${sessionId}`;
-    const at = new Date('2026-11-24T12:10:00.000Z');
+    const timer = new RecordingTimer();
+    const requestId = `req-${randomUUID()}`;
 
     // Act
-    await scheduler.scheduleFallback(requestId, at);
-    await scheduler.scheduleFallback(requestId, new Date('2026-11-24T13:00:00.000Z'));
-    await scheduler.guardRouting(sessionId, new Date('2026-11-24T12:02:00.000Z'));
-    await scheduler.releaseRoutingGuard(sessionId);
-    await scheduler.releaseRoutingGuard(sessionId);
+    await timer.set(requestId, new Date('2026-11-24T12:02:00.000Z'), 'new');
+    await timer.set(requestId, new Date('2026-11-24T12:10:00.000Z'), 'existing');
+    const whileSet = timer.timers();
+    await timer.clear(requestId);
+    await timer.clear(requestId);
 
     // Assert
-    expect(scheduler.schedules()).toEqual([{ name: `fallback-${requestId}`, at: '2026-11-24T12:10:00.000Z', input: { request_id: requestId } }]);
-    expect(scheduler.created.map((s) => s.name)).toEqual([`fallback-${requestId}`, `route-${sessionId}`]);
-    expect(scheduler.deleteCalls).toEqual([`route-${sessionId}`, `route-${sessionId}`]);
+    expect(whileSet).toEqual([{ name: `timer-${requestId}`, requestId, due: '2026-11-24T12:10:00.000Z' }]);
+    expect(timer.sets.map((t) => t.due)).toEqual(['2026-11-24T12:02:00.000Z', '2026-11-24T12:10:00.000Z']);
+    expect(timer.clears).toEqual([requestId, requestId]);
+    expect(timer.timers()).toEqual([]);
   });
 
-  it('with failCreates, creating throws and nothing is scheduled', async () => {
+  it('with failSets, setting throws and nothing is set', async () => {
     // Arrange
-    const scheduler = new RecordingScheduler();
-    scheduler.failCreates = true;
+    const timer = new RecordingTimer();
+    timer.failSets = true;
 
     // Act
-    const creating = scheduler.scheduleFallback(`req-${randomUUID()}`, new Date('2026-11-24T12:10:00.000Z'));
+    const setting = timer.set(`req-${randomUUID()}`, new Date('2026-11-24T12:10:00.000Z'), 'new');
 
     // Assert
-    await expect(creating).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
-    expect(scheduler.schedules()).toEqual([]);
+    await expect(setting).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    expect(timer.timers()).toEqual([]);
   });
 });

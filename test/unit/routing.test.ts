@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decideRouting, wantsPriority, type RoutingDecision } from '../../lambdas/domain/routing';
-import type { RoutingType } from '../../lambdas/domain/session';
+import type { RoutingType } from '../../lambdas/domain/booking';
 
 type Row = {
   flag: boolean;

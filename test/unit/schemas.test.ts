@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../lambdas/domain/errors';
-import { bookingSchema, fallbackInputSchema, mechanicSchema, parseWith, requestActionSchema } from '../../lambdas/handlers/shared/schemas';
+import { bookingSchema, fanOutInputSchema, mechanicSchema, parseWith, requestActionSchema, timerInputSchema } from '../../lambdas/handlers/shared/schemas';
 
 /** Runs parseWith expecting a 400 and returns the error. */
 function refusal(schema: Parameters<typeof parseWith>[0], input: unknown, where?: string): AppError {
@@ -248,13 +248,52 @@ describe('the other schemas', () => {
     expect(error.message).toMatch(/^message: .*expected object/);
   });
 
-  it('fallbackInputSchema wants a request_id string', () => {
+  it('timerInputSchema wants a request_id and an ISO 8601 due_at', () => {
     // Act
-    const good = fallbackInputSchema.safeParse({ request_id: 'req-1' });
-    const bad = fallbackInputSchema.safeParse({ request_id: 1 });
+    const good = timerInputSchema.safeParse({ request_id: 'req-1', due_at: '2026-11-24T12:10:00.000Z' });
+    const noDue = timerInputSchema.safeParse({ request_id: 'req-1' });
+    const badDue = timerInputSchema.safeParse({ request_id: 'req-1', due_at: 'in ten minutes' });
+    const badId = timerInputSchema.safeParse({ request_id: 1, due_at: '2026-11-24T12:10:00.000Z' });
 
     // Assert
     expect(good.success).toBe(true);
-    expect(bad.success).toBe(false);
+    expect([noDue.success, badDue.success, badId.success]).toEqual([false, false, false]);
+  });
+
+  it.each([
+    ['everyone', { kind: 'everyone' }],
+    ['a shard', { kind: 'shard', shard: 3 }],
+    ['a workshop', { kind: 'workshop', workshopId: 'ws-north' }],
+    ['a mechanic', { kind: 'mechanic', mechanicId: 'mech-1' }],
+  ])('fanOutInputSchema accepts %s as the audience and passes the message through', (_name, audience) => {
+    // Arrange
+    const event = { request_id: 'req-1', audience, message: { type: 'request_taken', request_id: 'req-1', reason: 'accepted' }, except_connection_id: 'c-1' };
+
+    // Act
+    const parsed = fanOutInputSchema.parse(event);
+
+    // Assert
+    expect(parsed).toEqual(event);
+  });
+
+  it.each([
+    ['an unknown audience kind', { kind: 'planet' }],
+    ['a negative shard', { kind: 'shard', shard: -1 }],
+    ['a fractional shard', { kind: 'shard', shard: 1.5 }],
+    ['a workshop without its id', { kind: 'workshop' }],
+  ])('fanOutInputSchema refuses %s', (_name, audience) => {
+    // Act
+    const result = fanOutInputSchema.safeParse({ request_id: 'req-1', audience, message: { type: 'new_request' } });
+
+    // Assert
+    expect(result.success).toBe(false);
+  });
+
+  it('fanOutInputSchema wants a message with a type', () => {
+    // Act
+    const result = fanOutInputSchema.safeParse({ request_id: 'req-1', audience: { kind: 'everyone' }, message: { request_id: 'req-1' } });
+
+    // Assert
+    expect(result.success).toBe(false);
   });
 });

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { invalidRequest } from '../../domain/errors';
 import { CLIENT_ID } from '../../domain/ids';
 import { MECHANIC_STATUSES } from '../../domain/mechanic';
-import { PLANS, ROUTING_TYPES } from '../../domain/session';
+import { PLANS, ROUTING_TYPES } from '../../domain/booking';
 
 /** Ids we accept from clients: printable, no separators our keys use. */
 const id = z.string().min(1).max(128).regex(CLIENT_ID, 'must be 1-128 letters, digits or _ . : @ -');
@@ -48,11 +48,22 @@ export const mechanicIdSchema = id;
 /** WebSocket accept/decline body. */
 export const requestActionSchema = z.object({ action: z.string(), request_id: z.string().min(1).max(128) });
 
-/** The scheduler's input to the fallback target. */
-export const fallbackInputSchema = z.object({ request_id: z.string().min(1).max(128) });
+/** The timer schedule's input (lambdas/adapters/eventbridge-request-timer.ts). */
+export const timerInputSchema = z.object({ request_id: z.string().min(1).max(128), due_at: z.iso.datetime() });
 
-/** The scheduler's input to the routing guard. */
-export const routingGuardInputSchema = z.object({ session_id: z.string().min(1).max(128) });
+/** The fan-out event (lambdas/adapters/lambda-fan-out.ts); the message is ours, passed through as is. */
+export const fanOutInputSchema = z.object({
+  request_id: z.string().min(1).max(128),
+  audience: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('everyone') }),
+    z.object({ kind: z.literal('shard'), shard: z.number().int().min(0) }),
+    z.object({ kind: z.literal('workshop'), workshopId: z.string().min(1) }),
+    z.object({ kind: z.literal('mechanic'), mechanicId: z.string().min(1) }),
+  ]),
+  message: z.looseObject({ type: z.string() }),
+  except_connection_id: z.string().optional(),
+  except_mechanic_id: z.string().optional(),
+});
 
 /** Parses or throws a 400 whose message names the first offending field. */
 export function parseWith<T extends z.ZodType>(schema: T, input: unknown, where = 'body'): z.output<T> {

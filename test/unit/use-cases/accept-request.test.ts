@@ -1,14 +1,30 @@
 /**
- * Accept: the first conditional write wins; everyone else learns why not, and
- * every connection the request was offered to hears it is taken. The
- * reference is test/integration/flow.test.ts ("accept races", seed scenario 2).
+ * Accept: one conditional write wins, and only the booking's audience may win
+ * it — the favorite inside the window, the workshop's mechanics, anyone once
+ * open. Everyone else learns why not; the audience hears `request_taken`
+ * (a favorite inline, a workshop or everyone through the fan-out), never
+ * any connection of the winner; the timer is cleared. The reference is
+ * test/integration/flow.test.ts ("accept races", seed scenario 2).
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { acceptRequest } from '../../../lambdas/use-cases/accept-request';
-import { runFallback } from '../../../lambdas/use-cases/run-fallback';
-import { cancelSession, startIntake } from '../../../lambdas/use-cases/sessions';
+import { cancelBooking, startIntake } from '../../../lambdas/use-cases/booking';
+import { onTimer } from '../../../lambdas/use-cases/request-timer';
 import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory-ports';
-import { addMechanic, booking, newCustomerId, phone, priorityBooking, received, receivedTypes, type TestMechanic } from './fixtures';
+import {
+  addMechanic,
+  at,
+  booking,
+  bookingLeftInRouting,
+  deliverFanOut,
+  newCustomerId,
+  offeredBooking,
+  openBooking,
+  phone,
+  received,
+  stored,
+  type TestMechanic,
+} from './fixtures';
 
 let deps: InMemoryDeps;
 beforeEach(() => {
@@ -18,61 +34,12 @@ beforeEach(() => {
 const accept = (requestId: string, mechanic: TestMechanic, connectionId = phone(mechanic)) =>
   acceptRequest(deps, { requestId, mechanicId: mechanic.mechanicId, connectionId });
 
-describe('acceptRequest', () => {
-  it('on a broadcast the first accept wins; later ones get already_matched; the rest are told it is taken', async () => {
+describe('acceptRequest: inside the priority window', () => {
+  it('another mechanic gets priority_window; the favorite wins', async () => {
     // Arrange
-    const winner = await addMechanic(deps, { connections: 2 });
-    const late = await addMechanic(deps);
-    const bystander = await addMechanic(deps);
-    const { request_id } = await startIntake(deps, { customerId: newCustomerId(), booking: booking() });
-    const requestId = request_id!;
-    deps.clock.advance(30);
-
-    // Act
-    const first = await accept(requestId, winner);
-    const second = await accept(requestId, late);
-
-    // Assert
-    expect([first, second]).toEqual([true, false]);
-    expect(received(deps, winner)).toEqual([expect.objectContaining({ type: 'new_request' }), { type: 'accept_result', request_id: requestId, ok: true }]);
-    expect(deps.pusher.sentTo(winner.connectionIds[1]!).at(-1)).toEqual({ type: 'request_taken', request_id: requestId });
-    expect(received(deps, late)).toEqual([
-      expect.objectContaining({ type: 'new_request' }),
-      { type: 'request_taken', request_id: requestId },
-      { type: 'accept_result', request_id: requestId, ok: false, reason: 'already_matched' },
-    ]);
-    expect(receivedTypes(deps, bystander)).toEqual(['new_request', 'request_taken']);
-    const request = await deps.requests.get(requestId);
-    expect(request).toMatchObject({ status: 'matched', mechanic_id: winner.mechanicId });
-    expect(request!.events.at(-1)).toEqual({ at: '2026-11-24T12:00:30.000Z', type: 'accepted', mechanic_id: winner.mechanicId });
-    expect(deps.metrics.total('OffersAccepted')).toBe(1);
-    expect(deps.scheduler.deleteCalls.filter((name) => name.startsWith('fallback-'))).toEqual([]);
-  });
-
-  it('20 concurrent accepts yield exactly one winner and 19 already_matched', async () => {
-    // Arrange
-    const mechanics: TestMechanic[] = [];
-    for (let i = 0; i < 20; i++) mechanics.push(await addMechanic(deps));
-    const { request_id } = await startIntake(deps, { customerId: newCustomerId(), booking: booking() });
-
-    // Act
-    const wins = await Promise.all(mechanics.map((m) => accept(request_id!, m)));
-
-    // Assert
-    expect(wins.filter(Boolean)).toHaveLength(1);
-    const results = mechanics.map((m) => received(deps, m).find((msg) => msg.type === 'accept_result'));
-    expect(results.filter((r) => r && 'ok' in r && r.ok)).toHaveLength(1);
-    expect(results.filter((r) => r && 'ok' in r && !r.ok && r.reason === 'already_matched')).toHaveLength(19);
-    expect((await deps.requests.get(request_id!))!.mechanic_id).toBe(mechanics[wins.indexOf(true)]!.mechanicId);
-    expect(deps.metrics.total('OffersAccepted')).toBe(1);
-  });
-
-  it('inside the priority window: another mechanic gets priority_window; the favorite wins and the schedule goes', async () => {
-    // Arrange
-    const favorite = await addMechanic(deps, { connections: 2 });
+    const favorite = await addMechanic(deps);
     const other = await addMechanic(deps);
-    const { request_id } = await startIntake(deps, { customerId: newCustomerId(), booking: priorityBooking(favorite.mechanicId) });
-    const requestId = request_id!;
+    const { requestId } = await offeredBooking(deps, favorite);
     deps.clock.advance(60);
 
     // Act
@@ -83,79 +50,241 @@ describe('acceptRequest', () => {
     expect([byOther, byFavorite]).toEqual([false, true]);
     expect(received(deps, other)).toEqual([{ type: 'accept_result', request_id: requestId, ok: false, reason: 'priority_window' }]);
     expect(received(deps, favorite).at(-1)).toEqual({ type: 'accept_result', request_id: requestId, ok: true });
-    // Offered to the favorite alone: only their other connection is told it is taken.
-    expect(deps.pusher.sentTo(favorite.connectionIds[1]!).at(-1)).toEqual({ type: 'request_taken', request_id: requestId });
-    expect(deps.scheduler.schedule(`fallback-${requestId}`)).toBeUndefined();
-    expect(await deps.requests.get(requestId)).toMatchObject({ status: 'matched', routing: 'priority', mechanic_id: favorite.mechanicId });
-    // The schedule fires late anyway (deletion is best effort): nothing happens.
-    expect(await runFallback(deps, { requestId, reason: 'preferred_mechanic_no_response' })).toEqual({ ran: false });
-    expect(received(deps, other)).toHaveLength(1);
+    const matched = await stored(deps, requestId);
+    expect(matched).toMatchObject({ state: 'matched', routing: 'priority', mechanic_id: favorite.mechanicId });
+    expect(matched.events.at(-1)).toEqual({ at: at(60), type: 'accepted', mechanic_id: favorite.mechanicId });
+    expect(deps.metrics.total('OffersAccepted')).toBe(1);
+  });
+
+  it("request_taken (accepted) reaches none of the favorite's connections (the winner's), and nothing goes through the fan-out", async () => {
+    // Arrange
+    const favorite = await addMechanic(deps, { connections: 3 });
+    const { requestId } = await offeredBooking(deps, favorite);
+
+    // Act
+    await accept(requestId, favorite, favorite.connectionIds[1]);
+
+    // Assert: each connection has its offer; the accepting one its answer too; none hears request_taken
+    const offer = expect.objectContaining({ type: 'priority_session_request', request_id: requestId });
+    expect(deps.pusher.sentTo(favorite.connectionIds[0]!)).toEqual([offer]);
+    expect(deps.pusher.sentTo(favorite.connectionIds[1]!)).toEqual([offer, { type: 'accept_result', request_id: requestId, ok: true }]);
+    expect(deps.pusher.sentTo(favorite.connectionIds[2]!)).toEqual([offer]);
+    expect(deps.fanOut.sent).toEqual([]);
+  });
+
+  it('clears the timer, so the window end never falls back', async () => {
+    // Arrange
+    const favorite = await addMechanic(deps);
+    const { requestId } = await offeredBooking(deps, favorite);
+
+    // Act
+    await accept(requestId, favorite);
+
+    // Assert
+    expect(deps.timer.clears).toEqual([requestId]);
+    expect(deps.timer.timer(requestId)).toBeUndefined();
+  });
+});
+
+describe('acceptRequest: an open request', () => {
+  it('once the window ended, anyone wins; the favorite is then already_matched', async () => {
+    // Arrange
+    const favorite = await addMechanic(deps);
+    const other = await addMechanic(deps);
+    const { requestId } = await offeredBooking(deps, favorite);
+    deps.clock.advance(600);
+    await onTimer(deps, { requestId, dueAt: at(600) });
+
+    // Act
+    const byOther = await accept(requestId, other);
+    const byFavorite = await accept(requestId, favorite);
+
+    // Assert
+    expect([byOther, byFavorite]).toEqual([true, false]);
+    expect(received(deps, favorite).at(-1)).toEqual({ type: 'accept_result', request_id: requestId, ok: false, reason: 'already_matched' });
+    expect((await stored(deps, requestId)).mechanic_id).toBe(other.mechanicId);
+  });
+
+  it('request_taken (accepted) goes to everyone through the fan-out, except every connection of the winner; the timer is cleared', async () => {
+    // Arrange
+    const winner = await addMechanic(deps, { connections: 2 });
+    const bystander = await addMechanic(deps, { connections: 2 });
+    const { requestId } = await openBooking(deps);
+    await deliverFanOut(deps);
+
+    // Act
+    await accept(requestId, winner);
+
+    // Assert
+    expect(deps.fanOut.sent.at(-1)).toEqual({
+      requestId,
+      audience: { kind: 'everyone' },
+      message: { type: 'request_taken', request_id: requestId, reason: 'accepted' },
+      exceptMechanicId: winner.mechanicId,
+    });
+    expect(received(deps, winner).at(-1)).toEqual({ type: 'accept_result', request_id: requestId, ok: true });
+    expect(deps.timer.timer(requestId)).toBeUndefined();
+    expect(await deliverFanOut(deps)).toEqual([]);
+    expect(received(deps, winner)).toEqual([expect.objectContaining({ type: 'new_request' }), { type: 'accept_result', request_id: requestId, ok: true }]);
+    expect(deps.pusher.sentTo(winner.connectionIds[1]!)).toEqual([expect.objectContaining({ type: 'new_request' })]);
+    for (const connectionId of bystander.connectionIds) {
+      expect(deps.pusher.sentTo(connectionId)).toEqual([
+        expect.objectContaining({ type: 'new_request' }),
+        { type: 'request_taken', request_id: requestId, reason: 'accepted' },
+      ]);
+    }
+  });
+
+  it('20 concurrent accepts yield exactly one winner and 19 already_matched', async () => {
+    // Arrange
+    const mechanics: TestMechanic[] = [];
+    for (let i = 0; i < 20; i++) mechanics.push(await addMechanic(deps));
+    const { requestId } = await openBooking(deps);
+
+    // Act
+    const wins = await Promise.all(mechanics.map((m) => accept(requestId, m)));
+
+    // Assert
+    expect(wins.filter(Boolean)).toHaveLength(1);
+    const results = mechanics.map((m) => received(deps, m).find((msg) => msg.type === 'accept_result'));
+    expect(results.filter((r) => r && 'ok' in r && r.ok)).toHaveLength(1);
+    expect(results.filter((r) => r && 'ok' in r && !r.ok && r.reason === 'already_matched')).toHaveLength(19);
+    expect((await stored(deps, requestId)).mechanic_id).toBe(mechanics[wins.indexOf(true)]!.mechanicId);
+    expect(deps.metrics.total('OffersAccepted')).toBe(1);
+    expect(deps.fanOut.sent.filter((s) => s.message.type === 'request_taken')).toHaveLength(1);
+  });
+
+  it('an accept retried by the winner answers ok again, changes nothing stored, and finishes the ending again (request_taken, the timer cleared)', async () => {
+    // Arrange
+    const mechanic = await addMechanic(deps);
+    const { requestId } = await openBooking(deps);
+    await accept(requestId, mechanic);
+    const before = { booking: await stored(deps, requestId), handedOver: deps.fanOut.sent.length, clears: deps.timer.clears.length };
+
+    // Act
+    const retried = await accept(requestId, mechanic);
+
+    // Assert: its first accept may have died before telling the others, so the ending is repeated (never to the winner)
+    expect(retried).toBe(true);
+    expect(received(deps, mechanic).at(-1)).toEqual({ type: 'accept_result', request_id: requestId, ok: true });
+    expect(await stored(deps, requestId)).toEqual(before.booking);
+    expect(deps.fanOut.sent.slice(before.handedOver)).toEqual([
+      {
+        requestId,
+        audience: { kind: 'everyone' },
+        message: { type: 'request_taken', request_id: requestId, reason: 'accepted' },
+        exceptMechanicId: mechanic.mechanicId,
+      },
+    ]);
+    expect(deps.timer.clears.slice(before.clears)).toEqual([requestId]);
+    expect(deps.metrics.total('OffersAccepted')).toBe(1);
   });
 
   it('a workshop request does not exist for a mechanic outside the workshop (not_found); one inside wins', async () => {
     // Arrange
     const inside = await addMechanic(deps, { workshopId: 'ws-north' });
     const outside = await addMechanic(deps, { workshopId: 'ws-south' });
+    const unaffiliated = await addMechanic(deps);
     const { request_id } = await startIntake(deps, { customerId: newCustomerId(), booking: booking({ workshop_id: 'ws-north' }) });
 
     // Act
     const byOutside = await accept(request_id!, outside);
+    const byUnaffiliated = await accept(request_id!, unaffiliated);
     const byInside = await accept(request_id!, inside);
 
     // Assert
-    expect([byOutside, byInside]).toEqual([false, true]);
-    expect(received(deps, outside)).toEqual([{ type: 'accept_result', request_id: request_id, ok: false, reason: 'not_found' }]);
-    expect(received(deps, inside).at(-1)).toEqual({ type: 'accept_result', request_id: request_id, ok: true });
+    expect([byOutside, byUnaffiliated, byInside]).toEqual([false, false, true]);
+    expect(received(deps, outside)).toEqual([{ type: 'accept_result', request_id, ok: false, reason: 'not_found' }]);
+    expect(received(deps, inside).at(-1)).toEqual({ type: 'accept_result', request_id, ok: true });
+    expect(deps.fanOut.sent.at(-1)).toMatchObject({ audience: { kind: 'workshop', workshopId: 'ws-north' }, message: { type: 'request_taken' } });
   });
 
-  it('a cancelled request answers cancelled; an unknown one not_found', async () => {
+  it('a request left in routing may already be won by its audience', async () => {
+    // Arrange
+    const mechanic = await addMechanic(deps);
+    const { requestId } = await bookingLeftInRouting(deps);
+
+    // Act
+    const won = await accept(requestId, mechanic);
+
+    // Assert
+    expect(won).toBe(true);
+    expect((await stored(deps, requestId)).state).toBe('matched');
+  });
+});
+
+describe('acceptRequest: refusals', () => {
+  it('an expired request answers expired', async () => {
+    // Arrange
+    const mechanic = await addMechanic(deps);
+    const { requestId } = await openBooking(deps);
+    deps.clock.advance(1800);
+    await onTimer(deps, { requestId, dueAt: at(1800) });
+
+    // Act
+    const won = await accept(requestId, mechanic);
+
+    // Assert
+    expect(won).toBe(false);
+    expect(received(deps, mechanic)).toEqual([{ type: 'accept_result', request_id: requestId, ok: false, reason: 'expired' }]);
+  });
+
+  it('a cancelled request answers cancelled; an unknown, a malformed or an unpaid one not_found', async () => {
     // Arrange
     const customerId = newCustomerId();
     const mechanic = await addMechanic(deps);
-    const answer = await startIntake(deps, { customerId, booking: booking() });
-    await cancelSession(deps, { customerId, sessionId: answer.session_id });
+    const { requestId, sessionId } = await openBooking(deps, customerId);
+    await cancelBooking(deps, { customerId, sessionId });
     const unknown = 'req-00000000-0000-4000-8000-000000000000';
+    const unpaid = await startIntake(deps, { customerId, booking: booking({ plan: 'paid' }) });
 
     // Act
-    const onCancelled = await accept(answer.request_id!, mechanic);
-    const onUnknown = await accept(unknown, mechanic);
+    const outcomes = [
+      await accept(requestId, mechanic),
+      await accept(unknown, mechanic),
+      await accept('REQUEST#nope', mechanic),
+      await accept(`req-${unpaid.session_id}`, mechanic),
+    ];
 
     // Assert
-    expect([onCancelled, onUnknown]).toEqual([false, false]);
-    expect(received(deps, mechanic).slice(-2)).toEqual([
-      { type: 'accept_result', request_id: answer.request_id, ok: false, reason: 'cancelled' },
+    expect(outcomes).toEqual([false, false, false, false]);
+    expect(received(deps, mechanic)).toEqual([
+      { type: 'accept_result', request_id: requestId, ok: false, reason: 'cancelled' },
       { type: 'accept_result', request_id: unknown, ok: false, reason: 'not_found' },
+      { type: 'accept_result', request_id: 'REQUEST#nope', ok: false, reason: 'not_found' },
+      { type: 'accept_result', request_id: `req-${unpaid.session_id}`, ok: false, reason: 'not_found' },
     ]);
     expect(deps.metrics.total('OffersAccepted')).toBe(0);
   });
 
-  it('a mechanic who is not approved gets an error and changes nothing', async () => {
+  it.each([
+    ['suspended', 'suspended' as const],
+    ['pending approval', 'pending' as const],
+  ])('a %s mechanic gets an error event and changes nothing', async (_name, status) => {
     // Arrange
-    const suspended = await addMechanic(deps, { status: 'suspended' });
-    const { request_id } = await startIntake(deps, { customerId: newCustomerId(), booking: booking() });
+    const mechanic = await addMechanic(deps, { status });
+    const { requestId } = await openBooking(deps);
+    const before = await stored(deps, requestId);
 
     // Act
-    const won = await accept(request_id!, suspended);
+    const won = await accept(requestId, mechanic);
 
     // Assert
     expect(won).toBe(false);
-    expect(received(deps, suspended).at(-1)).toMatchObject({ type: 'error', code: 'mechanic_not_approved' });
-    expect((await deps.requests.get(request_id!))!.status).toBe('pending');
+    expect(received(deps, mechanic)).toEqual([{ type: 'error', code: 'mechanic_not_approved', message: 'Only approved mechanics can accept requests' }]);
+    expect(await stored(deps, requestId)).toEqual(before);
   });
 
-  it('an accept retried by the winner answers ok again and changes nothing', async () => {
+  it('an unknown mechanic gets an error event and changes nothing', async () => {
     // Arrange
-    const mechanic = await addMechanic(deps);
-    const { request_id } = await startIntake(deps, { customerId: newCustomerId(), booking: booking() });
-    await accept(request_id!, mechanic);
+    const { requestId } = await openBooking(deps);
 
     // Act
-    const retried = await accept(request_id!, mechanic);
+    const won = await acceptRequest(deps, { requestId, mechanicId: 'mech-nobody', connectionId: 'conn-nobody' });
 
     // Assert
-    expect(retried).toBe(true);
-    expect(received(deps, mechanic).at(-1)).toEqual({ type: 'accept_result', request_id: request_id, ok: true });
-    expect((await deps.requests.get(request_id!))!.events.filter((e) => e.type === 'accepted')).toHaveLength(1);
-    expect(deps.metrics.total('OffersAccepted')).toBe(1);
+    expect(won).toBe(false);
+    expect(deps.pusher.sentTo('conn-nobody')).toEqual([expect.objectContaining({ type: 'error', code: 'mechanic_not_approved' })]);
+    expect((await stored(deps, requestId)).state).toBe('open');
   });
 });

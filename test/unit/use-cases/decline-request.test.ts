@@ -1,92 +1,150 @@
 /**
- * Decline: the favorite's decline ends the priority window at once (the
- * fallback runs now, reason priority_declined); anyone else's changes nothing.
- * The reference is test/integration/flow.test.ts ("decline").
+ * Decline: the favorite's decline ends the priority window at once — the
+ * request opens to everyone now (new_request reason priority_declined), the
+ * recovery timer armed before that write; anyone else's decline changes
+ * nothing. The reference is test/integration/flow.test.ts ("decline").
  */
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { acceptRequest } from '../../../lambdas/use-cases/accept-request';
 import { declineRequest } from '../../../lambdas/use-cases/decline-request';
-import { runFallback } from '../../../lambdas/use-cases/run-fallback';
-import { startIntake } from '../../../lambdas/use-cases/sessions';
+import { onTimer } from '../../../lambdas/use-cases/request-timer';
 import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory-ports';
-import { addMechanic, newCustomerId, phone, priorityBooking, received, receivedTypes, type TestMechanic } from './fixtures';
+import { addMechanic, at, offeredBooking, phone, received, stored, type TestMechanic } from './fixtures';
 
 let deps: InMemoryDeps;
-beforeEach(() => {
+let favorite: TestMechanic;
+let other: TestMechanic;
+beforeEach(async () => {
   deps = inMemoryDeps({ priorityEnabled: true });
+  favorite = await addMechanic(deps);
+  other = await addMechanic(deps);
 });
 
 const decline = (requestId: string, mechanic: TestMechanic) =>
   declineRequest(deps, { requestId, mechanicId: mechanic.mechanicId, connectionId: phone(mechanic) });
 
-async function offered(): Promise<{ requestId: string; favorite: TestMechanic; other: TestMechanic }> {
-  const favorite = await addMechanic(deps);
-  const other = await addMechanic(deps);
-  const answer = await startIntake(deps, { customerId: newCustomerId(), booking: priorityBooking(favorite.mechanicId) });
-  return { requestId: answer.request_id!, favorite, other };
-}
-
 describe('declineRequest', () => {
-  it("the favorite's decline broadcasts now, deletes the schedule, and a later fallback does nothing", async () => {
+  it("the favorite's decline opens the request to everyone now, reason priority_declined", async () => {
     // Arrange
-    const { requestId, favorite, other } = await offered();
-    expect(deps.scheduler.schedule(`fallback-${requestId}`)).toBeDefined();
+    const { requestId, sessionId } = await offeredBooking(deps, favorite);
     deps.clock.advance(30);
 
     // Act
     await decline(requestId, favorite);
 
     // Assert
-    expect(received(deps, other)).toEqual([expect.objectContaining({ type: 'new_request', reason: 'priority_declined', request_id: requestId })]);
-    expect(receivedTypes(deps, favorite)).toEqual(['priority_session_request', 'new_request']);
-    expect((await deps.requests.get(requestId))!.metadata).toMatchObject({
-      fallback_reason: 'preferred_mechanic_declined',
-      fallback_broadcast_at: '2026-11-24T12:00:30.000Z',
+    expect(deps.fanOut.sent).toEqual([
+      {
+        requestId,
+        audience: { kind: 'everyone' },
+        message: expect.objectContaining({ type: 'new_request', reason: 'priority_declined', request_id: requestId, session_id: sessionId }),
+      },
+    ]);
+    const booking = await stored(deps, requestId);
+    expect(booking).toMatchObject({
+      state: 'open',
+      audience: 'everyone',
+      routing_since: at(30),
+      open_until: at(30 + 1800),
+      request_metadata: { fallback_reason: 'preferred_mechanic_declined', fallback_broadcast_at: at(30) },
     });
-    expect(deps.scheduler.schedule(`fallback-${requestId}`)).toBeUndefined();
-    expect(await runFallback(deps, { requestId, reason: 'preferred_mechanic_no_response' })).toEqual({ ran: false });
+    expect(booking.events.map((e) => e.type)).toEqual(['created', 'priority_offer_sent', 'declined', 'broadcast_sent']);
+    expect(booking.events[2]).toEqual({ at: at(30), type: 'declined', mechanic_id: favorite.mechanicId });
+    expect(deps.timer.timer(requestId)?.due).toBe(at(1830));
     expect(deps.metrics.total('FallbacksFired')).toBe(1);
   });
 
-  it("someone else's decline changes nothing: no push, no fallback, the schedule stays", async () => {
+  it('arms the recovery timer (now + recovery delay) before the declined write', async () => {
     // Arrange
-    const { requestId, other } = await offered();
-    const before = await deps.requests.get(requestId);
-
-    // Act
-    await decline(requestId, other);
-
-    // Assert
-    expect(await deps.requests.get(requestId)).toEqual(before);
-    expect(received(deps, other)).toEqual([]);
-    expect(deps.scheduler.schedule(`fallback-${requestId}`)).toBeDefined();
-    expect(deps.log.messages('[Decline]')).toEqual(['[Decline] Noted; the request stays open']);
-  });
-
-  it('the favorite declining after they accepted changes nothing', async () => {
-    // Arrange
-    const { requestId, favorite, other } = await offered();
-    await acceptRequest(deps, { requestId, mechanicId: favorite.mechanicId, connectionId: phone(favorite) });
-    const before = await deps.requests.get(requestId);
+    const { requestId } = await offeredBooking(deps, favorite);
+    deps.clock.advance(30);
+    const setTimer = vi.spyOn(deps.timer, 'set');
+    const transition = deps.bookings.transition.bind(deps.bookings);
+    let timerWhenWritten: string | undefined;
+    deps.bookings.transition = (sessionId, event, input) => {
+      if (event === 'declined') timerWhenWritten = deps.timer.timer(requestId)?.due;
+      return transition(sessionId, event, input);
+    };
 
     // Act
     await decline(requestId, favorite);
 
     // Assert
-    expect(await deps.requests.get(requestId)).toEqual(before);
+    expect(timerWhenWritten).toBe(at(150));
+    expect(setTimer.mock.calls[0]).toEqual([requestId, new Date(at(150)), 'existing']);
+  });
+
+  it('after the decline, another mechanic may accept, and the window-end timer finds nothing to fall back', async () => {
+    // Arrange
+    const { requestId } = await offeredBooking(deps, favorite);
+    await decline(requestId, favorite);
+
+    // Act
+    const stale = await onTimer(deps, { requestId, dueAt: at(600) });
+    const won = await acceptRequest(deps, { requestId, mechanicId: other.mechanicId, connectionId: phone(other) });
+
+    // Assert
+    expect(stale).toEqual({ did: 'nothing' });
+    expect(won).toBe(true);
+    expect(deps.fanOut.sent.filter((s) => s.message.type === 'new_request')).toHaveLength(1);
+    expect(deps.metrics.total('FallbacksFired')).toBe(1);
+  });
+
+  it("someone else's decline changes nothing: no push, no timer move, the window stays", async () => {
+    // Arrange
+    const { requestId } = await offeredBooking(deps, favorite);
+    const before = { booking: await stored(deps, requestId), timers: [...deps.timer.sets] };
+
+    // Act
+    await decline(requestId, other);
+
+    // Assert
+    expect({ booking: await stored(deps, requestId), timers: deps.timer.sets }).toEqual(before);
     expect(received(deps, other)).toEqual([]);
+    expect(deps.fanOut.sent).toEqual([]);
+    expect(deps.log.messages('[Decline]')).toEqual(['[Decline] Noted; the request stays open']);
+  });
+
+  it('the favorite declining once the request is open to everyone changes nothing', async () => {
+    // Arrange
+    const { requestId } = await offeredBooking(deps, favorite);
+    deps.clock.advance(600);
+    await onTimer(deps, { requestId, dueAt: at(600) });
+    const before = await stored(deps, requestId);
+
+    // Act
+    await decline(requestId, favorite);
+
+    // Assert
+    expect(await stored(deps, requestId)).toEqual(before);
+    expect(deps.fanOut.sent).toHaveLength(1);
+    expect(deps.metrics.total('FallbacksFired')).toBe(1);
+  });
+
+  it('the favorite declining after they accepted changes nothing', async () => {
+    // Arrange
+    const { requestId } = await offeredBooking(deps, favorite);
+    await acceptRequest(deps, { requestId, mechanicId: favorite.mechanicId, connectionId: phone(favorite) });
+    const before = await stored(deps, requestId);
+
+    // Act
+    await decline(requestId, favorite);
+
+    // Assert
+    expect(await stored(deps, requestId)).toEqual(before);
+    expect(received(deps, other)).toEqual([]);
+    expect(deps.fanOut.sent).toEqual([]);
     expect(deps.metrics.total('FallbacksFired')).toBe(0);
   });
 
   it('an unknown request answers not_found on that connection', async () => {
     // Arrange
-    const mechanic = await addMechanic(deps);
     const unknown = 'req-00000000-0000-4000-8000-000000000000';
 
     // Act
-    await decline(unknown, mechanic);
+    await decline(unknown, other);
 
     // Assert
-    expect(received(deps, mechanic)).toEqual([{ type: 'error', code: 'not_found', message: `request_id ${unknown} not found` }]);
+    expect(received(deps, other)).toEqual([{ type: 'error', code: 'not_found', message: `request_id ${unknown} not found` }]);
   });
 });

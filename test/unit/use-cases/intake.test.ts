@@ -1,13 +1,16 @@
 /**
  * Intake and checkout on the in-memory ports: which plans route at once, the
- * Idempotency-Key, the routing decision as the use case applies it (flag read
- * only when a booking asks for priority; workshop first), the routing guard,
- * and broadcast delivery. The reference is test/integration/flow.test.ts.
+ * recovery timer armed before the booking is written, the routing decision
+ * as the use case applies it (flag read only when a booking asks for
+ * priority; workshop first), broadcast and workshop routing handed to the
+ * fan-out, and the Idempotency-Key. The priority path is priority.test.ts.
+ * The reference is test/integration/flow.test.ts.
  */
-import { beforeEach, describe, expect, it } from 'vitest';
-import { completeCheckout, finishRouting, startIntake } from '../../../lambdas/use-cases/sessions';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { acceptRequest } from '../../../lambdas/use-cases/accept-request';
+import { cancelBooking, completeCheckout, MAX_INVOCATION_SECONDS, startIntake } from '../../../lambdas/use-cases/booking';
 import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory-ports';
-import { addMechanic, booking, newCustomerId, phone, priorityBooking, received, receivedTypes } from './fixtures';
+import { addMechanic, at, booking, bookingLeftInRouting, newCustomerId, phone, priorityBooking, received, stored } from './fixtures';
 
 let deps: InMemoryDeps;
 beforeEach(() => {
@@ -15,128 +18,177 @@ beforeEach(() => {
 });
 
 describe('startIntake', () => {
-  it('a free plan is fulfilled at once and broadcast to every connection, under a routing guard released afterwards', async () => {
+  it('a free plan is routed at once: broadcast to everyone through the fan-out, open until now + TTL, the timer at open_until', async () => {
     // Arrange
     const customerId = newCustomerId();
-    const first = await addMechanic(deps, { connections: 2 });
-    const second = await addMechanic(deps);
 
     // Act
     const answer = await startIntake(deps, { customerId, booking: booking() });
 
     // Assert
-    expect(answer).toEqual({ session_id: answer.session_id, status: 'fulfilled', request_id: `req-${answer.session_id}` });
-    for (const connectionId of [...first.connectionIds, ...second.connectionIds]) {
-      expect(deps.pusher.sentTo(connectionId)).toEqual([
-        expect.objectContaining({ type: 'new_request', reason: 'broadcast', request_id: answer.request_id, session_id: answer.session_id }),
-      ]);
-    }
-    expect(await deps.sessions.get(answer.session_id)).toMatchObject({ status: 'fulfilled', request_id: answer.request_id, customer_id: customerId });
-    const request = await deps.requests.get(answer.request_id!);
-    expect(request).toMatchObject({ status: 'pending', routing: 'broadcast', expires_at: null, metadata: {} });
-    expect(request!.events.map((e) => e.type)).toEqual(['created', 'broadcast_sent']);
-    expect(request!.events.at(-1)).toMatchObject({ delivered: 3, gone: 0, failed: 0 });
-    expect(deps.scheduler.created).toEqual([{ name: `route-${answer.session_id}`, at: '2026-11-24T12:02:00.000Z', input: { session_id: answer.session_id } }]);
-    expect(deps.scheduler.schedules()).toEqual([]);
-    expect(deps.metrics.total('BroadcastsDelivered')).toBe(3);
+    const requestId = `req-${answer.session_id}`;
+    expect(answer).toEqual({ session_id: answer.session_id, status: 'fulfilled', request_id: requestId });
+    expect(deps.fanOut.sent).toEqual([
+      {
+        requestId,
+        audience: { kind: 'everyone' },
+        message: {
+          type: 'new_request',
+          request_id: requestId,
+          session_id: answer.session_id,
+          reason: 'broadcast',
+          concern: 'Check engine light after a cold start',
+          vehicle: { make: 'Toyota', model: 'Corolla', year: 2019 },
+        },
+      },
+    ]);
+    const stored_ = await stored(deps, answer.session_id);
+    expect(stored_).toMatchObject({
+      customer_id: customerId,
+      state: 'open',
+      routing: 'broadcast',
+      route_to: 'everyone',
+      audience: 'everyone',
+      open_until: at(1800),
+      expires_at: null,
+      request_metadata: {},
+    });
+    expect(stored_.events.map((e) => e.type)).toEqual(['created', 'broadcast_sent']);
+    expect(deps.timer.timers()).toEqual([{ name: `timer-${requestId}`, requestId, due: at(1800) }]);
+    expect(deps.pusher.sent).toEqual([]);
   });
 
-  it('a paid plan waits for checkout: no request, no push, no schedule', async () => {
+  it('arms the recovery timer (now + recovery delay, hint new) before the booking is written', async () => {
     // Arrange
-    const customerId = newCustomerId();
+    const setTimer = vi.spyOn(deps.timer, 'set');
+    const create = deps.bookings.create.bind(deps.bookings);
+    let timersWhenWritten: unknown[] | undefined;
+    deps.bookings.create = (b) => {
+      timersWhenWritten = [...deps.timer.sets];
+      return create(b);
+    };
+
+    // Act
+    const answer = await startIntake(deps, { customerId: newCustomerId(), booking: booking() });
+
+    // Assert
+    const requestId = answer.request_id!;
+    expect(timersWhenWritten).toEqual([{ name: `timer-${requestId}`, requestId, due: at(120) }]);
+    expect(setTimer.mock.calls[0]).toEqual([requestId, new Date(at(120)), 'new']);
+  });
+
+  it('a timer that cannot be armed fails the intake before anything is written or sent', async () => {
+    // Arrange
+    await addMechanic(deps);
+    deps.timer.failSets = true;
+
+    // Act
+    const intake = startIntake(deps, { customerId: newCustomerId(), booking: booking() });
+
+    // Assert
+    await expect(intake).rejects.toThrow('Schedule group does not exist');
+    expect(deps.bookings.all()).toEqual([]);
+    expect(deps.fanOut.sent).toEqual([]);
+  });
+
+  it('a paid plan waits for checkout: awaiting_checkout, no timer, nobody told, the flag not read', async () => {
+    // Arrange
     const favorite = await addMechanic(deps);
     deps.flag.enabled = true;
 
     // Act
-    const answer = await startIntake(deps, { customerId, booking: priorityBooking(favorite.mechanicId, { plan: 'paid' }) });
+    const answer = await startIntake(deps, { customerId: newCustomerId(), booking: priorityBooking(favorite.mechanicId, { plan: 'paid' }) });
 
     // Assert
     expect(answer).toEqual({ session_id: answer.session_id, status: 'awaiting_checkout' });
-    expect(await deps.sessions.get(answer.session_id)).toMatchObject({ status: 'awaiting_checkout', request_id: null, plan: 'paid' });
-    expect(await deps.requests.get(`req-${answer.session_id}`)).toBeUndefined();
+    const stored_ = await stored(deps, answer.session_id);
+    expect(stored_).toMatchObject({ state: 'awaiting_checkout', plan: 'paid', routing: null, audience: null });
+    expect(stored_.events.map((e) => e.type)).toEqual(['awaiting_checkout']);
+    expect(deps.timer.sets).toEqual([]);
+    expect(deps.fanOut.sent).toEqual([]);
     expect(deps.pusher.sent).toEqual([]);
-    expect(deps.scheduler.created).toEqual([]);
     expect(deps.flag.reads).toBe(0);
   });
 
-  it('the same Idempotency-Key returns the first answer and sends nothing twice; another customer gets their own session', async () => {
-    // Arrange
-    const [customerId, otherCustomerId] = [newCustomerId(), newCustomerId()];
-    const mechanic = await addMechanic(deps);
-
+  it.each(['trial', 'credit'] as const)('a %s plan is routed at intake like a free one', async (plan) => {
     // Act
-    const first = await startIntake(deps, { customerId, idempotencyKey: 'key-1', booking: booking() });
-    const retry = await startIntake(deps, { customerId, idempotencyKey: 'key-1', booking: booking() });
-    const otherCustomer = await startIntake(deps, { customerId: otherCustomerId, idempotencyKey: 'key-1', booking: booking() });
+    const answer = await startIntake(deps, { customerId: newCustomerId(), booking: booking({ plan }) });
 
     // Assert
-    expect(retry).toEqual(first);
-    expect(otherCustomer.session_id).not.toBe(first.session_id);
-    expect(received(deps, mechanic)).toEqual([
-      expect.objectContaining({ type: 'new_request', request_id: first.request_id }),
-      expect.objectContaining({ type: 'new_request', request_id: otherCustomer.request_id }),
-    ]);
-    expect((await deps.requests.get(first.request_id!))!.events.filter((e) => e.type === 'broadcast_sent')).toHaveLength(1);
-  });
-
-  it('an Idempotency-Key reused for a different booking is refused with idempotency_key_reused, and the first booking stands', async () => {
-    // Arrange
-    const customerId = newCustomerId();
-    const mechanic = await addMechanic(deps);
-    const first = await startIntake(deps, { customerId, idempotencyKey: 'key-2', booking: booking() });
-
-    // Act
-    const reused = startIntake(deps, { customerId, idempotencyKey: 'key-2', booking: booking({ concern: 'Something else' }) });
-
-    // Assert
-    await expect(reused).rejects.toMatchObject({ status: 409, code: 'idempotency_key_reused' });
-    expect(await deps.sessions.get(first.session_id)).toMatchObject({ concern: 'Check engine light after a cold start', status: 'fulfilled' });
-    expect(receivedTypes(deps, mechanic)).toEqual(['new_request']);
+    expect(answer.status).toBe('fulfilled');
+    expect((await stored(deps, answer.session_id)).state).toBe('open');
   });
 
   describe('routing', () => {
-    it('flag off: a priority booking is broadcast at once; the favorite is never looked up and no priority code runs', async () => {
+    it('a workshop booking goes to the workshop through the fan-out, ahead of priority: neither flag nor favorite is read', async () => {
       // Arrange
-      const customerId = newCustomerId();
+      const favoriteElsewhere = await addMechanic(deps);
+      deps.flag.enabled = true;
+
+      // Act
+      const answer = await startIntake(deps, {
+        customerId: newCustomerId(),
+        booking: priorityBooking(favoriteElsewhere.mechanicId, { workshop_id: 'ws-north' }),
+      });
+
+      // Assert
+      expect(deps.fanOut.sent).toEqual([
+        {
+          requestId: answer.request_id,
+          audience: { kind: 'workshop', workshopId: 'ws-north' },
+          message: expect.objectContaining({ type: 'new_request', reason: 'workshop', request_id: answer.request_id }),
+        },
+      ]);
+      expect(received(deps, favoriteElsewhere)).toEqual([]);
+      expect(deps.flag.reads).toBe(0);
+      expect(deps.mechanics.gets).toEqual([]);
+      const stored_ = await stored(deps, answer.session_id);
+      expect(stored_).toMatchObject({ state: 'open', routing: 'workshop', audience: 'workshop#ws-north', open_until: at(1800) });
+      expect(stored_.events.map((e) => e.type)).toEqual(['created', 'workshop_sent']);
+      expect(deps.timer.timer(answer.request_id!)?.due).toBe(at(1800));
+      expect(deps.log.messages('[Priority]')).toEqual([]);
+    });
+
+    it('flag off: a priority booking is broadcast at once; the flag is read, the favorite never looked up, no priority code runs', async () => {
+      // Arrange
       const favorite = await addMechanic(deps);
-      const other = await addMechanic(deps);
       deps.flag.enabled = false;
 
       // Act
-      const answer = await startIntake(deps, { customerId, booking: priorityBooking(favorite.mechanicId) });
+      const answer = await startIntake(deps, { customerId: newCustomerId(), booking: priorityBooking(favorite.mechanicId) });
 
       // Assert
-      expect(received(deps, favorite)).toEqual([expect.objectContaining({ type: 'new_request', reason: 'broadcast' })]);
-      expect(received(deps, other)).toEqual([expect.objectContaining({ type: 'new_request', reason: 'broadcast' })]);
+      expect(deps.fanOut.sent).toEqual([
+        { requestId: answer.request_id, audience: { kind: 'everyone' }, message: expect.objectContaining({ type: 'new_request', reason: 'broadcast' }) },
+      ]);
+      expect(received(deps, favorite)).toEqual([]);
       expect(deps.flag.reads).toBe(1);
       expect(deps.mechanics.gets).toEqual([]);
       expect(deps.log.messages('[Priority]')).toEqual([]);
-      expect(deps.scheduler.created.filter((s) => s.name.startsWith('fallback-'))).toEqual([]);
-      expect(await deps.requests.get(answer.request_id!)).toMatchObject({
+      expect(await stored(deps, answer.session_id)).toMatchObject({
+        state: 'open',
         routing: 'broadcast',
-        preferred_mechanic_id: favorite.mechanicId,
+        metadata: { preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' },
         expires_at: null,
-        metadata: {},
+        request_metadata: {},
       });
       expect(deps.metrics.total('OffersSent')).toBe(0);
     });
 
     it('flag on: the same booking goes to the favorite alone', async () => {
       // Arrange
-      const customerId = newCustomerId();
       const favorite = await addMechanic(deps);
-      const other = await addMechanic(deps);
       deps.flag.enabled = true;
 
       // Act
-      const answer = await startIntake(deps, { customerId, booking: priorityBooking(favorite.mechanicId) });
+      const answer = await startIntake(deps, { customerId: newCustomerId(), booking: priorityBooking(favorite.mechanicId) });
 
       // Assert
-      expect(receivedTypes(deps, favorite)).toEqual(['priority_session_request']);
-      expect(received(deps, other)).toEqual([]);
+      expect(received(deps, favorite)).toEqual([expect.objectContaining({ type: 'priority_session_request', request_id: answer.request_id })]);
+      expect(deps.fanOut.sent).toEqual([]);
       expect(deps.flag.reads).toBe(1);
       expect(deps.mechanics.gets).toEqual([favorite.mechanicId]);
-      expect(await deps.requests.get(answer.request_id!)).toMatchObject({ routing: 'priority', status: 'pending' });
+      expect((await stored(deps, answer.session_id)).state).toBe('offered');
     });
 
     it.each([
@@ -145,132 +197,275 @@ describe('startIntake', () => {
       ['priority_broadcast without a favorite', { routing_type: 'priority_broadcast' as const }],
     ])('%s → broadcast, and the flag is never read', async (_name, overrides) => {
       // Arrange
-      const customerId = newCustomerId();
-      const mechanic = await addMechanic(deps);
       deps.flag.enabled = true;
 
       // Act
-      await startIntake(deps, { customerId, booking: booking(overrides) });
+      await startIntake(deps, { customerId: newCustomerId(), booking: booking(overrides) });
 
       // Assert
-      expect(received(deps, mechanic)).toEqual([expect.objectContaining({ type: 'new_request', reason: 'broadcast' })]);
+      expect(deps.fanOut.sent).toEqual([
+        expect.objectContaining({ audience: { kind: 'everyone' }, message: expect.objectContaining({ reason: 'broadcast' }) }),
+      ]);
       expect(deps.flag.reads).toBe(0);
       expect(deps.mechanics.gets).toEqual([]);
     });
+  });
 
-    it('a workshop booking goes to the workshop only, ahead of priority: neither flag nor favorite is read', async () => {
+  describe('Idempotency-Key', () => {
+    it('a retry once routed returns the first answer and sends nothing new; another customer gets their own booking', async () => {
+      // Arrange
+      const [customerId, otherCustomerId] = [newCustomerId(), newCustomerId()];
+      const first = await startIntake(deps, { customerId, idempotencyKey: 'key-1', booking: booking() });
+      const before = await stored(deps, first.session_id);
+
+      // Act
+      const retry = await startIntake(deps, { customerId, idempotencyKey: 'key-1', booking: booking() });
+      const otherCustomer = await startIntake(deps, { customerId: otherCustomerId, idempotencyKey: 'key-1', booking: booking() });
+
+      // Assert
+      expect(retry).toEqual(first);
+      expect(otherCustomer.session_id).not.toBe(first.session_id);
+      expect(deps.fanOut.sent.map((s) => s.requestId)).toEqual([first.request_id, otherCustomer.request_id]);
+      expect(await stored(deps, first.session_id)).toEqual(before);
+    });
+
+    it('a retried priority intake sends the favorite no second offer', async () => {
+      // Arrange
+      deps.flag.enabled = true;
+      const favorite = await addMechanic(deps);
+      const customerId = newCustomerId();
+      const first = await startIntake(deps, { customerId, idempotencyKey: 'key-p', booking: priorityBooking(favorite.mechanicId) });
+      deps.clock.advance(30);
+
+      // Act
+      const retry = await startIntake(deps, { customerId, idempotencyKey: 'key-p', booking: priorityBooking(favorite.mechanicId) });
+
+      // Assert
+      expect(retry).toEqual(first);
+      expect(received(deps, favorite)).toHaveLength(1);
+      expect(deps.metrics.total('OffersSent')).toBe(1);
+    });
+
+    it('a retry once routed leaves the timer at the booking’s own deadline (the window end is not delayed)', async () => {
+      // Arrange
+      deps.flag.enabled = true;
+      const favorite = await addMechanic(deps);
+      const customerId = newCustomerId();
+      const first = await startIntake(deps, { customerId, idempotencyKey: 'key-t', booking: priorityBooking(favorite.mechanicId) });
+      deps.clock.advance(590);
+
+      // Act
+      await startIntake(deps, { customerId, idempotencyKey: 'key-t', booking: priorityBooking(favorite.mechanicId) });
+
+      // Assert
+      expect(deps.timer.timer(first.request_id!)?.due).toBe(at(600));
+    });
+
+    it('a retry while awaiting checkout arms no timer', async () => {
       // Arrange
       const customerId = newCustomerId();
-      const inWorkshop = await addMechanic(deps, { workshopId: 'ws-north', connections: 2 });
-      const otherWorkshop = await addMechanic(deps, { workshopId: 'ws-south' });
-      const favoriteElsewhere = await addMechanic(deps);
-      deps.flag.enabled = true;
+      await startIntake(deps, { customerId, idempotencyKey: 'key-u', booking: booking({ plan: 'paid' }) });
 
       // Act
-      const answer = await startIntake(deps, { customerId, booking: priorityBooking(favoriteElsewhere.mechanicId, { workshop_id: 'ws-north' }) });
+      await startIntake(deps, { customerId, idempotencyKey: 'key-u', booking: booking({ plan: 'paid' }) });
 
       // Assert
-      for (const connectionId of inWorkshop.connectionIds) {
-        expect(deps.pusher.sentTo(connectionId)).toEqual([expect.objectContaining({ type: 'new_request', reason: 'workshop' })]);
-      }
-      expect(received(deps, otherWorkshop)).toEqual([]);
-      expect(received(deps, favoriteElsewhere)).toEqual([]);
-      expect(deps.flag.reads).toBe(0);
-      expect(deps.mechanics.gets).toEqual([]);
-      expect(await deps.requests.get(answer.request_id!)).toMatchObject({ routing: 'workshop', workshop_id: 'ws-north' });
-      expect(deps.log.messages('[Priority]')).toEqual([]);
+      expect(deps.timer.timers()).toEqual([]);
     });
-  });
 
-  it('an invocation that dies before its request exists leaves the routing guard, which finishes the routing once', async () => {
-    // Arrange: the request write fails once, as if the function died between its two writes
-    const customerId = newCustomerId();
-    const mechanic = await addMechanic(deps);
-    const create = deps.requests.create.bind(deps.requests);
-    let dies = true;
-    deps.requests.create = (request) => {
-      if (!dies) return create(request);
-      dies = false;
-      return Promise.reject(new Error('Task timed out'));
-    };
+    it('a retry after the request ended keeps the timer that repeats request_taken for an ending that died half-way', async () => {
+      // Arrange: the winner's accept is written, then its fan-out hand-over fails (the invocation dies before clearing the timer)
+      const customerId = newCustomerId();
+      const mechanic = await addMechanic(deps);
+      const first = await startIntake(deps, { customerId, idempotencyKey: 'key-e', booking: booking() });
+      deps.fanOut.failSends = true;
+      await expect(acceptRequest(deps, { requestId: first.request_id!, mechanicId: mechanic.mechanicId, connectionId: phone(mechanic) })).rejects.toThrow();
+      deps.fanOut.failSends = false;
+      expect(deps.timer.timer(first.request_id!)).toBeDefined();
 
-    // Act
-    await expect(startIntake(deps, { customerId, idempotencyKey: 'k1', booking: booking() })).rejects.toThrow('Task timed out');
-    const [guard] = deps.scheduler.schedules();
-    const sessionId = guard!.name.replace(/^route-/, '');
-    const first = await finishRouting(deps, { sessionId });
-    const again = await finishRouting(deps, { sessionId });
+      // Act
+      await startIntake(deps, { customerId, idempotencyKey: 'key-e', booking: booking() });
 
-    // Assert
-    expect(guard).toEqual({ name: `route-${sessionId}`, at: '2026-11-24T12:02:00.000Z', input: { session_id: sessionId } });
-    expect(first).toEqual({ routed: true });
-    expect(again).toEqual({ routed: false });
-    expect(received(deps, mechanic)).toEqual([expect.objectContaining({ type: 'new_request', request_id: `req-${sessionId}` })]);
-  });
+      // Assert
+      expect(deps.timer.timer(first.request_id!)).toBeDefined();
+    });
 
-  it('broadcast delivery: a 410 prunes that connection only; another push error is counted and never stops the rest', async () => {
-    // Arrange
-    const customerId = newCustomerId();
-    const healthy = [await addMechanic(deps), await addMechanic(deps), await addMechanic(deps)];
-    const gone = await addMechanic(deps);
-    const broken = await addMechanic(deps);
-    deps.pusher.markGone(phone(gone));
-    deps.pusher.markBroken(phone(broken));
+    it('a retry of a booking whose first attempt left it in routing longer than any invocation runs finishes the routing', async () => {
+      // Arrange
+      const customerId = newCustomerId();
+      const { sessionId, requestId } = await bookingLeftInRouting(deps, { customerId, idempotencyKey: 'key-r' });
+      expect(deps.fanOut.sent).toEqual([]);
+      deps.clock.advance(MAX_INVOCATION_SECONDS);
 
-    // Act
-    const answer = await startIntake(deps, { customerId, booking: booking() });
+      // Act
+      const retry = await startIntake(deps, { customerId, idempotencyKey: 'key-r', booking: booking() });
 
-    // Assert
-    for (const m of healthy) expect(receivedTypes(deps, m)).toEqual(['new_request']);
-    expect(await deps.connections.listByMechanic(gone.mechanicId)).toEqual([]);
-    expect(await deps.connections.listByMechanic(broken.mechanicId)).toHaveLength(1);
-    expect((await deps.requests.get(answer.request_id!))!.events.at(-1)).toMatchObject({ type: 'broadcast_sent', delivered: 3, gone: 1, failed: 1 });
-    expect(deps.log.lines).toContainEqual(
-      expect.objectContaining({ level: 'WARN', message: 'Push to a connection failed', fields: expect.objectContaining({ connection_id: phone(broken) }) }),
-    );
+      // Assert
+      expect(retry).toEqual({ session_id: sessionId, status: 'fulfilled', request_id: requestId });
+      expect(deps.fanOut.sent).toEqual([expect.objectContaining({ requestId, audience: { kind: 'everyone' } })]);
+      expect((await stored(deps, sessionId)).state).toBe('open');
+      expect(deps.timer.timer(requestId)?.due).toBe(at(MAX_INVOCATION_SECONDS + 1800));
+    });
+
+    it('a retry racing a first attempt still routing sends nothing: that routing is the first attempt’s (or the timer’s) to finish', async () => {
+      // Arrange
+      const customerId = newCustomerId();
+      const { sessionId, requestId } = await bookingLeftInRouting(deps, { customerId, idempotencyKey: 'key-q' });
+      deps.clock.advance(MAX_INVOCATION_SECONDS - 1);
+
+      // Act
+      const retry = await startIntake(deps, { customerId, idempotencyKey: 'key-q', booking: booking() });
+
+      // Assert
+      expect(retry).toEqual({ session_id: sessionId, status: 'fulfilled', request_id: requestId });
+      expect(deps.fanOut.sent).toEqual([]);
+      expect((await stored(deps, sessionId)).state).toBe('routing');
+      expect(deps.timer.timer(requestId)?.due).toBe(at(120));
+    });
+
+    it('a key reused for a different booking leaves the first booking’s timer alone', async () => {
+      // Arrange
+      const customerId = newCustomerId();
+      const first = await startIntake(deps, { customerId, idempotencyKey: 'key-3', booking: booking() });
+      deps.clock.advance(1700);
+
+      // Act
+      await startIntake(deps, { customerId, idempotencyKey: 'key-3', booking: booking({ concern: 'Something else' }) }).catch(() => undefined);
+
+      // Assert
+      expect(deps.timer.timer(first.request_id!)?.due).toBe(at(1800));
+    });
+
+    it('a key reused for a different booking is refused with 409 idempotency_key_reused, and the first booking stands', async () => {
+      // Arrange
+      const customerId = newCustomerId();
+      const first = await startIntake(deps, { customerId, idempotencyKey: 'key-2', booking: booking() });
+      const before = await stored(deps, first.session_id);
+
+      // Act
+      const reused = startIntake(deps, { customerId, idempotencyKey: 'key-2', booking: booking({ concern: 'Something else' }) });
+
+      // Assert
+      await expect(reused).rejects.toMatchObject({ status: 409, code: 'idempotency_key_reused' });
+      expect(await stored(deps, first.session_id)).toEqual(before);
+      expect(deps.fanOut.sent).toHaveLength(1);
+    });
+
+    it('a retried intake of a cancelled booking answers cancelled and tells nobody', async () => {
+      // Arrange
+      const customerId = newCustomerId();
+      const first = await startIntake(deps, { customerId, idempotencyKey: 'key-c', booking: booking() });
+      await cancelBooking(deps, { customerId, sessionId: first.session_id });
+      const handedOver = deps.fanOut.sent.length;
+
+      // Act
+      const retry = await startIntake(deps, { customerId, idempotencyKey: 'key-c', booking: booking() });
+
+      // Assert
+      expect(retry).toEqual({ session_id: first.session_id, status: 'cancelled', request_id: first.request_id });
+      expect(deps.fanOut.sent).toHaveLength(handedOver);
+    });
   });
 });
 
 describe('completeCheckout', () => {
-  it('fulfills a paid priority session once: a repeated checkout answers the same and sends one offer', async () => {
+  it('routes a paid booking: the recovery timer armed before the write, then the favorite offered', async () => {
     // Arrange
     const customerId = newCustomerId();
     const favorite = await addMechanic(deps);
     deps.flag.enabled = true;
     const intake = await startIntake(deps, { customerId, booking: priorityBooking(favorite.mechanicId, { plan: 'paid' }) });
     deps.clock.advance(45);
+    const setTimer = vi.spyOn(deps.timer, 'set');
+    const transition = deps.bookings.transition.bind(deps.bookings);
+    let timersWhenWritten: unknown[] | undefined;
+    deps.bookings.transition = (sessionId, event, input) => {
+      if (event === 'checkout_completed') timersWhenWritten = deps.timer.sets.map((t) => t.due);
+      return transition(sessionId, event, input);
+    };
 
     // Act
+    const answer = await completeCheckout(deps, { customerId, sessionId: intake.session_id });
+
+    // Assert
+    expect(answer).toEqual({ session_id: intake.session_id, status: 'fulfilled', request_id: `req-${intake.session_id}` });
+    expect(timersWhenWritten).toEqual([at(165)]);
+    expect(setTimer.mock.calls[0]).toEqual([answer.request_id, new Date(at(165)), 'new']);
+    expect(received(deps, favorite)).toEqual([expect.objectContaining({ type: 'priority_session_request', expires_at: at(645) })]);
+    const stored_ = await stored(deps, intake.session_id);
+    expect(stored_).toMatchObject({ state: 'offered', routing: 'priority', expires_at: at(645), routing_since: at(45) });
+    expect(stored_.events.map((e) => e.type)).toEqual(['awaiting_checkout', 'created', 'priority_offer_sent']);
+    expect(deps.timer.timer(answer.request_id!)?.due).toBe(at(645));
+  });
+
+  it('routes a paid broadcast booking to everyone', async () => {
+    // Arrange
+    const customerId = newCustomerId();
+    const intake = await startIntake(deps, { customerId, booking: booking({ plan: 'paid' }) });
+
+    // Act
+    await completeCheckout(deps, { customerId, sessionId: intake.session_id });
+
+    // Assert
+    expect(deps.fanOut.sent).toEqual([expect.objectContaining({ audience: { kind: 'everyone' }, message: expect.objectContaining({ reason: 'broadcast' }) })]);
+    expect((await stored(deps, intake.session_id)).state).toBe('open');
+  });
+
+  it('a repeated checkout answers the same and changes nothing', async () => {
+    // Arrange
+    const customerId = newCustomerId();
+    const favorite = await addMechanic(deps);
+    deps.flag.enabled = true;
+    const intake = await startIntake(deps, { customerId, booking: priorityBooking(favorite.mechanicId, { plan: 'paid' }) });
     const first = await completeCheckout(deps, { customerId, sessionId: intake.session_id });
+    const before = { booking: await stored(deps, intake.session_id), pushed: deps.pusher.sent.length, timers: deps.timer.sets.length };
+    deps.clock.advance(10);
+
+    // Act
     const again = await completeCheckout(deps, { customerId, sessionId: intake.session_id });
 
     // Assert
-    expect(first).toEqual({ session_id: intake.session_id, status: 'fulfilled', request_id: `req-${intake.session_id}` });
     expect(again).toEqual(first);
-    expect(receivedTypes(deps, favorite)).toEqual(['priority_session_request']);
-    expect(deps.scheduler.schedules()).toEqual([
-      { name: `fallback-req-${intake.session_id}`, at: '2026-11-24T12:10:45.000Z', input: { request_id: `req-${intake.session_id}` } },
-    ]);
-    expect(await deps.sessions.get(intake.session_id)).toMatchObject({ status: 'fulfilled', request_id: first.request_id });
+    expect({ booking: await stored(deps, intake.session_id), pushed: deps.pusher.sent.length, timers: deps.timer.sets.length }).toEqual(before);
   });
 
-  it('a cancelled session cannot be checked out', async () => {
+  it('a cancelled booking cannot be checked out: 409 session_cancelled, nothing routed', async () => {
     // Arrange
     const customerId = newCustomerId();
-    const mechanic = await addMechanic(deps);
     const intake = await startIntake(deps, { customerId, booking: booking({ plan: 'paid' }) });
-    await deps.sessions.markCancelled(intake.session_id, deps.clock.now().toISOString());
+    await cancelBooking(deps, { customerId, sessionId: intake.session_id });
 
     // Act
     const checkout = completeCheckout(deps, { customerId, sessionId: intake.session_id });
 
     // Assert
     await expect(checkout).rejects.toMatchObject({ status: 409, code: 'session_cancelled' });
-    expect(await deps.requests.get(`req-${intake.session_id}`)).toBeUndefined();
-    expect(received(deps, mechanic)).toEqual([]);
+    expect((await stored(deps, intake.session_id)).state).toBe('cancelled');
+    expect(deps.fanOut.sent).toEqual([]);
+    expect(deps.timer.timers()).toEqual([]);
   });
 
-  it("another customer's session is not found and stays as it was", async () => {
+  it('a cancel landing between the checkout’s read and its write: 409 session_cancelled, the recovery timer cleared', async () => {
+    // Arrange
+    const customerId = newCustomerId();
+    const intake = await startIntake(deps, { customerId, booking: booking({ plan: 'paid' }) });
+    const transition = deps.bookings.transition.bind(deps.bookings);
+    deps.bookings.transition = async (sessionId, event, input) => {
+      if (event === 'checkout_completed') await transition(sessionId, 'cancelled', { now: input.now, audit: { at: input.now, type: 'cancelled' } });
+      return transition(sessionId, event, input);
+    };
+
+    // Act
+    const checkout = completeCheckout(deps, { customerId, sessionId: intake.session_id });
+
+    // Assert
+    await expect(checkout).rejects.toMatchObject({ status: 409, code: 'session_cancelled' });
+    expect(deps.timer.sets).toHaveLength(1);
+    expect(deps.timer.timers()).toEqual([]);
+    expect(deps.fanOut.sent).toEqual([]);
+  });
+
+  it("another customer's booking is not found and stays as it was", async () => {
     // Arrange
     const [customerId, intruder] = [newCustomerId(), newCustomerId()];
     const intake = await startIntake(deps, { customerId, booking: booking({ plan: 'paid' }) });
@@ -280,6 +475,7 @@ describe('completeCheckout', () => {
 
     // Assert
     await expect(checkout).rejects.toMatchObject({ status: 404, code: 'not_found' });
-    expect(await deps.sessions.get(intake.session_id)).toMatchObject({ status: 'awaiting_checkout', request_id: null });
+    expect((await stored(deps, intake.session_id)).state).toBe('awaiting_checkout');
+    expect(deps.timer.sets).toEqual([]);
   });
 });

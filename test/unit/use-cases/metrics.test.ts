@@ -1,13 +1,15 @@
 /**
  * The business metrics are counted through the Metrics port where the events
- * happen. The reference is test/integration/metrics.test.ts.
+ * happen: offers at routing, fallbacks at the window's end (or a decline),
+ * deliveries, prunes and failures in the fan-out, acceptances, expiries.
+ * The reference is test/integration/metrics.test.ts.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { acceptRequest } from '../../../lambdas/use-cases/accept-request';
-import { runFallback } from '../../../lambdas/use-cases/run-fallback';
-import { startIntake } from '../../../lambdas/use-cases/sessions';
+import { startIntake } from '../../../lambdas/use-cases/booking';
+import { onTimer } from '../../../lambdas/use-cases/request-timer';
 import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory-ports';
-import { addMechanic, booking, newCustomerId, phone, priorityBooking } from './fixtures';
+import { addMechanic, at, booking, deliverFanOut, newCustomerId, openBooking, phone, priorityBooking } from './fixtures';
 
 let deps: InMemoryDeps;
 beforeEach(() => {
@@ -15,7 +17,7 @@ beforeEach(() => {
 });
 
 describe('business metrics', () => {
-  it('count offers, fallbacks, deliveries, prunes and acceptances', async () => {
+  it('count the offer, the fallback, its deliveries, the prune and the acceptance', async () => {
     // Arrange
     const favorite = await addMechanic(deps);
     const others = [await addMechanic(deps), await addMechanic(deps)];
@@ -25,19 +27,23 @@ describe('business metrics', () => {
     // Act
     const answer = await startIntake(deps, { customerId: newCustomerId(), booking: priorityBooking(favorite.mechanicId) });
     deps.clock.advance(deps.priorityWindowSeconds);
-    await runFallback(deps, { requestId: answer.request_id!, reason: 'preferred_mechanic_no_response' });
+    await onTimer(deps, { requestId: answer.request_id!, dueAt: at(600) });
+    const failures = await deliverFanOut(deps);
     await acceptRequest(deps, { requestId: answer.request_id!, mechanicId: others[0]!.mechanicId, connectionId: phone(others[0]!) });
+    await deliverFanOut(deps);
 
     // Assert
+    expect(failures).toEqual([]);
     expect(deps.metrics.total('OffersSent')).toBe(1);
     expect(deps.metrics.total('FallbacksFired')).toBe(1);
     expect(deps.metrics.total('BroadcastsDelivered')).toBe(3); // favorite + two others; the stale one is gone
     expect(deps.metrics.total('StaleConnectionsPruned')).toBe(1);
     expect(deps.metrics.total('OffersAccepted')).toBe(1);
     expect(deps.metrics.total('PushFailures')).toBe(0);
+    expect(deps.metrics.total('RequestsExpired')).toBe(0);
   });
 
-  it('count push failures where they happen', async () => {
+  it('count push failures where they happen, in the fan-out', async () => {
     // Arrange
     const broken = await addMechanic(deps);
     await addMechanic(deps);
@@ -45,10 +51,34 @@ describe('business metrics', () => {
 
     // Act
     await startIntake(deps, { customerId: newCustomerId(), booking: booking() });
+    const failures = await deliverFanOut(deps);
 
     // Assert
+    expect(failures).toHaveLength(1);
     expect(deps.metrics.total('PushFailures')).toBe(1);
     expect(deps.metrics.total('BroadcastsDelivered')).toBe(1);
     expect(deps.metrics.total('StaleConnectionsPruned')).toBe(0);
+  });
+
+  it('count an expiry once, however often the timer fires', async () => {
+    // Arrange
+    const { requestId } = await openBooking(deps);
+    deps.clock.advance(deps.requestTtlSeconds);
+
+    // Act
+    await onTimer(deps, { requestId, dueAt: at(1800) });
+    await onTimer(deps, { requestId, dueAt: at(1800) });
+
+    // Assert
+    expect(deps.metrics.total('RequestsExpired')).toBe(1);
+    expect(deps.metrics.total('FallbacksFired')).toBe(0);
+  });
+
+  it('count nothing for routing alone: a broadcast is counted when the fan-out delivers it', async () => {
+    // Act
+    await openBooking(deps);
+
+    // Assert
+    expect(deps.metrics.counted).toEqual([]);
   });
 });

@@ -1,14 +1,15 @@
 /**
- * The priority path of fulfillment (flag on, a favorite, no workshop): the
- * offer goes to the favorite alone with a durable fallback at the window's
- * end; a favorite who cannot take it means a broadcast at once, reason
+ * The priority path of routing (flag on, a favorite, no workshop): the offer
+ * goes to the favorite's connections alone, inline, and the request is
+ * `offered` until `expires_at`, its timer set there; a favorite who cannot
+ * take it means the request opens to everyone at once, reason
  * priority_failed. The reference is test/integration/flow.test.ts, seed
  * scenarios 2 and 4.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { startIntake } from '../../../lambdas/use-cases/sessions';
+import { startIntake } from '../../../lambdas/use-cases/booking';
 import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory-ports';
-import { addMechanic, newCustomerId, priorityBooking, received, receivedTypes, type TestMechanic } from './fixtures';
+import { addMechanic, at, newCustomerId, priorityBooking, received, stored, type TestMechanic } from './fixtures';
 
 let deps: InMemoryDeps;
 beforeEach(() => {
@@ -16,14 +17,13 @@ beforeEach(() => {
 });
 
 describe('priority offer', () => {
-  it('goes to every connection of the favorite and nobody else, with the fallback scheduled at now + window', async () => {
+  it('goes to every connection of the favorite and nobody else; the request is offered until now + window, its timer there', async () => {
     // Arrange
-    const customerId = newCustomerId();
     const favorite = await addMechanic(deps, { connections: 2 });
     const other = await addMechanic(deps);
 
     // Act
-    const answer = await startIntake(deps, { customerId, booking: priorityBooking(favorite.mechanicId) });
+    const answer = await startIntake(deps, { customerId: newCustomerId(), booking: priorityBooking(favorite.mechanicId) });
 
     // Assert: the offer
     const requestId = answer.request_id!;
@@ -33,7 +33,7 @@ describe('priority offer', () => {
           type: 'priority_session_request',
           request_id: requestId,
           session_id: answer.session_id,
-          expires_at: '2026-11-24T12:10:00.000Z',
+          expires_at: at(600),
           window_seconds: 600,
           concern: 'Check engine light after a cold start',
           vehicle: { make: 'Toyota', model: 'Corolla', year: 2019 },
@@ -41,86 +41,93 @@ describe('priority offer', () => {
       ]);
     }
     expect(received(deps, other)).toEqual([]);
-    // Assert: the durable fallback, and the routing guard released
-    expect(deps.scheduler.schedules()).toEqual([{ name: `fallback-${requestId}`, at: '2026-11-24T12:10:00.000Z', input: { request_id: requestId } }]);
-    // Assert: the request
-    const request = await deps.requests.get(requestId);
-    expect(request).toMatchObject({
-      status: 'pending',
+    expect(deps.fanOut.sent).toEqual([]);
+    // Assert: the booking and its timer
+    const booking = await stored(deps, answer.session_id);
+    expect(booking).toMatchObject({
+      state: 'offered',
       routing: 'priority',
-      preferred_mechanic_id: favorite.mechanicId,
-      expires_at: '2026-11-24T12:10:00.000Z',
-      metadata: { priority_mechanic_id: favorite.mechanicId, priority_window_minutes: 10, priority_notified_at: '2026-11-24T12:00:00.000Z' },
+      route_to: 'favorite',
+      audience: `mechanic#${favorite.mechanicId}`,
+      expires_at: at(600),
+      open_until: null,
+      request_metadata: { priority_mechanic_id: favorite.mechanicId, priority_window_minutes: 10, priority_notified_at: at(0) },
     });
-    expect(request!.metadata.fallback_broadcast_at).toBeUndefined();
-    expect(request!.events.map((e) => e.type)).toEqual(['created', 'fallback_scheduled', 'priority_offer_sent']);
-    expect(request!.events.at(-1)).toMatchObject({ delivered: 2, gone: 0, failed: 0 });
+    expect(booking.request_metadata.fallback_broadcast_at).toBeUndefined();
+    expect(booking.events.map((e) => e.type)).toEqual(['created', 'priority_offer_sent']);
+    expect(booking.events.at(-1)).toMatchObject({ mechanic_id: favorite.mechanicId, expires_at: at(600), delivered: 2, gone: 0, failed: 0 });
+    expect(deps.timer.sets.map((t) => t.due)).toEqual([at(120), at(600)]);
+    expect(deps.timer.timer(requestId)?.due).toBe(at(600));
     expect(deps.metrics.total('OffersSent')).toBe(1);
-    expect(deps.metrics.total('BroadcastsDelivered')).toBe(0);
   });
 
   it('ends the window on a whole second, never before now + window', async () => {
     // Arrange
     deps = inMemoryDeps({ priorityEnabled: true, priorityWindowSeconds: 90 });
-    const customerId = newCustomerId();
     const favorite = await addMechanic(deps);
     deps.clock.advance(0.25);
 
     // Act
-    const answer = await startIntake(deps, { customerId, booking: priorityBooking(favorite.mechanicId) });
+    const answer = await startIntake(deps, { customerId: newCustomerId(), booking: priorityBooking(favorite.mechanicId) });
 
     // Assert
-    expect(received(deps, favorite)).toEqual([expect.objectContaining({ expires_at: '2026-11-24T12:01:31.000Z', window_seconds: 90 })]);
-    expect(deps.scheduler.schedule(`fallback-${answer.request_id}`)?.at).toBe('2026-11-24T12:01:31.000Z');
-    expect((await deps.requests.get(answer.request_id!))!.metadata.priority_window_minutes).toBe(1.5);
+    expect(received(deps, favorite)).toEqual([expect.objectContaining({ expires_at: at(91), window_seconds: 90 })]);
+    expect(deps.timer.timer(answer.request_id!)?.due).toBe(at(91));
+    expect((await stored(deps, answer.session_id)).request_metadata.priority_window_minutes).toBe(1.5);
   });
 
-  it('still counts as offered when one of the favorite’s connections is gone; that one is pruned', async () => {
+  it("still counts as offered when one of the favorite's connections is gone; that one is pruned", async () => {
     // Arrange
-    const customerId = newCustomerId();
     const favorite = await addMechanic(deps, { connections: 2 });
-    const other = await addMechanic(deps);
     deps.pusher.markGone(favorite.connectionIds[0]!);
 
     // Act
-    const answer = await startIntake(deps, { customerId, booking: priorityBooking(favorite.mechanicId) });
+    const answer = await startIntake(deps, { customerId: newCustomerId(), booking: priorityBooking(favorite.mechanicId) });
 
     // Assert
     expect(deps.pusher.sentTo(favorite.connectionIds[1]!)).toEqual([expect.objectContaining({ type: 'priority_session_request' })]);
-    expect(received(deps, other)).toEqual([]);
     expect((await deps.connections.listByMechanic(favorite.mechanicId)).map((c) => c.connection_id)).toEqual([favorite.connectionIds[1]]);
-    expect((await deps.requests.get(answer.request_id!))!.metadata.fallback_broadcast_at).toBeUndefined();
-    expect(deps.scheduler.schedule(`fallback-${answer.request_id}`)).toBeDefined();
+    const booking = await stored(deps, answer.session_id);
+    expect(booking.state).toBe('offered');
+    expect(booking.events.at(-1)).toMatchObject({ type: 'priority_offer_sent', delivered: 1, gone: 1 });
+    expect(deps.fanOut.sent).toEqual([]);
   });
 });
 
-describe('a favorite who cannot take it: broadcast at once, reason priority_failed', () => {
+describe('a favorite who cannot take it: open to everyone at once, reason priority_failed', () => {
   it.each([
     ['unknown', 'mechanic_unknown', async (): Promise<TestMechanic> => ({ mechanicId: 'mech-nobody', connectionIds: [] })],
     ['pending approval', 'mechanic_not_approved', () => addMechanic(deps, { status: 'pending' })],
-    ['suspended (paused)', 'mechanic_not_approved', () => addMechanic(deps, { status: 'suspended' })],
+    ['suspended', 'mechanic_not_approved', () => addMechanic(deps, { status: 'suspended' })],
     ['offline', 'mechanic_offline', () => addMechanic(deps, { connections: 0 })],
   ])('%s favorite', async (_kind, why, makeFavorite) => {
     // Arrange
-    const customerId = newCustomerId();
     const favorite = await makeFavorite();
-    const other = await addMechanic(deps);
 
     // Act
-    const answer = await startIntake(deps, { customerId, booking: priorityBooking(favorite.mechanicId) });
+    const answer = await startIntake(deps, { customerId: newCustomerId(), booking: priorityBooking(favorite.mechanicId) });
 
     // Assert
-    expect(received(deps, other)).toEqual([expect.objectContaining({ type: 'new_request', reason: 'priority_failed', request_id: answer.request_id })]);
-    for (const connectionId of favorite.connectionIds) expect(deps.pusher.sentTo(connectionId)).toEqual([expect.objectContaining({ type: 'new_request' })]);
-    expect(deps.scheduler.created.filter((s) => s.name.startsWith('fallback-'))).toEqual([]);
-    const request = await deps.requests.get(answer.request_id!);
-    expect(request).toMatchObject({
-      status: 'pending',
-      routing: 'broadcast',
+    expect(deps.fanOut.sent).toEqual([
+      {
+        requestId: answer.request_id,
+        audience: { kind: 'everyone' },
+        message: expect.objectContaining({ type: 'new_request', reason: 'priority_failed', request_id: answer.request_id }),
+      },
+    ]);
+    expect(deps.pusher.sent).toEqual([]);
+    const booking = await stored(deps, answer.session_id);
+    expect(booking).toMatchObject({
+      state: 'open',
+      route_to: 'everyone',
+      audience: 'everyone',
       expires_at: null,
-      metadata: { priority_mechanic_id: favorite.mechanicId, fallback_reason: 'priority_failed', fallback_broadcast_at: '2026-11-24T12:00:00.000Z' },
+      open_until: at(1800),
+      request_metadata: { priority_mechanic_id: favorite.mechanicId, fallback_reason: 'priority_failed', fallback_broadcast_at: at(0) },
     });
-    expect(request!.events[0]).toEqual({ at: '2026-11-24T12:00:00.000Z', type: 'priority_failed', mechanic_id: favorite.mechanicId, why });
+    expect(booking.events.map((e) => e.type)).toEqual(['created', 'priority_failed', 'broadcast_sent']);
+    expect(booking.events[1]).toEqual({ at: at(0), type: 'priority_failed', mechanic_id: favorite.mechanicId, why });
+    expect(deps.timer.timer(answer.request_id!)?.due).toBe(at(1800));
     expect(deps.log.lines).toContainEqual(
       expect.objectContaining({
         level: 'WARN',
@@ -131,49 +138,37 @@ describe('a favorite who cannot take it: broadcast at once, reason priority_fail
     expect(deps.metrics.total('OffersSent')).toBe(0);
   });
 
-  it('a fallback that cannot be scheduled: broadcast at once, never a request stuck in its window', async () => {
+  it("an offer none of the favorite's connections took (all gone): open to everyone now, the connections pruned", async () => {
     // Arrange
-    const customerId = newCustomerId();
-    const favorite = await addMechanic(deps);
-    deps.scheduler.failCreates = true;
-
-    // Act
-    const answer = await startIntake(deps, { customerId, booking: priorityBooking(favorite.mechanicId) });
-
-    // Assert
-    expect(received(deps, favorite)).toEqual([expect.objectContaining({ type: 'new_request', reason: 'priority_failed' })]);
-    const request = await deps.requests.get(answer.request_id!);
-    expect(request).toMatchObject({ routing: 'broadcast', status: 'pending' });
-    expect(request!.events[0]).toMatchObject({ type: 'priority_failed', why: 'schedule_failed' });
-    expect(deps.log.lines).toContainEqual(
-      expect.objectContaining({
-        level: 'WARN',
-        fields: expect.objectContaining({ why: 'schedule_failed', error: expect.stringContaining('ResourceNotFoundException') }),
-      }),
-    );
-  });
-
-  it("an offer none of the favorite's connections took (all gone): fallback now, connections pruned, schedule deleted", async () => {
-    // Arrange
-    const customerId = newCustomerId();
     const favorite = await addMechanic(deps, { connections: 2 });
-    const other = await addMechanic(deps);
     for (const connectionId of favorite.connectionIds) deps.pusher.markGone(connectionId);
 
     // Act
-    const answer = await startIntake(deps, { customerId, booking: priorityBooking(favorite.mechanicId) });
+    const answer = await startIntake(deps, { customerId: newCustomerId(), booking: priorityBooking(favorite.mechanicId) });
 
     // Assert
-    expect(receivedTypes(deps, other)).toEqual(['new_request']);
-    expect(received(deps, other)[0]).toMatchObject({ reason: 'priority_failed' });
+    expect(deps.fanOut.sent).toEqual([
+      expect.objectContaining({ audience: { kind: 'everyone' }, message: expect.objectContaining({ reason: 'priority_failed' }) }),
+    ]);
     expect(await deps.connections.listByMechanic(favorite.mechanicId)).toEqual([]);
-    const request = await deps.requests.get(answer.request_id!);
-    expect(request).toMatchObject({ routing: 'priority', status: 'pending', metadata: { fallback_reason: 'priority_failed' } });
-    expect(request!.events.map((e) => e.type)).toEqual(['created', 'fallback_scheduled', 'fallback_started', 'fallback_broadcast']);
-    expect(deps.scheduler.created.map((s) => s.name)).toContain(`fallback-${answer.request_id}`);
-    expect(deps.scheduler.schedules()).toEqual([]);
+    const booking = await stored(deps, answer.session_id);
+    expect(booking).toMatchObject({ state: 'open', audience: 'everyone', expires_at: null });
+    expect(booking.events[1]).toMatchObject({ type: 'priority_failed', why: 'offer_undelivered' });
     expect(deps.metrics.total('StaleConnectionsPruned')).toBe(2);
     expect(deps.metrics.total('OffersSent')).toBe(0);
-    expect(deps.metrics.total('FallbacksFired')).toBe(1);
+  });
+
+  it('an offer that fails on every connection after its retries opens the request to everyone too', async () => {
+    // Arrange
+    const favorite = await addMechanic(deps);
+    deps.pusher.markBroken(favorite.connectionIds[0]!);
+
+    // Act
+    const answer = await startIntake(deps, { customerId: newCustomerId(), booking: priorityBooking(favorite.mechanicId) });
+
+    // Assert
+    expect(deps.fanOut.sent).toEqual([expect.objectContaining({ message: expect.objectContaining({ reason: 'priority_failed' }) })]);
+    expect((await stored(deps, answer.session_id)).state).toBe('open');
+    expect(deps.metrics.total('PushFailures')).toBe(1);
   });
 });

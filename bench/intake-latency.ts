@@ -1,0 +1,95 @@
+/**
+ * Intake latency while broadcasts run, against its floor in the same run:
+ * the same broadcast booking with no mechanic connected, then with 2,000
+ * connected (each booking's broadcast reaching all of them through the
+ * fan-out while the next bookings come in). Issue #8: the second median stays
+ * within 2× of the first. Run with `npm run bench`.
+ */
+import { spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { keys } from '../lambdas/adapters/dynamodb-keys';
+import { startSandbox } from '../sandbox/index';
+
+const MECHANICS = Number(process.env.BENCH_MECHANICS ?? 2000);
+const BOOKINGS = Number(process.env.BENCH_BOOKINGS ?? 30);
+
+const sandbox = await startSandbox({
+  inMemory: true,
+  httpPort: 0,
+  wsPort: 0,
+  awsPort: 0,
+  seed: false,
+  print: (line) => appendFileSync('/tmp/bench-sandbox.log', `${line}\n`),
+  schedulerPrecision: 'exact',
+});
+const customer = await sandbox.token({ sub: 'customer-bench' });
+
+async function intakeMs(): Promise<number> {
+  const started = performance.now();
+  const response = await fetch(`${sandbox.httpUrl}/intake/start`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${customer}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ plan: 'free', concern: 'Bench booking' }),
+  });
+  await response.text();
+  if (response.status !== 201) throw new Error(`intake answered ${response.status}`);
+  return performance.now() - started;
+}
+
+async function series(label: string): Promise<{ label: string; median: number; min: number; max: number }> {
+  const times: number[] = [];
+  for (let i = 0; i < BOOKINGS; i++) times.push(await intakeMs());
+  times.sort((a, b) => a - b);
+  const round = (ms: number) => Math.round(ms * 10) / 10;
+  return { label, median: round(times[Math.floor(times.length / 2)]!), min: round(times[0]!), max: round(times.at(-1)!) };
+}
+
+async function registerMechanics(count: number): Promise<string[]> {
+  const db = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: sandbox.awsUrl, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } }),
+  );
+  const ids = Array.from({ length: count }, (_, i) => `mech-bench-${i}`);
+  for (let i = 0; i < ids.length; i += 25) {
+    const items = ids.slice(i, i + 25).map((id) => ({
+      PutRequest: { Item: { ...keys.mechanic(id), mechanic_id: id, status: 'approved', name: id, workshop_id: null, updated_at: new Date().toISOString() } },
+    }));
+    await db.send(new BatchWriteCommand({ RequestItems: { [sandbox.tableName]: items } }));
+  }
+  return Promise.all(ids.map((id) => sandbox.token({ sub: id })));
+}
+
+try {
+  for (let i = 0; i < 5; i++) await intakeMs(); // warm the containers on the path
+  const none = await series('intake, 0 mechanics connected (floor)');
+
+  const tokens = await registerMechanics(MECHANICS);
+  const fleet = spawn(process.execPath, ['bench/fleet.mjs'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: fleet.stdout! });
+  let received = 0;
+  const connected = new Promise<void>((resolve) =>
+    lines.on('line', (line) => {
+      if (line.startsWith('connected')) resolve();
+      if (line.startsWith('received')) received = Number(line.split(' ')[1]);
+    }),
+  );
+  fleet.stdin!.end(JSON.stringify({ url: sandbox.wsUrl, tokens }));
+  await connected;
+  // One broadcast first: every fan-out container has started once.
+  await intakeMs();
+  while (received < MECHANICS) await new Promise((r) => setTimeout(r, 200));
+
+  const loaded = await series(`intake, ${MECHANICS} mechanics connected, broadcasts running`);
+  const ratio = Math.round((loaded.median / none.median) * 100) / 100;
+  while (received < MECHANICS * (BOOKINGS + 1)) await new Promise((r) => setTimeout(r, 200));
+  fleet.kill('SIGTERM');
+
+  console.log('| figure | median ms | min | max |');
+  console.log('|---|---|---|---|');
+  for (const row of [none, loaded]) console.log(`| ${row.label} | ${row.median} | ${row.min} | ${row.max} |`);
+  console.log(`ratio (median with ${MECHANICS} / floor): ${ratio}× (goal ≤ 2×); every broadcast reached all ${MECHANICS} mechanics`);
+} finally {
+  await sandbox.stop();
+}

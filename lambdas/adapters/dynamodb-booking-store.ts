@@ -1,0 +1,154 @@
+/**
+ * Bookings and their races. Every lifecycle transition is ONE conditional
+ * UpdateItem whose ConditionExpression is built from the transition's guard in
+ * lambdas/domain/lifecycle.ts, so two accepts, a decline, the timer and a
+ * cancel can run at the same moment and the table decides. Conditions stay
+ * flat (`IN` lists, no nesting), which DynamoDB evaluates cheaply.
+ */
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AuditEvent, Booking, RequestMetadata } from '../domain/booking';
+import { audienceKey, audienceKeysOf, type Guard, type GuardContext, type LifecycleEvent, TRANSITIONS } from '../domain/lifecycle';
+import type { BookingStore, TransitionChanges, TransitionOutcome } from '../ports';
+import { isConditionFailure, keys, withoutKeys } from './dynamodb-keys';
+
+interface Expression {
+  condition: string;
+  names: Record<string, string>;
+  values: Record<string, unknown>;
+}
+
+/** The guard as a ConditionExpression: each part of lifecycle.ts `Guard`, ANDed. */
+export function guardCondition(guard: Guard, context: GuardContext): Expression {
+  const names: Record<string, string> = { '#state': 'state' };
+  const values: Record<string, unknown> = {};
+  const parts: string[] = [];
+  const states = guard.from.filter((state) => state !== 'new');
+  if (guard.from.includes('new')) parts.push('attribute_not_exists(pk)');
+  else {
+    states.forEach((state, i) => {
+      values[`:from${i}`] = state;
+    });
+    parts.push(`#state IN (${states.map((_, i) => `:from${i}`).join(', ')})`);
+  }
+  if (guard.routeTo) {
+    parts.push('route_to = :route_to');
+    values[':route_to'] = context.routeTo ?? guard.routeTo;
+  }
+  if (guard.actorInAudience || guard.actorIsAudience) {
+    if (!context.actor) throw new Error('this transition needs the acting mechanic');
+    const allowed = guard.actorIsAudience ? [audienceKey.mechanic(context.actor.mechanicId)] : audienceKeysOf(context.actor);
+    allowed.forEach((key, i) => {
+      values[`:audience${i}`] = key;
+    });
+    parts.push(`audience IN (${allowed.map((_, i) => `:audience${i}`).join(', ')})`);
+  }
+  if (guard.routingSinceIs) {
+    if (context.routingSince === undefined) throw new Error('this transition needs the routing_since the caller read');
+    values[':routing_since'] = context.routingSince;
+    parts.push('routing_since = :routing_since');
+  }
+  if (guard.deadlinePassed) {
+    names['#deadline'] = guard.deadlinePassed;
+    values[':now'] = context.now;
+    parts.push('#deadline <= :now');
+  }
+  return { condition: parts.join(' AND '), names, values };
+}
+
+export class DynamoDbBookingStore implements BookingStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async create(booking: Booking): Promise<{ created: boolean; booking: Booking }> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...keys.booking(booking.session_id), ...booking },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return { created: true, booking };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const existing = await this.get(booking.session_id);
+      if (!existing) throw error;
+      return { created: false, booking: existing };
+    }
+  }
+
+  async get(sessionId: string): Promise<Booking | undefined> {
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: keys.booking(sessionId), ConsistentRead: true }));
+    return Item ? withoutKeys<Booking>(Item) : undefined;
+  }
+
+  async transition(
+    sessionId: string,
+    event: LifecycleEvent,
+    input: { now: string; changes?: TransitionChanges; audit: AuditEvent; guard?: Omit<GuardContext, 'now'> },
+  ): Promise<TransitionOutcome> {
+    const transition = TRANSITIONS[event];
+    const guard = guardCondition(transition.guard, { now: input.now, ...input.guard });
+    const { request_metadata: metadata = {}, ...changes } = input.changes ?? {};
+    const sets = setClauses({ ...changes, state: transition.to, updated_at: input.now }, metadata);
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.booking(sessionId),
+          UpdateExpression: `SET ${[...sets.clauses, '#events = list_append(#events, :audit)'].join(', ')}`,
+          ConditionExpression: guard.condition,
+          ExpressionAttributeNames: { ...guard.names, ...sets.names, '#events': 'events' },
+          ExpressionAttributeValues: { ...guard.values, ...sets.values, ':audit': [input.audit] },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { applied: true, booking: withoutKeys<Booking>(Attributes!) };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return { applied: false, booking: await this.get(sessionId) };
+    }
+  }
+
+  async record(sessionId: string, audit: AuditEvent, metadata: Partial<RequestMetadata> = {}): Promise<void> {
+    const sets = setClauses({}, metadata);
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.booking(sessionId),
+          UpdateExpression: `SET ${[...sets.clauses, '#events = list_append(#events, :audit)'].join(', ')}`,
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { ...sets.names, '#events': 'events' },
+          ExpressionAttributeValues: { ...sets.values, ':audit': [audit] },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+}
+
+/** `SET #f0 = :f0, …` for top-level fields and `#request_metadata.#m0 = :m0, …` for metadata fields; undefined ones are skipped. */
+function setClauses(fields: Record<string, unknown>, metadata: Partial<RequestMetadata>) {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const clauses: string[] = [];
+  Object.entries(fields)
+    .filter(([, value]) => value !== undefined)
+    .forEach(([name, value], i) => {
+      names[`#f${i}`] = name;
+      values[`:f${i}`] = value;
+      clauses.push(`#f${i} = :f${i}`);
+    });
+  const metadataFields = Object.entries(metadata).filter(([, value]) => value !== undefined);
+  if (metadataFields.length) names['#request_metadata'] = 'request_metadata';
+  metadataFields.forEach(([name, value], i) => {
+    names[`#m${i}`] = name;
+    values[`:m${i}`] = value;
+    clauses.push(`#request_metadata.#m${i} = :m${i}`);
+  });
+  return { names, values, clauses };
+}

@@ -1,0 +1,241 @@
+/**
+ * THE lifecycle of a booking's request: every state, the events that move it,
+ * each transition's guard and its effects, as one table. The DynamoDB adapter
+ * turns a transition's guard into the ConditionExpression of its one
+ * conditional write; `guardHolds` is the same guard in plain code (unit tests,
+ * explaining a refusal); the README's flow diagram is checked against
+ * `TRANSITIONS` by a test. Pure: no I/O, no clock.
+ */
+
+export const STATES = ['awaiting_checkout', 'routing', 'offered', 'open', 'matched', 'cancelled', 'expired'] as const;
+export type BookingState = (typeof STATES)[number];
+
+/** What each state means (the README's state table shows exactly these). */
+export const STATE_MEANING: Record<BookingState, string> = {
+  awaiting_checkout: 'paid plan: booked, waiting for the payment',
+  routing: 'decided whom to tell (`route_to`: the favorite, everyone or a workshop); telling them is not confirmed yet',
+  offered: 'the favorite alone holds the request until `expires_at` (the priority window)',
+  open: 'offered to everyone or to a workshop until `open_until` (`requestTtl`, 30 minutes by default)',
+  matched: 'a mechanic won it (`mechanic_id`)',
+  cancelled: 'the customer cancelled it',
+  expired: 'open until `open_until` and nobody took it',
+};
+
+export const TERMINAL_STATES: readonly BookingState[] = ['matched', 'cancelled', 'expired'];
+export const isTerminal = (state: BookingState): boolean => TERMINAL_STATES.includes(state);
+/** States in which a mechanic of the audience may win the request. */
+export const ACCEPTING_STATES: readonly BookingState[] = ['routing', 'offered', 'open'];
+
+/** Whom a `routing` booking is being sent to. */
+export type RouteTo = 'favorite' | 'everyone' | 'workshop';
+
+export type LifecycleEvent =
+  | 'booked_unpaid'
+  | 'booked'
+  | 'checkout_completed'
+  | 'routing_resumed'
+  | 'favorite_unavailable'
+  | 'offer_sent'
+  | 'opened'
+  | 'window_ended'
+  | 'declined'
+  | 'accepted'
+  | 'cancelled'
+  | 'expired';
+
+/**
+ * A transition's guard, as data. Every part must hold:
+ * - `from`: the current state is one of these (`new` = the item does not exist yet);
+ * - `routeTo`: the booking is being routed to this audience;
+ * - `actorInAudience`: the acting mechanic is the booking's audience (the favorite, their workshop, or everyone);
+ * - `actorIsAudience`: the acting mechanic alone is the audience (the favorite holding the window);
+ * - `deadlinePassed`: that deadline is at or before now;
+ * - `routingSinceIs`: the routing is still the one the caller read (`routing_since` unchanged), so of two
+ *   timer firings resuming the same routing, one does.
+ */
+export interface Guard {
+  readonly from: readonly (BookingState | 'new')[];
+  readonly routeTo?: RouteTo;
+  readonly actorInAudience?: true;
+  readonly actorIsAudience?: true;
+  readonly deadlinePassed?: 'expires_at' | 'open_until';
+  readonly routingSinceIs?: true;
+}
+
+/**
+ * What a transition does, in order. `write` is the one conditional write;
+ * effects before it prepare for a crash after it (the timer is armed first),
+ * effects after it tell people. Each is done by the use case named in `by`.
+ */
+export type Effect =
+  | 'arm_timer_for_recovery'
+  | 'push_offer_to_favorite'
+  | 'write'
+  | 'route'
+  | 'fan_out_new_request'
+  | 'arm_timer_for_window_end'
+  | 'arm_timer_for_expiry'
+  | 'reply_accept_result'
+  | 'tell_audience_request_taken'
+  | 'clear_timer';
+
+export interface Transition {
+  readonly to: BookingState;
+  readonly guard: Guard;
+  readonly effects: readonly Effect[];
+  /** The use case (lambdas/use-cases/) that applies it. */
+  readonly by: string;
+}
+
+export const TRANSITIONS: Record<LifecycleEvent, Transition> = {
+  booked_unpaid: { to: 'awaiting_checkout', guard: { from: ['new'] }, effects: ['write'], by: 'booking.startIntake' },
+  booked: { to: 'routing', guard: { from: ['new'] }, effects: ['arm_timer_for_recovery', 'write', 'route'], by: 'booking.startIntake' },
+  checkout_completed: {
+    to: 'routing',
+    guard: { from: ['awaiting_checkout'] },
+    effects: ['arm_timer_for_recovery', 'write', 'route'],
+    by: 'booking.completeCheckout',
+  },
+  routing_resumed: {
+    to: 'routing',
+    guard: { from: ['routing'], routingSinceIs: true },
+    effects: ['arm_timer_for_recovery', 'write', 'route'],
+    by: 'request-timer.onTimer',
+  },
+  favorite_unavailable: {
+    to: 'routing',
+    guard: { from: ['routing'], routeTo: 'favorite' },
+    effects: ['write', 'route'],
+    by: 'route-request.routeRequest',
+  },
+  offer_sent: {
+    to: 'offered',
+    guard: { from: ['routing'], routeTo: 'favorite' },
+    effects: ['push_offer_to_favorite', 'write', 'arm_timer_for_window_end'],
+    by: 'route-request.routeRequest',
+  },
+  opened: {
+    to: 'open',
+    guard: { from: ['routing'] },
+    effects: ['fan_out_new_request', 'write', 'arm_timer_for_expiry'],
+    by: 'route-request.routeRequest',
+  },
+  window_ended: {
+    to: 'routing',
+    guard: { from: ['offered'], deadlinePassed: 'expires_at' },
+    effects: ['arm_timer_for_recovery', 'write', 'route'],
+    by: 'request-timer.onTimer',
+  },
+  declined: {
+    to: 'routing',
+    guard: { from: ['offered'], actorIsAudience: true },
+    effects: ['arm_timer_for_recovery', 'write', 'route'],
+    by: 'decline-request.declineRequest',
+  },
+  accepted: {
+    to: 'matched',
+    guard: { from: ACCEPTING_STATES, actorInAudience: true },
+    effects: ['write', 'reply_accept_result', 'tell_audience_request_taken', 'clear_timer'],
+    by: 'accept-request.acceptRequest',
+  },
+  cancelled: {
+    to: 'cancelled',
+    guard: { from: ['awaiting_checkout', ...ACCEPTING_STATES] },
+    effects: ['write', 'tell_audience_request_taken', 'clear_timer'],
+    by: 'booking.cancelBooking',
+  },
+  expired: {
+    to: 'expired',
+    guard: { from: ['open'], deadlinePassed: 'open_until' },
+    effects: ['write', 'tell_audience_request_taken', 'clear_timer'],
+    by: 'request-timer.onTimer',
+  },
+};
+
+/**
+ * The audience as one flat attribute, so "may this mechanic act?" is one
+ * `IN` in a condition expression: `everyone`, `mechanic#<id>` or `workshop#<id>`.
+ */
+export const audienceKey = {
+  everyone: 'everyone',
+  mechanic: (mechanicId: string) => `mechanic#${mechanicId}`,
+  workshop: (workshopId: string) => `workshop#${workshopId}`,
+} as const;
+
+/** The keys a mechanic belongs to: an accept is allowed when the booking's audience is one of them. */
+export function audienceKeysOf(actor: { mechanicId: string; workshopId: string | null }): string[] {
+  return [audienceKey.everyone, audienceKey.mechanic(actor.mechanicId), ...(actor.workshopId ? [audienceKey.workshop(actor.workshopId)] : [])];
+}
+
+/** The fields of a booking a guard reads. */
+export interface GuardedFields {
+  readonly state: BookingState;
+  readonly route_to: RouteTo | null;
+  readonly audience: string | null;
+  readonly expires_at: string | null;
+  readonly open_until: string | null;
+  readonly routing_since: string | null;
+}
+
+export interface GuardContext {
+  readonly now: string;
+  readonly routeTo?: RouteTo;
+  readonly actor?: { mechanicId: string; workshopId: string | null };
+  /** The `routing_since` the caller read. */
+  readonly routingSince?: string;
+}
+
+/** The guard in plain code: exactly what the adapter's ConditionExpression checks. */
+export function guardHolds(guard: Guard, booking: GuardedFields | undefined, context: GuardContext): boolean {
+  if (!booking) return guard.from.includes('new');
+  if (!guard.from.includes(booking.state)) return false;
+  if (guard.routeTo && booking.route_to !== guard.routeTo) return false;
+  if (guard.actorInAudience && (!context.actor || booking.audience === null || !audienceKeysOf(context.actor).includes(booking.audience))) return false;
+  if (guard.actorIsAudience && (!context.actor || booking.audience !== audienceKey.mechanic(context.actor.mechanicId))) return false;
+  if (guard.routingSinceIs && (context.routingSince === undefined || booking.routing_since !== context.routingSince)) return false;
+  if (guard.deadlinePassed) {
+    const deadline = booking[guard.deadlinePassed];
+    if (deadline === null || deadline > context.now) return false;
+  }
+  return true;
+}
+
+/** The one thing a timer firing does for a booking in this state, once its deadline is due. */
+export type DueWork = 'finish_routing' | 'end_window' | 'expire' | 'retell_end' | 'nothing';
+
+export interface Deadlines {
+  readonly state: BookingState;
+  /** When the current routing began: a routing still undone `recoveryDelaySeconds` later is finished by the timer. */
+  readonly routing_since: string | null;
+  readonly expires_at: string | null;
+  readonly open_until: string | null;
+}
+
+/** When the booking's timer must next do something; null when it needs no timer (awaiting checkout, ended). */
+export function nextDeadline(booking: Deadlines, recoveryDelaySeconds: number): string | null {
+  switch (booking.state) {
+    case 'routing':
+      return booking.routing_since && new Date(Date.parse(booking.routing_since) + recoveryDelaySeconds * 1000).toISOString();
+    case 'offered':
+      return booking.expires_at;
+    case 'open':
+      return booking.open_until;
+    default:
+      return null;
+  }
+}
+
+/**
+ * What a timer firing at `now` must do. An ended booking whose timer still
+ * fires lost its ending invocation before the timer was cleared: tell the
+ * audience again (duplicates are allowed, zero is not).
+ */
+export function dueWork(booking: Deadlines | undefined, now: string, recoveryDelaySeconds: number): DueWork {
+  if (!booking) return 'nothing';
+  if (isTerminal(booking.state)) return 'retell_end';
+  const deadline = nextDeadline(booking, recoveryDelaySeconds);
+  if (deadline === null || deadline > now) return 'nothing';
+  if (booking.state === 'routing') return 'finish_routing';
+  if (booking.state === 'offered') return 'end_window';
+  return 'expire';
+}

@@ -1,0 +1,139 @@
+/**
+ * The AWS calls each path makes, counted by the sandbox per invocation (every
+ * SDK call of a container, by operation), against the design: the request
+ * path's calls do not grow with the number of connected mechanics — a
+ * broadcast is one hand-over to the fan-out — and the favorite's offer leaves
+ * after a handful of calls. The table printed here is the one in the README.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox } from '../../sandbox/index';
+import type { InvocationRecord } from '../../sandbox/lambda-host';
+import { api, eventually, MechanicClient, registerMechanic, startTestSandbox } from './clients';
+
+let sandbox: Sandbox;
+let customerToken: string;
+const clients: MechanicClient[] = [];
+const table: string[] = [];
+
+beforeAll(async () => {
+  // A window long enough to act inside it; expiry far away.
+  sandbox = await startTestSandbox({ flag: 'on', priorityWindowSeconds: 300 });
+  customerToken = await sandbox.token({ sub: 'customer-calls' });
+});
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  await sandbox?.stop();
+  console.log(`AWS calls per path (sandbox count):\n${table.join('\n')}`);
+});
+
+async function connect(): Promise<MechanicClient> {
+  const client = await MechanicClient.connect(sandbox, await registerMechanic(sandbox));
+  clients.push(client);
+  return client;
+}
+
+/** The invocations `act` caused of one function (settled), and their calls summed. */
+async function callsOf(
+  fn: InvocationRecord['function'],
+  act: () => Promise<unknown>,
+  expectedInvocations = 1,
+  ofRequest?: () => string,
+): Promise<Record<string, number>> {
+  const before = sandbox.invocations().length;
+  await act();
+  const mine = await eventually(() => {
+    const records = sandbox
+      .invocations()
+      .slice(before)
+      .filter((r) => r.function === fn && (!ofRequest || r.requestId === ofRequest()));
+    return records.length >= expectedInvocations && records;
+  }, `${expectedInvocations} invocation(s) of ${fn}`);
+  const total: Record<string, number> = {};
+  for (const record of mine) for (const [operation, n] of Object.entries(record.calls)) total[operation] = (total[operation] ?? 0) + n;
+  return total;
+}
+
+const sum = (calls: Record<string, number>): number => Object.values(calls).reduce((a, b) => a + b, 0);
+const note = (path: string, calls: Record<string, number>): void => {
+  table.push(`${path.padEnd(44)} ${String(sum(calls)).padStart(3)}  ${JSON.stringify(calls)}`);
+};
+
+async function book(body: Record<string, unknown>): Promise<string> {
+  const answer = await api<{ request_id: string }>(sandbox, 'POST', '/intake/start', {
+    token: customerToken,
+    body: { plan: 'free', concern: 'Brakes', ...body },
+  });
+  expect(answer.status).toBe(201);
+  return answer.body.request_id;
+}
+
+describe('AWS calls per path', () => {
+  it('a broadcast booking hands the message over once: the same calls with 0 and with 12 mechanics connected', async () => {
+    const none = await callsOf('intakeStart', () => book({}));
+    for (let i = 0; i < 12; i++) await connect();
+    const twelve = await callsOf('intakeStart', () => book({}));
+    note('broadcast booking (intake), 12 mechanics', twelve);
+    expect(twelve).toEqual(none);
+    expect(twelve).toEqual({ CreateSchedule: 1, PutItem: 1, Invoke: 1, UpdateItem: 1, UpdateSchedule: 1 });
+  });
+
+  it('a priority booking: the offer leaves after the flag, the favorite and the timer; 8 calls in all', async () => {
+    const favorite = await connect();
+    const calls = await callsOf('intakeStart', () =>
+      book({ preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast', concern: 'Priority calls' }),
+    );
+    note('priority booking (intake), favorite online', calls);
+    // GetParameter only when the flag's cache is cold (first priority booking of a container).
+    const { GetParameter = 0, ...rest } = calls;
+    expect(GetParameter).toBeLessThanOrEqual(1);
+    expect(rest).toEqual({ CreateSchedule: 1, PutItem: 1, GetItem: 1, Query: 1, PostToConnection: 1, UpdateItem: 1, UpdateSchedule: 1 });
+  });
+
+  it('accept of an offered request (favorite, one connection) and of an open one', async () => {
+    const favorite = await connect();
+    const offered = await book({ preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast', concern: 'Accept offered' });
+    await favorite.waitFor('priority_session_request', offered);
+    const acceptOffered = await callsOf('wsAccept', async () => favorite.accept(offered));
+    note('accept (offered to the favorite)', acceptOffered);
+    expect(acceptOffered).toEqual({ GetItem: 1, UpdateItem: 1, PostToConnection: 1, Query: 1, DeleteSchedule: 1 });
+
+    const open = await book({ concern: 'Accept open' });
+    await favorite.waitFor('new_request', open);
+    const acceptOpen = await callsOf('wsAccept', async () => favorite.accept(open));
+    note('accept (open to everyone)', acceptOpen);
+    expect(acceptOpen).toEqual({ GetItem: 1, UpdateItem: 1, PostToConnection: 1, Invoke: 1, DeleteSchedule: 1 });
+  });
+
+  it('decline by the favorite and cancel of an open request', async () => {
+    const favorite = await connect();
+    const offered = await book({ preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast', concern: 'Decline' });
+    await favorite.waitFor('priority_session_request', offered);
+    const decline = await callsOf('wsDecline', async () => favorite.decline(offered));
+    note('decline (by the favorite)', decline);
+    expect(decline).toEqual({ GetItem: 1, UpdateSchedule: 2, UpdateItem: 2, Invoke: 1 });
+
+    const open = await book({ concern: 'Cancel' });
+    const sessionId = open.slice('req-'.length);
+    const cancel = await callsOf('cancelSession', () => api(sandbox, 'POST', `/sessions/${sessionId}/cancel`, { token: customerToken }));
+    note('cancel (open request)', cancel);
+    expect(cancel).toEqual({ GetItem: 1, UpdateItem: 1, Invoke: 1, DeleteSchedule: 1 });
+  });
+
+  it('the fan-out: one split invocation per shard hand-over, then one Query per shard and one push per connection', async () => {
+    const connected = clients.length;
+    let requestId = '';
+    const calls = await callsOf(
+      'fanOut',
+      async () => {
+        requestId = await book({ concern: 'Fan-out calls' });
+      },
+      17,
+      () => requestId,
+    );
+    note(`fan-out of one broadcast (17 invocations, ${connected} connections)`, calls);
+    expect(calls.Invoke).toBe(16);
+    expect(calls.Query).toBe(16);
+    expect(calls.PostToConnection).toBe(connected);
+  });
+});
