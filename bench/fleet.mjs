@@ -31,7 +31,7 @@ for (let i = 0; i < input.tokens.length; i += BATCH) {
   );
 }
 console.log(`connected ${connected}`);
-setInterval(() => console.log(`received ${received}`), 1000);
+setInterval(() => console.log(`received ${received}`), 20);
 process.on('SIGTERM', () => {
   for (const socket of sockets) socket.terminate();
   process.exit(0);

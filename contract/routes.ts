@@ -74,6 +74,8 @@ export const functions = {
     pushes: true,
     fansOut: true,
     clearsTimers: true,
+    // A repeated cancel checks whether the first one finished (it clears the timer last).
+    readsTimers: true,
   },
   getSession: {
     entry: 'lambdas/handlers/get-session.ts',

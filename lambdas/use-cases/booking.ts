@@ -124,9 +124,10 @@ export async function cancelBooking(
   const booking = outcome.booking ?? owned;
   if (booking.state === 'matched') throw conflict('already_matched', 'the request was already accepted by a mechanic');
   if (booking.state === 'expired') throw conflict('request_expired', 'the request expired before anyone accepted it');
-  if (!outcome.applied) return cancelled;
-  deps.log.info('[cancel] Session cancelled', { session_id: booking.session_id, request_id: booking.request_id, was: owned.state });
-  if (booking.routing !== null) {
+  if (outcome.applied) deps.log.info('[cancel] Session cancelled', { session_id: booking.session_id, request_id: booking.request_id, was: owned.state });
+  // A repeated cancel finds the timer still set when the first died after its write (the timer goes last): it finishes that one's work.
+  const unfinished = outcome.applied || (booking.routing !== null && (await deps.timer.isSet(booking.request_id)));
+  if (booking.routing !== null && unfinished) {
     await tellEnd(deps, booking);
     await clearTimerQuietly(deps, booking.request_id);
   }
@@ -192,7 +193,9 @@ export async function getSessionView(deps: Pick<Deps, 'bookings'>, input: { cust
  * timer just armed: its ending may have died before telling everyone, and the
  * firing repeats `request_taken` (a duplicate at worst) and clears itself.
  */
-async function restoreTimer(deps: RouteDeps, booking: Booking): Promise<void> {
+async function restoreTimer(deps: RouteDeps, seen: Booking): Promise<void> {
+  // Read again: the attempt that owns the routing may have moved the timer since `seen` was read.
+  const booking = (await deps.bookings.get(seen.session_id)) ?? seen;
   if (isTerminal(booking.state)) return;
   const deadline = nextDeadline(booking, deps.recoveryDelaySeconds);
   if (deadline) await deps.timer.set(booking.request_id, new Date(deadline), 'existing');

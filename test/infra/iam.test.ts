@@ -114,6 +114,7 @@ describe('function roles: pinned by hand (a widening anywhere fails here)', () =
       ...QUERY_INDEXES,
       `execute-api:ManageConnections on ${CONNECTIONS}`,
       ...CLEAR_TIMERS,
+      `scheduler:GetSchedule on ${SCHEDULES}`,
       `lambda:InvokeFunction on ${FAN_OUT_FN}`,
     ],
     wsAccept: [

@@ -126,6 +126,26 @@ describe('cancelBooking', () => {
     expect((await stored(deps, sessionId)).events.filter((e) => e.type === 'cancelled')).toHaveLength(1);
   });
 
+  it('cancelling again after a first cancel that died before clearing the timer tells the mechanics, then clears it', async () => {
+    // Arrange: the first cancel wrote, then died before telling anyone (the hand-over failed) — its timer is still set
+    const { customerId, sessionId, requestId } = await openBooking(deps);
+    const handedOver = deps.fanOut.sent.length;
+    deps.fanOut.failSends = true;
+    await expect(cancelBooking(deps, { customerId, sessionId })).rejects.toThrow();
+    deps.fanOut.failSends = false;
+    expect(deps.timer.timer(requestId)).toBeDefined();
+
+    // Act
+    const again = await cancelBooking(deps, { customerId, sessionId });
+
+    // Assert
+    expect(again).toEqual({ session_id: sessionId, status: 'cancelled' });
+    expect(deps.fanOut.sent.slice(handedOver)).toEqual([
+      expect.objectContaining({ requestId, audience: { kind: 'everyone' }, message: { type: 'request_taken', request_id: requestId, reason: 'cancelled' } }),
+    ]);
+    expect(deps.timer.timer(requestId)).toBeUndefined();
+  });
+
   it('a matched request cannot be cancelled: 409 already_matched, nothing changes', async () => {
     // Arrange
     const { customerId, sessionId, requestId } = await offeredBooking(deps, favorite);
