@@ -7,7 +7,6 @@
  * median with 2,000 connected stays within 2× of the floor. `npm run bench`.
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -23,7 +22,7 @@ const sandbox = await startSandbox({
   wsPort: 0,
   awsPort: 0,
   seed: false,
-  print: (line) => appendFileSync('/tmp/bench-sandbox.log', `${line}\n`),
+  print: () => undefined,
   schedulerPrecision: 'exact',
 });
 const customer = await sandbox.token({ sub: 'customer-bench' });

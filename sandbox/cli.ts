@@ -31,7 +31,7 @@ priority-dispatch sandbox is up in ${((Date.now() - started) / 1000).toFixed(1)}
   HTTP API        ${sandbox.httpUrl}
   WebSocket API   ${sandbox.wsUrl}?token=<JWT>
   @connections    ${sandbox.connectionsEndpoint}/@connections/{id}
-  AWS endpoint    ${sandbox.awsUrl}   (dynamodb, ssm, scheduler)
+  AWS endpoint    ${sandbox.awsUrl}   (dynamodb, ssm, scheduler, lambda)
   Flag            ${sandbox.flagParameterName} = ${flagOn ? 'true (priority ON)' : 'false (priority OFF)'}
 
 Demo customer: ${sandbox.demo.customerId}
