@@ -41,7 +41,7 @@ export async function fanOut(deps: FanOutDeps, input: FanOutInput): Promise<{ sh
   // An empty shard says nothing: sixteen lines per broadcast would drown the ones that matter.
   if (delivery.delivered + delivery.gone + delivery.failed > 0)
     deps.log.info('[FanOut] Delivered', { request_id: input.requestId, message_type: input.message.type, audience: input.audience, ...delivery });
-  if (input.message.type === 'new_request') deps.metrics.count('BroadcastsDelivered', delivery.delivered);
+  if (input.message.type === 'new_request' && delivery.delivered > 0) deps.metrics.count('BroadcastsDelivered', delivery.delivered);
   if (delivery.failed > 0) throw new Error(`${delivery.failed} pushes still failed after their retries; Lambda runs this invocation again`);
   return delivery;
 }

@@ -61,7 +61,7 @@ describe('fanOut', () => {
     expect(deps.metrics.total('BroadcastsDelivered')).toBe(2);
   });
 
-  it('an empty shard delivers nothing, succeeds and logs nothing', async () => {
+  it('an empty shard delivers nothing, succeeds, and logs and counts nothing', async () => {
     // Arrange
     await addMechanic(deps);
     const { requestId, message } = await newRequestMessage();
@@ -73,6 +73,7 @@ describe('fanOut', () => {
     expect(result).toEqual({ delivered: 0, gone: 0, failed: 0 });
     expect(deps.pusher.sent).toEqual([]);
     expect(deps.log.messages('[FanOut]')).toEqual([]);
+    expect(deps.metrics.counted).toEqual([]);
   });
 
   it("a workshop: pushes that workshop's connections only", async () => {
