@@ -16,7 +16,7 @@ export const USAGE = `Usage: npm start -- [options]
   --flag-cache-ttl <s>    how long handlers cache the flag (env SANDBOX_FLAG_CACHE_TTL, default 10)
   --recovery-delay <s>    how long before the timer finishes a routing an invocation left undone (env SANDBOX_RECOVERY_DELAY, default 120)
   --request-ttl <s>       how long an open request waits for a mechanic before it expires (env SANDBOX_REQUEST_TTL, default 1800)
-  --lambda-concurrency <n>  worker threads running Lambda containers in parallel (env SANDBOX_LAMBDA_CONCURRENCY, default: cores)
+  --lambda-concurrency <n>  worker threads per pool (request path, async targets) running Lambda containers (env SANDBOX_LAMBDA_CONCURRENCY, default: cores)
   --async-retry-delays <s>,<s>  Lambda's waits before retrying a failed async invocation (env SANDBOX_ASYNC_RETRY_DELAYS, default 60,120)
   --scheduler-precision aws|exact  when an at(T) schedule fires: aws = a random moment in T's minute, as AWS does;
                           exact = at T (env SANDBOX_SCHEDULER_PRECISION, default aws)

@@ -48,7 +48,7 @@ export interface SandboxOptions {
   recoveryDelaySeconds?: number;
   /** How long an open request waits for a mechanic before it expires. @default 1800 */
   requestTtlSeconds?: number;
-  /** Worker threads running Lambda containers in parallel. @default the number of cores */
+  /** Worker threads per pool (request path, asynchronous targets) running Lambda containers. @default the number of cores */
   lambdaConcurrency?: number;
   /** Sets the flag parameter at start; omitted keeps what is stored (`false` on first start). */
   flag?: 'on' | 'off';

@@ -3,9 +3,11 @@
  * container is the function's bundle imported into its own module scope and
  * runs one invocation at a time; an invocation finds an idle container of its
  * function or starts a new one (paying its cold start), as Lambda does. The
- * containers live on `concurrency` worker threads (default: one per core), so
- * CPU-bound invocations run in parallel up to that many at once, and those
- * waiting on I/O overlap freely. Every worker has the env the stack would set.
+ * containers live on two pools of `concurrency` worker threads (default: one
+ * per core), one for the request path's functions and one for the
+ * asynchronous targets, so CPU-bound invocations run in parallel up to that
+ * many per pool, those waiting on I/O overlap freely, and a broadcast's pushes
+ * never queue an intake on their event loop. Every worker has the env the stack would set.
  * Handlers' log lines (stdout and stderr, as Lambda sends both to CloudWatch)
  * come back through `onLogLine`.
  */
@@ -13,7 +15,7 @@ import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { functionName } from '../contract/naming';
-import { functions, type FunctionName, type FunctionSpec } from '../contract/routes';
+import { functions, type FunctionName, type FunctionSpec, isAsyncTarget } from '../contract/routes';
 import type { Faults } from './faults';
 import type { CallCounts, Invocation, InvocationResult } from './lambda-container';
 import { functionBundles } from './lambda-bundles';
@@ -50,7 +52,7 @@ export interface LambdaHostOptions {
   onLogLine: (line: string) => void;
   /** `lambda` faults make an invocation fail as if the handler had thrown, or crash it after an AWS call. */
   faults?: Faults;
-  /** Worker threads running containers. @default the number of cores */
+  /** Worker threads in each of the two pools (request path, asynchronous targets). @default the number of cores */
   concurrency?: number;
   /**
    * Containers one function may have at once; more concurrent invocations wait
@@ -93,6 +95,7 @@ export class LambdaHost {
   private readonly waiting = new Map<FunctionName, (() => void)[]>();
   private readonly pending = new Map<number, Pending>();
   private readonly maxContainers: number;
+  private readonly poolSize: number;
   /** The latest finished invocations, oldest first. */
   readonly finished: InvocationRecord[] = [];
   private nextId = 1;
@@ -103,7 +106,11 @@ export class LambdaHost {
     private readonly bundles: Record<FunctionName, string>,
   ) {
     this.maxContainers = options.maxContainersPerFunction ?? 32;
-    this.workers = Array.from({ length: Math.max(1, options.concurrency ?? availableParallelism()) }, (_, index) => this.startWorker(index));
+    // Two pools of `concurrency` threads: the request path's functions and the asynchronous targets (timer, fan-out).
+    // In AWS a broadcast's containers never share a CPU with an intake's; here they share the cores, but not an event
+    // loop, so the OS time-slices an intake's thread instead of queueing it behind a shard's pushes.
+    this.poolSize = Math.max(1, options.concurrency ?? availableParallelism());
+    this.workers = Array.from({ length: 2 * this.poolSize }, (_, index) => this.startWorker(index));
     const faults = options.faults;
     // Containers check each AWS call against the armed crashes: keep every worker's copy current.
     if (faults) faults.onChange = () => this.broadcast({ crashes: faults.crashes() });
@@ -199,8 +206,10 @@ export class LambdaHost {
 
   /** A new container, on the worker running the fewest busy containers. */
   private startContainer(name: FunctionName): Container {
-    const busy = this.workers.map((_, index) => [...this.containers.values()].flat().filter((c) => c.worker === index && c.busy).length);
-    const container: Container = { id: this.nextContainer++, name, worker: busy.indexOf(Math.min(...busy)), busy: true };
+    const first = isAsyncTarget(name) ? this.poolSize : 0;
+    const pool = Array.from({ length: this.poolSize }, (_, i) => first + i);
+    const busy = pool.map((index) => [...this.containers.values()].flat().filter((c) => c.worker === index && c.busy).length);
+    const container: Container = { id: this.nextContainer++, name, worker: pool[busy.indexOf(Math.min(...busy))]!, busy: true };
     this.containers.set(name, [...(this.containers.get(name) ?? []), container]);
     return container;
   }
