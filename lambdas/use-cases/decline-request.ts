@@ -4,9 +4,9 @@
  * decline changes nothing (the request simply stays open to the others).
  */
 import { isRequestId, sessionIdOf } from '../domain/ids';
-import { audienceKey, guardHolds, TRANSITIONS } from '../domain/lifecycle';
+import { guardHolds, TRANSITIONS } from '../domain/lifecycle';
 import { errorEvent } from '../domain/messages';
-import { armRecovery, type RouteDeps, routeRequest } from './route-request';
+import { armRecovery, type RouteDeps, routeRequest, windowOverChanges } from './route-request';
 
 export async function declineRequest(deps: RouteDeps, input: { requestId: string; mechanicId: string; connectionId: string }): Promise<void> {
   const booking = isRequestId(input.requestId) ? await deps.bookings.get(sessionIdOf(input.requestId)) : undefined;
@@ -25,13 +25,7 @@ export async function declineRequest(deps: RouteDeps, input: { requestId: string
   const outcome = await deps.bookings.transition(booking.session_id, 'declined', {
     now,
     guard: { actor },
-    changes: {
-      route_to: 'everyone',
-      audience: audienceKey.everyone,
-      new_request_reason: 'priority_declined',
-      routing_since: now,
-      request_metadata: { fallback_broadcast_at: now, fallback_reason: 'preferred_mechanic_declined' },
-    },
+    changes: windowOverChanges('preferred_mechanic_declined', now),
     audit: { at: now, type: 'declined', mechanic_id: input.mechanicId },
   });
   if (!outcome.applied) return;

@@ -6,8 +6,8 @@
  * does the one thing now due (lifecycle.ts `dueWork`), or nothing.
  */
 import { sessionIdOf } from '../domain/ids';
-import { audienceKey, dueWork, isTerminal, nextDeadline } from '../domain/lifecycle';
-import { armRecovery, clearTimerQuietly, type RouteDeps, routeRequest, tellEnd } from './route-request';
+import { dueWork, isTerminal, nextDeadline } from '../domain/lifecycle';
+import { armRecovery, clearTimerQuietly, type RouteDeps, routeRequest, tellEnd, windowOverChanges } from './route-request';
 
 /** The longest a firing waits for its deadline: the schedule is set 60 s early and may run 59 s before that. */
 export const MAX_TIMER_WAIT_SECONDS = 120;
@@ -48,13 +48,7 @@ export async function onTimer(deps: RouteDeps, input: { requestId: string; dueAt
       await armRecovery(deps, input.requestId, 'existing');
       const outcome = await deps.bookings.transition(booking!.session_id, 'window_ended', {
         now,
-        changes: {
-          route_to: 'everyone',
-          audience: audienceKey.everyone,
-          new_request_reason: 'fallback',
-          routing_since: now,
-          request_metadata: { fallback_broadcast_at: now, fallback_reason: 'preferred_mechanic_no_response' },
-        },
+        changes: windowOverChanges('preferred_mechanic_no_response', now),
         audit: { at: now, type: 'fallback_started', reason: 'preferred_mechanic_no_response' },
       });
       if (!outcome.applied) return { did: 'nothing' };

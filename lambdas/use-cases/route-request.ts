@@ -64,6 +64,20 @@ export async function planRouting(deps: Pick<Deps, 'flag' | 'priorityWindowSecon
   }
 }
 
+/**
+ * What leaving the favorite's window writes (its end, or their decline): a new
+ * routing, to everyone, with the seed's fallback audit fields.
+ */
+export function windowOverChanges(reason: 'preferred_mechanic_no_response' | 'preferred_mechanic_declined', now: string): TransitionChanges {
+  return {
+    route_to: 'everyone',
+    audience: audienceKey.everyone,
+    new_request_reason: reason === 'preferred_mechanic_declined' ? 'priority_declined' : 'fallback',
+    routing_since: now,
+    request_metadata: { fallback_broadcast_at: now, fallback_reason: reason },
+  };
+}
+
 /** Arms the timer to finish this routing if the invocation doing it dies (before the write that enters `routing`). */
 export function armRecovery(deps: Pick<Deps, 'timer' | 'clock' | 'recoveryDelaySeconds'>, requestId: string, hint: 'new' | 'existing'): Promise<void> {
   return deps.timer.set(requestId, new Date(deps.clock.now().getTime() + deps.recoveryDelaySeconds * 1000), hint);

@@ -33,16 +33,8 @@ const BACKOFF_BASE_MS = 100;
 export async function tellAudience(deps: TellDeps, booking: Booking, message: ServerMessage, options: Exclusion = {}): Promise<void> {
   const audience = audienceOf(booking);
   if (!audience) return;
-  if (audience.kind === 'mechanic') {
-    const connections = await deps.connections.listByMechanic(audience.mechanicId);
-    await pushToConnections(
-      deps,
-      connections.filter((c) => !excluded(c, options)),
-      message,
-    );
-    return;
-  }
-  await deps.fanOut.send(booking.request_id, audience, message, options);
+  if (audience.kind === 'mechanic') await pushToAudience(deps, audience, message, options);
+  else await deps.fanOut.send(booking.request_id, audience, message, options);
 }
 
 /** Pushes to every connection of one audience that fits one invocation (not `everyone`: that is split by shard first). */
