@@ -7,7 +7,7 @@
  * Handlers wrap themselves in `observe` (Powertools: context, correlation id,
  * metrics published per invocation).
  */
-import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
@@ -18,7 +18,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDbConnectionStore } from './adapters/dynamodb-connection-store';
 import { DynamoDbMechanicStore } from './adapters/dynamodb-mechanic-store';
 import { DynamoDbBookingStore } from './adapters/dynamodb-booking-store';
-import { ApiGatewayPusher } from './adapters/apigw-pusher';
+import { SignedConnectionsPusher } from './adapters/signed-connections-pusher';
 import { EventBridgeRequestTimer } from './adapters/eventbridge-request-timer';
 import { LambdaFanOut } from './adapters/lambda-fan-out';
 import { loggerPort, metricsPort, observer } from './adapters/powertools';
@@ -35,6 +35,7 @@ import {
 import { numberEnv, requireEnv } from './config';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../contract/metrics';
 import type { Deps } from './use-cases/deps';
+import { PUSH_CONCURRENCY } from './use-cases/tell-mechanics';
 
 function once<T>(build: () => T): () => T {
   let built: { value: T } | undefined;
@@ -59,7 +60,15 @@ const tableName = once(() => requireEnv(ENV.tableName));
 const bookings = once(() => new DynamoDbBookingStore(documentClient(), tableName()));
 const mechanics = once(() => new DynamoDbMechanicStore(documentClient(), tableName()));
 const connections = once(() => new DynamoDbConnectionStore(documentClient(), tableName()));
-const pusher = once(() => new ApiGatewayPusher(new ApiGatewayManagementApiClient({ endpoint: requireEnv(ENV.connectionsEndpoint) })));
+const pusher = once(
+  () =>
+    new SignedConnectionsPusher(requireEnv(ENV.connectionsEndpoint), {
+      // Lambda sets AWS_REGION in every function's environment.
+      region: process.env.AWS_REGION ?? '',
+      credentials: defaultProvider(),
+      maxSockets: PUSH_CONCURRENCY,
+    }),
+);
 const timer = once(
   () =>
     new EventBridgeRequestTimer(

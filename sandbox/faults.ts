@@ -78,7 +78,7 @@ export class Faults {
     const active: ActiveFault = { ...fault, id: this.nextId++, remaining: fault.times === 0 ? null : (fault.times ?? 1), hits: 0 };
     this.active.push(active);
     this.log(`faults: ${describe(active)} armed`);
-    this.onChange();
+    this.changed();
     return active;
   }
 
@@ -89,17 +89,30 @@ export class Faults {
   clear(): void {
     this.active.length = 0;
     this.log('faults: cleared');
-    this.onChange();
+    this.changed();
   }
 
   /** The fault this request must answer with, if any (and counts it). Crashes are not answers: see `crashPoints`. */
   take(service: FaultService, operation: string, target: string): ActiveFault | undefined {
-    const fault = this.active.find((f) => f.after === undefined && this.matches(f, service, operation, target));
+    const fault = this.active.find((f) => f.after === undefined && faultMatches(f, service, operation, target));
     return fault && this.count(fault, service, operation);
   }
 
-  /** Called whenever faults are armed, used up or cleared (the Lambda host keeps its workers' crash lists current). */
-  onChange: () => void = () => undefined;
+  private readonly listeners: (() => void)[] = [];
+
+  /** Calls `listener` whenever faults are armed, used up or cleared (the Lambda host's workers and the WebSocket gateway's thread keep copies). */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** The armed answers (not crashes) of one service, as plain data for another thread to match requests against. */
+  answers(service: FaultService): ActiveFault[] {
+    return this.active.filter((f) => f.service === service && f.after === undefined).map((f) => ({ ...f }));
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners) listener();
+  }
 
   /** The armed crashes, for the containers to check at each AWS call. */
   crashes(): CrashFault[] {
@@ -108,12 +121,8 @@ export class Faults {
 
   /** An invocation crashed at one of its crash points (`Operation#n`): counts that fault. */
   crashed(functionName: string, point: string, event: string): void {
-    const fault = this.active.find((f) => f.after !== undefined && crashPoint(f) === point && this.matches(f, 'lambda', functionName, event));
+    const fault = this.active.find((f) => f.after !== undefined && crashPoint(f) === point && faultMatches(f, 'lambda', functionName, event));
     if (fault) this.count(fault, 'lambda', `${functionName} after ${point}`);
-  }
-
-  private matches(f: ActiveFault, service: FaultService, operation: string, target: string): boolean {
-    return f.service === service && (f.operation === undefined || f.operation === operation) && (f.match === undefined || target.includes(f.match));
   }
 
   private count(fault: ActiveFault, service: FaultService, operation: string): ActiveFault {
@@ -121,11 +130,20 @@ export class Faults {
     this.injected++;
     if (fault.remaining !== null && --fault.remaining === 0) {
       this.active.splice(this.active.indexOf(fault), 1);
-      this.onChange();
+      this.changed();
     }
     this.log(`faults: ${service} ${operation} answered ${fault.error}`);
     return fault;
   }
+}
+
+/** Whether a fault applies to this request. */
+export const faultMatches = (f: FaultSpec, service: FaultService, operation: string, target: string): boolean =>
+  f.service === service && (f.operation === undefined || f.operation === operation) && (f.match === undefined || target.includes(f.match));
+
+/** What a gateway asks of the faults for each request: the answer to give instead of the real one, if any. */
+export interface FaultAnswers {
+  take(service: FaultService, operation: string, target: string): ActiveFault | undefined | Promise<ActiveFault | undefined>;
 }
 
 const crashPoint = (fault: FaultSpec): string => `${fault.after}#${fault.occurrence ?? 1}`;

@@ -28,7 +28,8 @@ import { AsyncInvoker, type LambdaDeadLetter } from './lambda-async';
 import { type DeadLetter, SchedulerService } from './scheduler';
 import { seedDemoData, type DemoData } from './seed';
 import { SsmService } from './ssm';
-import { startWebSocketGateway } from './websocket-gateway';
+import { startWebSocketGatewayThread } from './websocket-gateway-thread';
+import { SandboxPrincipals } from './iam';
 import { ConflictException, CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 
 export interface SandboxOptions {
@@ -118,6 +119,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const invoke = (fn: Parameters<LambdaHost['invoke']>[0], event: unknown) => host!.invoke(fn, event);
 
   const faults = new Faults(say);
+  const principals = new SandboxPrincipals();
   const auth = await DevAuth.create({ dataDir, issuer: 'https://auth.sandbox.priority-dispatch.local' });
   const dynamodb = new DynamoDbService(dataDir);
   await dynamodb.open();
@@ -167,7 +169,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     log: say,
     devRoutes: devRoutes({ auth, faults, deadLetters }),
   });
-  const ws = await startWebSocketGateway({
+  const ws = await startWebSocketGatewayThread({
     port: options.wsPort ?? 3001,
     stage,
     invoke,
@@ -175,14 +177,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     idleTimeoutMs: options.idleTimeoutMs,
     maxConnectionMs: options.maxConnectionMs,
     faults,
+    principals,
   });
 
   const env: Record<string, string> = {
     AWS_REGION: SANDBOX_REGION,
     AWS_DEFAULT_REGION: SANDBOX_REGION,
-    AWS_ACCESS_KEY_ID: 'sandbox',
-    AWS_SECRET_ACCESS_KEY: 'sandbox',
-    AWS_SESSION_TOKEN: '',
     AWS_ENDPOINT_URL_DYNAMODB: aws.url,
     AWS_ENDPOINT_URL_SSM: aws.url,
     AWS_ENDPOINT_URL_SCHEDULER: aws.url,
@@ -209,6 +209,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   host = await LambdaHost.start({
     stage,
     env,
+    roleCredentials: principals.roleCredentials(),
     faults,
     concurrency: options.lambdaConcurrency,
     onLogLine: (line) => {

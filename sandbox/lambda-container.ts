@@ -7,16 +7,25 @@
  * threads as the host has workers. The env (endpoints, table, flag …) was set
  * by the host; nothing in the handlers knows it is local.
  *
+ * Each container sees its own function's role credentials in its
+ * environment (AWS_ACCESS_KEY_ID and co.), as Lambda gives each function its
+ * role's, so whatever it signs is signed as that function.
+ *
  * Every AWS SDK call (all clients share @smithy/core's `Client`, which the
  * bundles leave external) is checked against the calling function's grants,
  * and can be made the last thing a container does: a `Crash` fault kills the
- * container right after its first call of that operation returns.
+ * container right after its first call of that operation returns. The
+ * `@connections` calls are signed HTTP requests of the functions' own (no SDK
+ * command): the gateway checks their grants; they are counted, and crash, here
+ * at the HTTP level (node:diagnostics_channel).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { parentPort } from 'node:worker_threads';
+import { subscribe } from 'node:diagnostics_channel';
+import type { ClientRequest } from 'node:http';
+import { parentPort, workerData } from 'node:worker_threads';
 import { Client } from '@smithy/core/client';
 import { functions, type FunctionName } from '../contract/routes';
-import { AccessDeniedException, actionOf, grantedActions, operationOf } from './iam';
+import { AccessDeniedException, actionOf, grantedActions, operationOf, type RoleCredentials } from './iam';
 import type { CrashFault } from './faults';
 import { lambdaContext } from './lambda-context';
 
@@ -70,14 +79,46 @@ Client.prototype.send = async function checkedSend(this: Client<never, never, ne
   const operation = operationOf(command.constructor.name);
   if (current) current.calls[operation] = (current.calls[operation] ?? 0) + 1;
   const answer = await (send as (...args: unknown[]) => Promise<unknown>).call(this, command, ...rest);
-  const point = current && `${operation}#${current.calls[operation]}`;
-  if (current && !current.dead && crashes.some((c) => isHit(c, current, point!))) {
-    // As a timeout or out-of-memory kill would: the call happened, its caller never learns.
-    current.dead = true;
-    parentPort!.postMessage({ id: current.invocation.id, crashed: point! } satisfies InvocationResult);
-  }
+  if (current) crashIfArmed(current, `${operation}#${current.calls[operation]}`);
   return current?.dead ? never : answer;
 } as typeof send;
+
+/** After a call (`Operation#n`) returned: if a Crash fault names it, the container dies now. */
+function crashIfArmed(current: Running, point: string): void {
+  if (current.dead || !crashes.some((c) => isHit(c, current, point))) return;
+  // As a timeout or out-of-memory kill would: the call happened, its caller never learns.
+  current.dead = true;
+  parentPort!.postMessage({ id: current.invocation.id, crashed: point } satisfies InvocationResult);
+}
+
+// ---- @connections: signed HTTP requests, not SDK commands ----
+const CONNECTIONS_OPERATIONS: Record<string, string> = { POST: 'PostToConnection', DELETE: 'DeleteConnection', GET: 'GetConnection' };
+const connectionsCall = new WeakMap<ClientRequest, { current: Running; point: string }>();
+subscribe('http.client.request.created', (message) => {
+  const { request } = message as { request: ClientRequest };
+  const current = running.getStore();
+  if (!current) return;
+  // A dead container reaches nothing any more, whatever it still tries.
+  if (current.dead) return void request.destroy();
+  const operation = request.path.includes('/@connections/') ? CONNECTIONS_OPERATIONS[request.method] : undefined;
+  if (!operation) return;
+  current.calls[operation] = (current.calls[operation] ?? 0) + 1;
+  connectionsCall.set(request, { current, point: `${operation}#${current.calls[operation]}` });
+});
+subscribe('http.client.response.finish', (message) => {
+  const call = connectionsCall.get((message as { request: ClientRequest }).request);
+  if (call) crashIfArmed(call.current, call.point);
+});
+
+// ---- each function's own credentials ----
+const roleCredentials = (workerData as { roleCredentials: Record<FunctionName, RoleCredentials> }).roleCredentials;
+process.env = new Proxy(process.env, {
+  get(env, name) {
+    const fn = running.getStore()?.invocation.function;
+    const own = fn && typeof name === 'string' ? (roleCredentials[fn] as unknown as Record<string, string>)[name] : undefined;
+    return own ?? Reflect.get(env, name);
+  },
+});
 
 /** The armed Crash faults, kept current by the host (sandbox/faults.ts). */
 let crashes: readonly CrashFault[] = [];

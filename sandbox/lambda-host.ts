@@ -17,6 +17,7 @@ import { Worker } from 'node:worker_threads';
 import { functionName } from '../contract/naming';
 import { functions, type FunctionName, type FunctionSpec, isAsyncTarget } from '../contract/routes';
 import type { Faults } from './faults';
+import type { RoleCredentials } from './iam';
 import type { CallCounts, Invocation, InvocationResult } from './lambda-container';
 import { functionBundles } from './lambda-bundles';
 
@@ -49,6 +50,8 @@ export interface InvocationRecord {
 export interface LambdaHostOptions {
   stage: string;
   env: Record<string, string>;
+  /** Each function's role credentials: its containers see them as AWS_ACCESS_KEY_ID and co. */
+  roleCredentials: Record<FunctionName, RoleCredentials>;
   onLogLine: (line: string) => void;
   /** `lambda` faults make an invocation fail as if the handler had thrown, or crash it after an AWS call. */
   faults?: Faults;
@@ -113,7 +116,7 @@ export class LambdaHost {
     this.workers = Array.from({ length: 2 * this.poolSize }, (_, index) => this.startWorker(index));
     const faults = options.faults;
     // Containers check each AWS call against the armed crashes: keep every worker's copy current.
-    if (faults) faults.onChange = () => this.broadcast({ crashes: faults.crashes() });
+    faults?.onChange(() => this.broadcast({ crashes: faults.crashes() }));
   }
 
   /** Bundles the handlers (once per process), then starts the workers. */
@@ -178,6 +181,7 @@ export class LambdaHost {
   private startWorker(index: number): Worker {
     const worker = new Worker(new URL('./lambda-container.mjs', import.meta.url), {
       env: { ...process.env, ...this.options.env },
+      workerData: { roleCredentials: this.options.roleCredentials },
       stdout: true,
       stderr: true,
     });

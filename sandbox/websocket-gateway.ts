@@ -4,7 +4,9 @@
  * `$request.body.action` with `$default` for the rest, `$disconnect` on
  * close, idle and lifetime limits, and the `@connections` management
  * endpoint (with or without the `/{stage}` prefix) answering as AWS does:
- * 410 + `x-amzn-ErrorType: GoneException` for a connection that is gone.
+ * SigV4 checked (403 for a missing or bad signature, AccessDenied for a
+ * signer not granted `execute-api:ManageConnections`), 410 +
+ * `x-amzn-ErrorType: GoneException` for a connection that is gone.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -13,8 +15,10 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { webSocketAuthorizer, webSocketRoutes, type FunctionName } from '../contract/routes';
 import { AwsError, lowerCaseHeaders, readBody, send, sendRestJsonError } from './aws-wire';
 import { listen } from './listen';
-import { defaultStatus, type Faults } from './faults';
+import { defaultStatus, type FaultAnswers } from './faults';
 import { SANDBOX_ACCOUNT, SANDBOX_REGION } from './lambda-host';
+import type { SandboxPrincipals } from './iam';
+import { verifySignature } from './sigv4';
 
 /** API Gateway's limits: a 128 KB message, 10 minutes idle, 2 hours per connection. */
 export const WEBSOCKET_MAX_MESSAGE_BYTES = 128 * 1024;
@@ -31,7 +35,9 @@ export interface WebSocketGatewayOptions {
   log: (line: string) => void;
   idleTimeoutMs?: number;
   maxConnectionMs?: number;
-  faults?: Faults;
+  faults?: FaultAnswers;
+  /** Whose signatures `@connections` accepts, and what each may do. */
+  principals: SandboxPrincipals;
 }
 
 export interface WebSocketGateway {
@@ -39,7 +45,6 @@ export interface WebSocketGateway {
   readonly port: number;
   /** The `@connections` endpoint the handlers post to (CONNECTIONS_ENDPOINT). */
   readonly connectionsEndpoint: string;
-  connectionCount(): number;
   close(): Promise<void>;
 }
 
@@ -74,7 +79,15 @@ export async function startWebSocketGateway(options: WebSocketGatewayOptions): P
       if (!found) throw new AwsError(404, 'NotFoundException', `No method found matching route ${path}`);
       const connectionId = decodeURIComponent(found[1]!);
       const operation = req.method === 'POST' ? 'PostToConnection' : req.method === 'DELETE' ? 'DeleteConnection' : 'GetConnection';
-      const fault = options.faults?.take('connections', operation, connectionId);
+      const { principals } = options;
+      const signer = await verifySignature(req, body, { service: 'execute-api', region: SANDBOX_REGION, identityOf: (key) => principals.identityOf(key) });
+      if (!principals.may(signer, 'execute-api:ManageConnections'))
+        throw new AwsError(
+          403,
+          'AccessDeniedException',
+          `User: ${signer.arn} is not authorized to perform: execute-api:ManageConnections on resource: arn:aws:execute-api:${SANDBOX_REGION}:${SANDBOX_ACCOUNT}:${API_ID}/${options.stage}/${req.method}/@connections/${connectionId}`,
+        );
+      const fault = await options.faults?.take('connections', operation, connectionId);
       if (fault) throw new AwsError(fault.status ?? defaultStatus(fault.error), fault.error, fault.message ?? `Injected fault: ${fault.error}`);
       const connection = live.get(connectionId);
       if (!connection || connection.socket.readyState !== WebSocket.OPEN) throw new AwsError(410, 'GoneException', 'Gone');
@@ -253,7 +266,6 @@ export async function startWebSocketGateway(options: WebSocketGatewayOptions): P
     url: `ws://127.0.0.1:${port}/${options.stage}`,
     port,
     connectionsEndpoint: `http://127.0.0.1:${port}/${options.stage}`,
-    connectionCount: () => live.size,
     close: async () => {
       const closing = [...live.values()].map(
         (c) =>

@@ -55,8 +55,19 @@ export interface ConnectionStore {
 
 export type PushResult = 'sent' | 'gone';
 
+/** A push `@connections` refused; `retryable` for throttling and server errors, not for a refusal that would repeat. */
+export class PushFailedError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+    this.name = 'PushFailedError';
+  }
+}
+
 export interface Pusher {
-  /** 'gone' when the connection no longer exists (410); throws for any other failure. */
+  /** 'gone' when the connection no longer exists (410); throws for any other failure (a PushFailedError when it answered). */
   send(connectionId: string, message: ServerMessage): Promise<PushResult>;
   /** Closes a connection from the server side; a gone one is fine. */
   disconnect(connectionId: string): Promise<void>;

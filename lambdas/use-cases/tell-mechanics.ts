@@ -3,15 +3,16 @@
  * invocation (one mechanic's few connections), or through the fan-out (a
  * workshop or everyone: asynchronous invocations, one per connection shard).
  * Pushes run with bounded concurrency; a 410 deletes *that* connection; a
- * failed push is retried with backoff and jitter, and a push still failing is
- * counted and logged and never stops the rest.
+ * push throttled or failed by the server (or the network) is retried with
+ * backoff and jitter; a push still failing, or refused outright (403, 413),
+ * is counted and logged and never stops the rest.
  */
 import { describeError } from '../domain/errors';
 import type { Audience, Booking } from '../domain/booking';
 import { audienceOf } from '../domain/booking';
 import type { Connection } from '../domain/mechanic';
 import type { ServerMessage } from '../domain/messages';
-import type { Exclusion } from '../ports';
+import { type Exclusion, PushFailedError } from '../ports';
 import type { Deps } from './deps';
 
 export type PushDeps = Pick<Deps, 'connections' | 'pusher' | 'clock' | 'log' | 'metrics'>;
@@ -25,7 +26,7 @@ export interface Delivery {
 
 /** Enough to keep API Gateway busy without opening thousands of sockets in one invocation. */
 export const PUSH_CONCURRENCY = 64;
-/** A push that fails (5xx, throttled) is tried this many times in all. */
+/** A push that fails (5xx, throttled, no answer) is tried this many times in all. */
 export const PUSH_ATTEMPTS = 3;
 const BACKOFF_BASE_MS = 100;
 
@@ -76,7 +77,8 @@ export async function pushToConnections(deps: PushDeps, targets: readonly Connec
         deps.metrics.count('StaleConnectionsPruned');
         return;
       } catch (error) {
-        if (attempt < PUSH_ATTEMPTS) {
+        const worthRetrying = !(error instanceof PushFailedError) || error.retryable;
+        if (worthRetrying && attempt < PUSH_ATTEMPTS) {
           // Full jitter: many pushes failing together (a throttled API) do not retry in step.
           await deps.clock.sleep(Math.random() * BACKOFF_BASE_MS * 2 ** attempt);
           continue;

@@ -4,6 +4,8 @@
  * token, and polling for async outcomes (never a fixed sleep).
  */
 import { GetScheduleCommand, type GetScheduleCommandOutput, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { Hash } from '@smithy/core/serde';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { WebSocket } from 'ws';
 import { newSessionId, requestIdFor } from '../../lambdas/domain/ids';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../sandbox/index';
@@ -161,12 +163,47 @@ export const logLines = (sandbox: Sandbox, prefix: string): Record<string, unkno
     .map((line) => JSON.parse(line) as Record<string, unknown>)
     .filter((entry) => typeof entry.message === 'string' && entry.message.startsWith(prefix));
 
-/** Config for a real AWS SDK v3 client aimed at the sandbox's one AWS endpoint (any credentials are accepted). */
+/** Config for a real AWS SDK v3 client aimed at the sandbox (the operator's test key: any key is accepted but on `@connections`). */
 export const awsClientConfig = (sandbox: Sandbox) => ({
   endpoint: sandbox.awsUrl,
   region: 'us-east-1',
   credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
 });
+
+/**
+ * A raw HTTP call to `@connections`, SigV4-signed as API Gateway requires
+ * (AWS's own signer; the operator's test key unless told otherwise).
+ */
+export async function signedConnectionsCall(
+  url: string,
+  init: {
+    method?: string;
+    body?: string;
+    credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+    /** Sent instead of the signed `body`: a request changed on its way. */
+    sentBody?: string;
+  } = {},
+): Promise<Response> {
+  const target = new URL(url);
+  const signer = new SignatureV4({
+    service: 'execute-api',
+    region: 'us-east-1',
+    credentials: init.credentials ?? { accessKeyId: 'test', secretAccessKey: 'test' },
+    sha256: Hash.bind(null, 'sha256'),
+  });
+  const signed = await signer.sign({
+    method: init.method ?? 'GET',
+    protocol: target.protocol,
+    hostname: target.hostname,
+    path: target.pathname,
+    query: {},
+    headers: { host: target.host },
+    body: init.body,
+  });
+  // fetch sets Host itself, to the same value.
+  const { host: _, ...headers } = signed.headers;
+  return fetch(url, { method: signed.method, headers, body: init.sentBody ?? init.body });
+}
 
 /** The connection ids the table holds for a mechanic: a test-side Scan through the real SDK (no request path scans). */
 export async function connectionIdsOf(sandbox: Sandbox, mechanicId: string): Promise<string[]> {

@@ -244,7 +244,7 @@ describe('faults in DynamoDB, the scheduler, Lambda, @connections and the timer 
   });
 
   it("a push failing through its retries → that shard's fan-out invocation fails and Lambda's retry delivers it; nobody else's push is lost", async () => {
-    // Arrange: the unlucky connection refuses the three pushes of one fan-out run (a 403 the SDK does not retry itself)
+    // Arrange: API Gateway throttles the unlucky connection's three pushes of one fan-out run (429: worth retrying)
     const unlucky = await connected(sandbox);
     const others = [await connected(sandbox), await connected(sandbox)];
     const [unluckyConnection] = await eventually(async () => {
@@ -254,8 +254,8 @@ describe('faults in DynamoDB, the scheduler, Lambda, @connections and the timer 
     await armFault(sandbox, {
       service: 'connections',
       operation: 'PostToConnection',
-      error: 'ForbiddenException',
-      status: 403,
+      error: 'LimitExceededException',
+      status: 429,
       times: 3,
       match: unluckyConnection,
     });

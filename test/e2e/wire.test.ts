@@ -27,7 +27,17 @@ import { WebSocket } from 'ws';
 import { LambdaHost, lambdaFunctionName } from '../../sandbox/lambda-host';
 import type { Sandbox, SandboxOptions } from '../../sandbox/index';
 import { awsClis, type AwsCli } from '../support/aws-cli';
-import { api, awsClientConfig, connectionIdsOf, eventually, handshakeStatus, logLines, MechanicClient, startTestSandbox } from './clients';
+import {
+  api,
+  awsClientConfig,
+  connectionIdsOf,
+  eventually,
+  handshakeStatus,
+  logLines,
+  MechanicClient,
+  signedConnectionsCall,
+  startTestSandbox,
+} from './clients';
 
 /** The AWS CLIs on this machine (v1 on PATH, v2 at /usr/bin/aws), found once before any sandbox runs. */
 const clis = awsClis();
@@ -234,20 +244,20 @@ describe('@connections on the WebSocket port', () => {
     management.destroy();
   });
 
-  it('the same paths work without the /{stage} prefix (raw HTTP): POST delivers, GET describes, DELETE closes, then 410 GoneException', async () => {
+  it('the same paths work without the /{stage} prefix (raw HTTP, signed): POST delivers, GET describes, DELETE closes, then 410 GoneException', async () => {
     // Arrange
     const { client, connectionId } = await connectedMechanic();
     const url = connectionUrl(connectionId, false);
     const nonce = randomUUID();
 
     // Act
-    const posted = await fetch(url, { method: 'POST', body: JSON.stringify({ type: 'hello', nonce }) });
-    const described = await fetch(url);
+    const posted = await signedConnectionsCall(url, { method: 'POST', body: JSON.stringify({ type: 'hello', nonce }) });
+    const described = await signedConnectionsCall(url);
     const description = (await described.json()) as Record<string, unknown>;
-    const deleted = await fetch(url, { method: 'DELETE' });
+    const deleted = await signedConnectionsCall(url, { method: 'DELETE' });
     await closed(client);
-    const gone = await fetch(url);
-    const goneWithStage = await fetch(connectionUrl(connectionId, true), { method: 'POST', body: '{}' });
+    const gone = await signedConnectionsCall(url);
+    const goneWithStage = await signedConnectionsCall(connectionUrl(connectionId, true), { method: 'POST', body: '{}' });
 
     // Assert
     expect(posted.status).toBe(200);

@@ -15,7 +15,6 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import {
   CreateScheduleGroupCommand,
@@ -29,7 +28,7 @@ import {
 import { DeleteParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { WebSocket } from 'ws';
 import { functions, type FunctionName, isAsyncTarget } from '../../contract/routes';
-import { ApiGatewayPusher } from '../../lambdas/adapters/apigw-pusher';
+import { SignedConnectionsPusher } from '../../lambdas/adapters/signed-connections-pusher';
 import { DynamoDbBookingStore } from '../../lambdas/adapters/dynamodb-booking-store';
 import { DynamoDbConnectionStore } from '../../lambdas/adapters/dynamodb-connection-store';
 import { DynamoDbMechanicStore } from '../../lambdas/adapters/dynamodb-mechanic-store';
@@ -45,6 +44,7 @@ import type { Clock, FeatureFlag, LogFields, Logger } from '../../lambdas/ports'
 import type { Deps } from '../../lambdas/use-cases/deps';
 import { fanOut, type FanOutInput } from '../../lambdas/use-cases/fan-out';
 import { connectMechanic, disconnectMechanic } from '../../lambdas/use-cases/mechanics';
+import { PUSH_CONCURRENCY } from '../../lambdas/use-cases/tell-mechanics';
 import { startAwsEndpoint } from '../../sandbox/aws-endpoint';
 import { Faults } from '../../sandbox/faults';
 import { ASYNC_ATTEMPTS, AsyncInvoker, type LambdaDeadLetter } from '../../sandbox/lambda-async';
@@ -52,6 +52,7 @@ import { lambdaApi } from '../../sandbox/lambda-api';
 import { functionArn, lambdaFunctionName } from '../../sandbox/lambda-host';
 import { SchedulerService } from '../../sandbox/scheduler';
 import { SsmService } from '../../sandbox/ssm';
+import { SandboxPrincipals } from '../../sandbox/iam';
 import { startWebSocketGateway } from '../../sandbox/websocket-gateway';
 import { ManualClock, RecordingMetrics } from './in-memory-ports';
 import type { TestTable } from './table';
@@ -107,6 +108,8 @@ export interface SandboxWires {
   readonly awsUrl: string;
   /** The gateway's `@connections` endpoint (CONNECTIONS_ENDPOINT). */
   readonly connectionsEndpoint: string;
+  /** Whose signatures `@connections` accepts: the operator's test key (the handlers run here) and each function's role (the Lambda host's). */
+  readonly principals: SandboxPrincipals;
   /** PutParameter with Overwrite, as ops flip it. */
   setFlag(value: 'true' | 'false'): Promise<void>;
   /** DeleteParameter: a read then fails with ParameterNotFound. */
@@ -317,7 +320,9 @@ export async function startSandboxWires(options: {
         return { statusCode: 200 };
     }
   };
+  const principals = new SandboxPrincipals();
   const gateway = await startWebSocketGateway({
+    principals,
     port: 0,
     stage: 'test',
     faults,
@@ -425,6 +430,7 @@ export async function startSandboxWires(options: {
   return {
     awsUrl: endpoint.url,
     connectionsEndpoint: gateway.connectionsEndpoint,
+    principals,
     setFlag: async (value) => {
       await ssm.send(new PutParameterCommand({ Name: flagParameter, Value: value, Type: 'String', Overwrite: true }));
     },
@@ -683,7 +689,6 @@ export async function createHarness(
   const wires = await startSandboxWires({ table, flagParameter: FLAG_PARAMETER, scheduleGroup: SCHEDULE_GROUP, clock, run });
   await wires.setFlag('false');
 
-  const connectionsClient = new ApiGatewayManagementApiClient({ endpoint: wires.connectionsEndpoint, region: REGION, credentials: CREDENTIALS });
   const schedulerClient = new SchedulerClient({ endpoint: wires.awsUrl, region: REGION, credentials: CREDENTIALS });
   const lambdaClient = new LambdaClient({ endpoint: wires.awsUrl, region: REGION, credentials: CREDENTIALS });
   const flagTtl = options.flagCacheTtlSeconds ?? 0.000001;
@@ -695,11 +700,12 @@ export async function createHarness(
   const priorityWindowSeconds = options.priorityWindowSeconds ?? 600;
   const recoveryDelaySeconds = options.recoveryDelaySeconds ?? 120;
   const requestTtlSeconds = options.requestTtlSeconds ?? 1800;
+  const pusher = new SignedConnectionsPusher(wires.connectionsEndpoint, { region: REGION, credentials: async () => CREDENTIALS, maxSockets: PUSH_CONCURRENCY });
   deps = {
     bookings: new DynamoDbBookingStore(table.db, table.tableName),
     mechanics: new DynamoDbMechanicStore(table.db, table.tableName),
     connections: new DynamoDbConnectionStore(table.db, table.tableName),
-    pusher: new ApiGatewayPusher(connectionsClient),
+    pusher,
     fanOut: new LambdaFanOut(lambdaClient, FAN_OUT_FUNCTION_NAME),
     timer: new EventBridgeRequestTimer(
       schedulerClient,
@@ -755,7 +761,8 @@ export async function createHarness(
     requestTtlSeconds,
     close: async () => {
       await wires.close();
-      for (const client of [connectionsClient, schedulerClient, lambdaClient, ssmClient, unreachableSsm]) client.destroy();
+      pusher.close();
+      for (const client of [schedulerClient, lambdaClient, ssmClient, unreachableSsm]) client.destroy();
     },
   };
 }

@@ -127,6 +127,7 @@ export async function setUpHandlerEnv(overrides: Partial<Record<string, string>>
     host ??= LambdaHost.start({
       stage: STAGE,
       env,
+      roleCredentials: core.principals.roleCredentials(),
       // Two workers and two containers per function are plenty for a test's handful of invocations (a split into
       // shards queues for them): every container is a cold start, and the cores are the test runner's too.
       concurrency: 2,

@@ -188,7 +188,7 @@ export class InMemoryConnectionStore implements ConnectionStore {
 }
 
 /**
- * ApiGatewayPusher as `@connections` answers it: a message sent is recorded
+ * SignedConnectionsPusher as `@connections` answers it: a message sent is recorded
  * for its connection; a gone connection answers 'gone' (410), a broken one
  * throws (a 500). A connection closed by `disconnect` is gone from then on.
  */

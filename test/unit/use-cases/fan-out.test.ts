@@ -8,6 +8,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { CONNECTION_SHARDS } from '../../../contract/table-schema';
 import { newRequest, requestTaken } from '../../../lambdas/domain/messages';
 import { fanOut } from '../../../lambdas/use-cases/fan-out';
+import { PushFailedError } from '../../../lambdas/ports';
 import { PUSH_ATTEMPTS } from '../../../lambdas/use-cases/tell-mechanics';
 import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory-ports';
 import { addMechanic, openBooking, phone, received, stored } from './fixtures';
@@ -169,5 +170,23 @@ describe('fanOut', () => {
     expect(result).toEqual({ delivered: 1, gone: 0, failed: 0 });
     expect(received(deps, flaky)).toEqual([message]);
     expect(deps.metrics.total('PushFailures')).toBe(0);
+  });
+
+  it('a push refused outright (a 403: not throttling, not a server error) is tried once, counted, and the invocation throws', async () => {
+    // Arrange
+    const refused = await addMechanic(deps);
+    const { requestId, message } = await newRequestMessage();
+    const send = vi.spyOn(deps.pusher, 'send').mockRejectedValue(new PushFailedError('PostToConnection answered 403 ForbiddenException', false));
+
+    // Act
+    const invocation = fanOut(deps, { requestId, audience: { kind: 'shard', shard: 0 }, message });
+
+    // Assert
+    await expect(invocation).rejects.toThrow('1 pushes still failed after their retries');
+    expect(send.mock.calls.filter(([connectionId]) => connectionId === phone(refused))).toHaveLength(1);
+    expect(deps.metrics.total('PushFailures')).toBe(1);
+    expect(deps.log.lines).toContainEqual(
+      expect.objectContaining({ message: 'Push to a connection failed', fields: expect.objectContaining({ attempts: 1 }) }),
+    );
   });
 });
