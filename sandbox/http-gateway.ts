@@ -12,7 +12,7 @@ import { httpRoutes, type FunctionName, type HttpRoute } from '../contract/route
 import { ADMIN_SCOPE } from '../contract/scopes';
 import { AwsError, lowerCaseHeaders, readBody } from './aws-wire';
 import { DEV_AUDIENCE, type DevAuth } from './dev-auth';
-import { SANDBOX_ACCOUNT } from './lambda-host';
+import { SANDBOX_ACCOUNT } from './account';
 import { listen, type Listening } from './listen';
 
 /** API Gateway's own limit on a request payload. */

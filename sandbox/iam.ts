@@ -7,10 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { functions, type FunctionName, type FunctionSpec } from '../contract/routes';
+import { SANDBOX_ACCOUNT } from './account';
 import type { SigningIdentity } from './sigv4';
-
-/** The sandbox's account (lambda-host's SANDBOX_ACCOUNT; not imported from there, which would load the bundler into every worker). */
-const ACCOUNT = '000000000000';
 
 /**
  * SDK command class → IAM action. A command not listed is denied: new calls must be added here and granted.
@@ -67,7 +65,7 @@ export class AccessDeniedException extends Error {
 
   constructor(functionName: FunctionName, action: string) {
     super(
-      `User: arn:aws:sts::${ACCOUNT}:assumed-role/${functionName}-role/${functionName} is not authorized to perform: ${action} (not granted in contract/routes.ts)`,
+      `User: arn:aws:sts::${SANDBOX_ACCOUNT}:assumed-role/${functionName}-role/${functionName} is not authorized to perform: ${action} (not granted in contract/routes.ts)`,
     );
     this.name = 'AccessDeniedException';
   }
@@ -109,13 +107,13 @@ export class SandboxPrincipals {
       for (const [name, key] of Object.entries(from.ofFunction)) this.ofFunction.set(name as FunctionName, this.byKey.get(key)!);
       return;
     }
-    this.add({ ...OPERATOR_CREDENTIALS, arn: `arn:aws:iam::${ACCOUNT}:user/sandbox-operator`, actions: '*' });
+    this.add({ ...OPERATOR_CREDENTIALS, arn: `arn:aws:iam::${SANDBOX_ACCOUNT}:user/sandbox-operator`, actions: '*' });
     for (const name of Object.keys(functions) as FunctionName[]) {
       const principal: Principal = {
         accessKeyId: `ASIA${randomBytes(8).toString('hex').toUpperCase()}`,
         secretAccessKey: randomBytes(30).toString('base64'),
         sessionToken: randomBytes(48).toString('base64'),
-        arn: `arn:aws:sts::${ACCOUNT}:assumed-role/${name}-role/${name}`,
+        arn: `arn:aws:sts::${SANDBOX_ACCOUNT}:assumed-role/${name}-role/${name}`,
         actions: grantedActions(name),
       };
       this.add(principal);

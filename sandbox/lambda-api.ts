@@ -11,7 +11,8 @@
  */
 import type { FunctionName } from '../contract/routes';
 import { AwsError, send, type AwsService } from './aws-wire';
-import { InvocationError, SANDBOX_ACCOUNT, SANDBOX_REGION } from './lambda-host';
+import { InvocationError } from './lambda-host';
+import { SANDBOX_ACCOUNT, SANDBOX_REGION } from './account';
 
 /** The payload quotas API_Invoke documents: 6 MB synchronous, 1 MB asynchronous (256 KB until October 2025). */
 const MAX_PAYLOAD_BYTES: Record<string, number> = {

@@ -20,9 +20,7 @@ import type { Faults } from './faults';
 import type { RoleCredentials } from './iam';
 import type { CallCounts, Invocation, InvocationResult } from './lambda-container';
 import { functionBundles } from './lambda-bundles';
-
-export const SANDBOX_ACCOUNT = '000000000000';
-export const SANDBOX_REGION = 'us-east-1';
+import { SANDBOX_ACCOUNT, SANDBOX_REGION } from './account';
 
 /** Raised when the handler threw or timed out: what API Gateway and the scheduler see as a failed invocation. */
 export class InvocationError extends Error {

@@ -16,7 +16,7 @@ import { webSocketAuthorizer, webSocketRoutes, type FunctionName } from '../cont
 import { AwsError, lowerCaseHeaders, readBody, send, sendRestJsonError } from './aws-wire';
 import { listen } from './listen';
 import { defaultStatus, type FaultAnswers } from './faults';
-import { SANDBOX_ACCOUNT, SANDBOX_REGION } from './lambda-host';
+import { SANDBOX_ACCOUNT, SANDBOX_REGION } from './account';
 import type { SandboxPrincipals } from './iam';
 import { verifySignature } from './sigv4';
 

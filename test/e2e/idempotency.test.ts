@@ -153,7 +153,8 @@ it("the timer invoked three times around the window's end (its own schedule + a 
   const at = (ms: number) => `at(${new Date(ms).toISOString().slice(0, 19)})`;
   const duplicates = [
     { name: `dup-now-${requestId}`, at: at(app.at) }, // fires with the app's timer: both wait for due_at and race on window_ended
-    { name: `dup-late-${requestId}`, at: at(app.dueAt + 1000) }, // fires after the fallback began
+    // Fires after the fallback: 5 s after the deadline leaves a loaded machine time to end the window first.
+    { name: `dup-late-${requestId}`, at: at(app.dueAt + 5000) },
   ];
   const scheduler = new SchedulerClient(awsClientConfig(lapsing));
   for (const duplicate of duplicates) {

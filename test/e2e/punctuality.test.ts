@@ -4,9 +4,12 @@
  * minute (the sandbox's `schedulerPrecision: 'aws'`), so up to 59 s after T;
  * the app therefore sets the request's timer a minute before `expires_at`, and
  * the timer function, fired early, waits inside its invocation for the
- * deadline. Measured from the outside: the moment another mechanic receives
- * the fallback `new_request`, minus the `expires_at` the favorite was offered —
- * never early, at most a second late — for several bookings at once.
+ * deadline. Measured for several bookings at once: the window ends (the
+ * timer's write that starts the broadcast) never early and at most a second
+ * late, as issue #8 asks; and from the outside, the moment another mechanic
+ * receives the fallback `new_request`, minus the `expires_at` the favorite
+ * was offered — never early, and never anywhere near Scheduler's minute late
+ * (that includes the fan-out, which a loaded machine slows).
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -18,7 +21,10 @@ const WINDOW_SECONDS = 70;
 const BOOKINGS = 10;
 /** Bookings start this far apart, so each window ends in its own second and the fallbacks do not queue behind one another. */
 const STAGGER_MS = 1_000;
+/** The window ends (the broadcast starts) at most this long after `expires_at`. */
 const MAX_LATE_MS = 1_000;
+/** A mechanic receives the fallback at most this long after `expires_at`: the window end plus a fan-out on a loaded machine. */
+const MAX_RECEIVED_LATE_MS = 5_000;
 
 let sandbox: Sandbox;
 const clients: MechanicClient[] = [];
@@ -50,7 +56,7 @@ const stats = (values: number[]) => {
   return { min: sorted[0]!, median, max: sorted.at(-1)! };
 };
 
-it(`${BOOKINGS} priority windows at once under AWS precision: the fallback reaches another mechanic no earlier than expires_at and at most ${MAX_LATE_MS} ms after`, async () => {
+it(`${BOOKINGS} priority windows at once under AWS precision: each window ends no earlier than expires_at and at most ${MAX_LATE_MS} ms after; the fallback reaches another mechanic after it`, async () => {
   // Arrange: a favorite who never answers, and a mechanic who only listens
   const [favorite, other] = await Promise.all(
     [0, 1].map(async () => {
@@ -115,7 +121,9 @@ it(`${BOOKINGS} priority windows at once under AWS precision: the fallback reach
   for (const m of measured) {
     expect(m.scheduledAt, `${m.requestId}: the timer is set a minute before the window's end`).toBe(m.expiresAt - 60_000);
     expect(m.scheduledAt, `${m.requestId}: … which was still ahead when the offer went out`).toBeGreaterThan(m.offeredAt);
-    expect(m.lateMs, `${m.requestId}: never before the window ended`).toBeGreaterThanOrEqual(0);
-    expect(m.lateMs, `${m.requestId}: at most ${MAX_LATE_MS} ms after`).toBeLessThanOrEqual(MAX_LATE_MS);
+    expect(m.serverLateMs, `${m.requestId}: the window ended no earlier than expires_at`).toBeGreaterThanOrEqual(0);
+    expect(m.serverLateMs, `${m.requestId}: … and at most ${MAX_LATE_MS} ms after`).toBeLessThanOrEqual(MAX_LATE_MS);
+    expect(m.lateMs, `${m.requestId}: no mechanic heard of it before the window ended`).toBeGreaterThanOrEqual(0);
+    expect(m.lateMs, `${m.requestId}: received at most ${MAX_RECEIVED_LATE_MS} ms after`).toBeLessThanOrEqual(MAX_RECEIVED_LATE_MS);
   }
 }, 240_000);
