@@ -5,6 +5,8 @@
  * which keeps type-only imports (`tsPreCompilationDeps` would ask for that API).
  */
 const layer = (name) => `^lambdas/${name}/`;
+const WIRING = '^lambdas/wiring/';
+const WIRING_ROOT = '^lambdas/wiring/index\\.ts$';
 
 module.exports = {
   forbidden: [
@@ -34,7 +36,7 @@ module.exports = {
       comment: 'Adapters import ports, domain, contract and libraries; never a use case, a handler or the wiring.',
       severity: 'error',
       from: { path: layer('adapters') },
-      to: { path: [layer('use-cases'), layer('handlers'), '^lambdas/wiring\\.ts$'] },
+      to: { path: [layer('use-cases'), layer('handlers'), WIRING] },
     },
     {
       name: 'handlers-stay-thin',
@@ -47,8 +49,16 @@ module.exports = {
       name: 'only-handlers-use-the-wiring',
       comment: 'The wiring is the composition root: handlers (and their shared plumbing) are its only importers.',
       severity: 'error',
-      from: { path: '^lambdas/', pathNot: [layer('handlers'), '^lambdas/wiring\\.ts$'] },
-      to: { path: '^lambdas/wiring\\.ts$' },
+      from: { path: '^lambdas/', pathNot: [layer('handlers'), WIRING] },
+      to: { path: WIRING },
+    },
+    {
+      name: 'wiring-parts-stand-alone',
+      comment:
+        'Each part of the wiring (table, pusher, timer, fan-out, flag, tokens) builds one client and its adapter, and imports no other part, only the root: a handler’s bundle then carries exactly the parts it names (test/infra/bundle.test.ts). The root imports no part, or every bundle would carry every client.',
+      severity: 'error',
+      from: { path: WIRING },
+      to: { path: WIRING, pathNot: WIRING_ROOT },
     },
     {
       name: 'contract-is-a-leaf',

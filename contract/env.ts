@@ -1,6 +1,6 @@
 /**
  * Environment contract between the deployers (CDK stack, sandbox) and the
- * handlers. The stack and the sandbox set these names; `wiring.ts` reads them.
+ * handlers. The stack and the sandbox set these names; `lambdas/wiring/` reads them.
  * AWS endpoints are not here: SDK v3 honours `AWS_ENDPOINT_URL_<SERVICE>`.
  */
 export const ENV = {

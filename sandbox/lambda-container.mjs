@@ -1,5 +1,5 @@
 // Worker entry: lets the worker thread load the sandbox's TypeScript (the bundles are plain JS), and makes
-// handlers' stack traces point at their TypeScript sources, as NODE_OPTIONS=--enable-source-maps does in the stack.
+// handlers' stack traces point at their TypeScript sources (the stack ships source maps but leaves them off: lib/constructs/node-function.ts).
 import { register } from 'tsx/esm/api';
 
 process.setSourceMapsEnabled(true);

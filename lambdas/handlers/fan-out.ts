@@ -5,9 +5,14 @@
  */
 import { describeError } from '../domain/errors';
 import { fanOut } from '../use-cases/fan-out';
-import { deps, observe } from '../wiring';
+import { observe, wire } from '../wiring';
+import { fanOut as handOver } from '../wiring/fan-out';
+import { pusher } from '../wiring/pusher';
+import { table } from '../wiring/table';
 import { scheduleCorrelationId } from './shared/schedule';
 import { fanOutInputSchema } from './shared/schemas';
+
+const deps = wire(table, pusher, handOver);
 
 export const handler = observe(scheduleCorrelationId, async (event: unknown): Promise<unknown> => {
   const input = fanOutInputSchema.safeParse(event);

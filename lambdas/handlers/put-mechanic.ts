@@ -1,8 +1,12 @@
 /** PUT /mechanics/{id} — admin scope; approves, suspends or moves a mechanic. */
 import { putMechanic } from '../use-cases/mechanics';
-import { deps } from '../wiring';
+import { wire } from '../wiring';
+import { pusher } from '../wiring/pusher';
+import { table } from '../wiring/table';
 import { mechanicIdSchema, mechanicSchema, parseWith } from './shared/schemas';
 import { httpHandler, json, jsonBody, pathId, requireAdmin } from './shared/http';
+
+const deps = wire(table, pusher);
 
 export const handler = httpHandler(async (event) => {
   requireAdmin(event);

@@ -4,9 +4,15 @@
  */
 import { describeError } from '../domain/errors';
 import { onTimer } from '../use-cases/request-timer';
-import { deps, observe } from '../wiring';
+import { observe, wire } from '../wiring';
+import { fanOut } from '../wiring/fan-out';
+import { pusher } from '../wiring/pusher';
+import { table } from '../wiring/table';
+import { timer } from '../wiring/timer';
 import { scheduleCorrelationId } from './shared/schedule';
 import { timerInputSchema } from './shared/schemas';
+
+const deps = wire(table, pusher, fanOut, timer);
 
 export const handler = observe(scheduleCorrelationId, async (event: unknown): Promise<{ did: string }> => {
   const input = timerInputSchema.safeParse(event);

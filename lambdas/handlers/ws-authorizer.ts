@@ -4,8 +4,12 @@
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { authorizeMechanic } from '../use-cases/mechanics';
-import { deps, observe } from '../wiring';
+import { observe, wire } from '../wiring';
+import { table } from '../wiring/table';
+import { tokens } from '../wiring/tokens';
 import { webSocketCorrelationId } from './shared/websocket';
+
+const deps = wire(table, tokens);
 
 export const handler = observe(webSocketCorrelationId, async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
   const token = event.queryStringParameters?.token;

@@ -1,7 +1,10 @@
 /** WebSocket `$connect` (after the authorizer allowed it) — index the connection. */
 import { connectMechanic } from '../use-cases/mechanics';
-import { deps } from '../wiring';
+import { wire } from '../wiring';
+import { table } from '../wiring/table';
 import { caller, OK, webSocketHandler } from './shared/websocket';
+
+const deps = wire(table);
 
 export const handler = webSocketHandler(async (event) => {
   const who = caller(event);

@@ -1,11 +1,15 @@
 /** WebSocket `$default` — anything that is not accept, decline or ping: an `error` event, connection kept. */
 import { AppError } from '../domain/errors';
 import { webSocketRoutes } from '../../contract/routes';
+import { wire } from '../wiring';
+import { pusher } from '../wiring/pusher';
 import { messageBody, messageHandler } from './shared/websocket';
+
+const deps = wire(pusher);
 
 const ACTIONS = webSocketRoutes.map((r) => r.routeKey).filter((key) => !key.startsWith('$'));
 
-export const handler = messageHandler(async (event) => {
+export const handler = messageHandler(deps, async (event) => {
   const message = messageBody(event);
   const action = (message as { action?: unknown } | null)?.action;
   const what = typeof action === 'string' ? `unknown action "${action.slice(0, 64)}"` : 'action is required';

@@ -1,12 +1,16 @@
 /**
  * Accept: one conditional write (`accepted` in lifecycle.ts) wins. Only the
  * booking's audience may win it — the favorite during the window, the
- * workshop's mechanics, or everyone once open; everyone else learns why not.
- * The winner's answer goes first; the others hear `request_taken` (the
- * favorite's audience at once, everyone through the fan-out; never the
- * winner's own connections); then the timer is cleared.
+ * workshop's mechanics, or everyone once open; everyone else learns why not,
+ * after a read of the request and no write once it has ended.
+ * The winner's answer goes first; the others hear `request_taken` through
+ * one asynchronous hand-over to the fan-out (a workshop, everyone; never the
+ * winner's own connections; a favorite winning inside their window was the
+ * whole audience, so nobody), so an accept makes the same few calls however
+ * many mechanics were told; then the timer is cleared.
  */
-import { acceptRefusal, type Booking } from '../domain/booking';
+import { type AcceptRefusal, acceptRefusal, type Booking } from '../domain/booking';
+import { isTerminal } from '../domain/lifecycle';
 import { isRequestId, sessionIdOf } from '../domain/ids';
 import { canWork } from '../domain/mechanic';
 import { acceptResult, errorEvent } from '../domain/messages';
@@ -44,28 +48,37 @@ async function tryToWin(deps: AcceptDeps, requestId: string, actor: { mechanicId
 }
 
 export async function acceptRequest(deps: AcceptDeps, input: AcceptInput): Promise<boolean> {
+  // The request first: an ended one answers everyone but its winner from this one read (most of a storm's
+  // accepts arrive after the one that won), with no mechanic read and no conditional write. That write would
+  // fail anyway, yet a failed conditional write still uses write capacity on that one hot item in DynamoDB
+  // (a partition takes 1,000 WCU/s, 3,000 RCU/s), and is the costliest call in the sandbox.
+  const current = isRequestId(input.requestId) ? await deps.bookings.get(sessionIdOf(input.requestId)) : undefined;
+  if (current && isTerminal(current.state) && current.mechanic_id !== input.mechanicId) {
+    // An ended request's refusal is the same for any mechanic: the workshop is not looked at.
+    return refuse(deps, input, acceptRefusal(current, { mechanicId: input.mechanicId, workshopId: null }) ?? 'already_matched');
+  }
   const mechanic = await deps.mechanics.get(input.mechanicId);
   if (!mechanic || !canWork(mechanic)) {
     await deps.pusher.send(input.connectionId, errorEvent('mechanic_not_approved', 'Only approved mechanics can accept requests'));
     return false;
   }
-  if (!isRequestId(input.requestId)) {
-    await deps.pusher.send(input.connectionId, acceptResult(input.requestId, 'not_found'));
-    return false;
-  }
+  if (!isRequestId(input.requestId)) return refuse(deps, input, 'not_found');
   const actor = { mechanicId: mechanic.mechanic_id, workshopId: mechanic.workshop_id };
-  const outcome = await tryToWin(deps, input.requestId, actor);
+  // Not theirs to take as read (unknown, another's window, another workshop's) or already theirs: no write either.
+  const writeCanWin = current?.state !== 'matched' && acceptRefusal(current, actor) === null;
+  const outcome: TransitionOutcome = writeCanWin ? await tryToWin(deps, input.requestId, actor) : { applied: false, booking: current };
   if (!outcome.applied) {
     // Refused, or matched by this same mechanic earlier (a retried accept: answer ok again, change nothing).
     const refusal =
       outcome.booking?.state === 'matched' && outcome.booking.mechanic_id === actor.mechanicId
         ? null
         : (acceptRefusal(outcome.booking, actor) ?? 'already_matched');
-    deps.log.info('[Accept] Accept refused', { request_id: input.requestId, mechanic_id: input.mechanicId, reason: refusal ?? 'already_theirs' });
-    await deps.pusher.send(input.connectionId, acceptResult(input.requestId, refusal));
+    if (refusal !== null) return refuse(deps, input, refusal);
+    deps.log.info('[Accept] Accept refused', { request_id: input.requestId, mechanic_id: input.mechanicId, reason: 'already_theirs' });
+    await deps.pusher.send(input.connectionId, acceptResult(input.requestId, null));
     // The winner asking again most likely never heard back: its first accept may have died before telling the others.
-    if (refusal === null && outcome.booking) await finishEnding(deps, outcome.booking);
-    return refusal === null;
+    await finishEnding(deps, outcome.booking!);
+    return true;
   }
   const booking = outcome.booking;
   deps.log.info('[Accept] Request matched', { request_id: booking.request_id, mechanic_id: input.mechanicId, routing: booking.routing });
@@ -73,6 +86,12 @@ export async function acceptRequest(deps: AcceptDeps, input: AcceptInput): Promi
   await deps.pusher.send(input.connectionId, acceptResult(booking.request_id, null));
   await finishEnding(deps, booking);
   return true;
+}
+
+async function refuse(deps: AcceptDeps, input: AcceptInput, reason: AcceptRefusal): Promise<false> {
+  deps.log.info('[Accept] Accept refused', { request_id: input.requestId, mechanic_id: input.mechanicId, reason });
+  await deps.pusher.send(input.connectionId, acceptResult(input.requestId, reason));
+  return false;
 }
 
 /** The others hear it is taken, then the timer goes (last: a timer still set means this did not finish). */

@@ -40,7 +40,10 @@ export interface IntakeAnswer {
   request_id?: string;
 }
 
-export async function startIntake(deps: RouteDeps, input: { customerId: string; idempotencyKey?: string; booking: BookingInput }): Promise<IntakeAnswer> {
+export async function startIntake(
+  deps: RouteDeps & Pick<Deps, 'flag'>,
+  input: { customerId: string; idempotencyKey?: string; booking: BookingInput },
+): Promise<IntakeAnswer> {
   const sessionId = newSessionId(input.customerId, input.idempotencyKey);
   const now = deps.clock.now();
   const at = now.toISOString();
@@ -72,7 +75,7 @@ export async function startIntake(deps: RouteDeps, input: { customerId: string; 
   return answer(created ? await routeRequest(deps, booking) : await finishAbandonedRouting(deps, booking));
 }
 
-export async function completeCheckout(deps: RouteDeps, input: { customerId: string; sessionId: string }): Promise<IntakeAnswer> {
+export async function completeCheckout(deps: RouteDeps & Pick<Deps, 'flag'>, input: { customerId: string; sessionId: string }): Promise<IntakeAnswer> {
   let booking = await ownedBooking(deps, input);
   if (booking.state === 'cancelled') throw conflict('session_cancelled', 'the session was cancelled');
   if (booking.state === 'awaiting_checkout') {

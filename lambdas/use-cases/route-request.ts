@@ -23,7 +23,6 @@ export type RouteDeps = Pick<
   | 'pusher'
   | 'fanOut'
   | 'timer'
-  | 'flag'
   | 'clock'
   | 'log'
   | 'metrics'
@@ -173,11 +172,15 @@ export const TAKEN_REASON: Partial<Record<Booking['state'], TakenReason>> = { ma
 
 /**
  * `request_taken` to the audience of an ended booking — never to the winner's
- * own connections (they won it; the accept answered them).
+ * own connections (they won it; the accept answered them). A favorite who won
+ * inside their window was the whole audience: nobody else heard of the
+ * request, so there is no one to tell and not even their connections are
+ * read (the accept stays a handful of calls whoever wins).
  */
 export async function tellEnd(deps: Parameters<typeof tellAudience>[0], booking: Booking): Promise<void> {
   const reason = TAKEN_REASON[booking.state];
   if (!reason) return;
+  if (booking.mechanic_id && booking.audience === audienceKey.mechanic(booking.mechanic_id)) return;
   await tellAudience(deps, booking, requestTaken(booking.request_id, reason), booking.mechanic_id ? { exceptMechanicId: booking.mechanic_id } : {});
 }
 

@@ -13,7 +13,7 @@ import type { WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type IFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IStringParameter } from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
@@ -33,10 +33,28 @@ export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const FUNCTION_RUNTIME = Runtime.NODEJS_24_X;
 
 /**
- * esbuild's ESM output has no `require`; a bundled CommonJS dependency that
- * requires a Node built-in needs one.
+ * How every function is bundled (README "Design choices", figures from
+ * `node --import tsx bench/bundle-import.ts`, which builds the same):
+ * - CommonJS output: an ES module's `import … from 'node:http'` makes Node
+ *   build the built-in's whole namespace, which loads undici, http2,
+ *   worker_threads … (30–50 ms of CPU per cold start); `require` does not.
+ * - Minified, with an external source map shipped in the asset but not
+ *   loaded: `--enable-source-maps` parses the whole map at the first stack
+ *   trace a container prints (0.2–0.4 s here), so it is off; set
+ *   `NODE_OPTIONS=--enable-source-maps` on a function to turn it on.
+ * - The AWS SDK bundled too: the versions in package-lock.json are the ones
+ *   that run, not whatever the Lambda runtime happens to ship.
  */
-const ESM_REQUIRE_SHIM = "import { createRequire as __pdCreateRequire } from 'node:module'; const require = __pdCreateRequire(import.meta.url);";
+export const FUNCTION_BUNDLING: BundlingOptions = {
+  format: OutputFormat.CJS,
+  mainFields: ['module', 'main'],
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  externalModules: [],
+  // The local esbuild only: there is no Docker here or in CI.
+  forceDockerBundling: false,
+};
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
@@ -120,24 +138,8 @@ export class ProjectFunction extends Construct {
       logGroup: this.logGroup,
       projectRoot: REPO_ROOT,
       depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
-      environment: {
-        // Stack traces point at the TypeScript sources.
-        NODE_OPTIONS: '--enable-source-maps',
-        [ENV.logLevel]: props.logLevel ?? 'INFO',
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_SHIM,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        // Bundle the AWS SDK too: the versions in package-lock.json are the ones
-        // that run, not whatever the Lambda runtime happens to ship.
-        externalModules: [],
-        // The local esbuild only: there is no Docker here or in CI.
-        forceDockerBundling: false,
-      },
+      environment: { [ENV.logLevel]: props.logLevel ?? 'INFO' },
+      bundling: FUNCTION_BUNDLING,
     });
   }
 

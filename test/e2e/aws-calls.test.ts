@@ -2,8 +2,10 @@
  * The AWS calls each path makes, counted by the sandbox per invocation (every
  * SDK call of a container, by operation), against the design: the request
  * path's calls do not grow with the number of connected mechanics — a
- * broadcast is one hand-over to the fan-out — and the favorite's offer leaves
- * after a handful of calls. The table printed here is the one in the README.
+ * broadcast is one hand-over to the fan-out — the favorite's offer leaves
+ * after a handful of calls, and an accept of a request already taken is one
+ * read and its answer (what most of an accept storm is). The table printed
+ * here is the one in the README.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../sandbox/index';
@@ -90,19 +92,27 @@ describe('AWS calls per path', () => {
     expect(rest).toEqual({ CreateSchedule: 1, PutItem: 1, GetItem: 1, Query: 1, PostToConnection: 1, UpdateItem: 1, UpdateSchedule: 1 });
   });
 
-  it('accept of an offered request (favorite, one connection) and of an open one', async () => {
+  it('accept of an offered request (favorite, one connection), of an open one, and of one already taken', async () => {
     const favorite = await connect();
     const offered = await book({ preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast', concern: 'Accept offered' });
     await favorite.waitFor('priority_session_request', offered);
     const acceptOffered = await callsOf('wsAccept', async () => favorite.accept(offered));
     note('accept (offered to the favorite)', acceptOffered);
-    expect(acceptOffered).toEqual({ GetItem: 1, UpdateItem: 1, PostToConnection: 1, Query: 1, DeleteSchedule: 1 });
+    // The request, then the mechanic, read; the favorite was the whole audience: nobody else to tell, so no Query and no push but the answer.
+    expect(acceptOffered).toEqual({ GetItem: 2, UpdateItem: 1, PostToConnection: 1, DeleteSchedule: 1 });
 
     const open = await book({ concern: 'Accept open' });
     await favorite.waitFor('new_request', open);
     const acceptOpen = await callsOf('wsAccept', async () => favorite.accept(open));
     note('accept (open to everyone)', acceptOpen);
-    expect(acceptOpen).toEqual({ GetItem: 1, UpdateItem: 1, PostToConnection: 1, Invoke: 1, DeleteSchedule: 1 });
+    expect(acceptOpen).toEqual({ GetItem: 2, UpdateItem: 1, PostToConnection: 1, Invoke: 1, DeleteSchedule: 1 });
+
+    // An accept of a request already taken: the read that says so, its answer; no mechanic read, no write, nobody told.
+    const loser = clients.find((c) => c !== favorite)!;
+    const acceptLost = await callsOf('wsAccept', async () => loser.accept(open));
+    note('accept (already matched)', acceptLost);
+    expect(await loser.waitFor('accept_result', open)).toEqual({ type: 'accept_result', request_id: open, ok: false, reason: 'already_matched' });
+    expect(acceptLost).toEqual({ GetItem: 1, PostToConnection: 1 });
   });
 
   it('decline by the favorite and cancel of an open request', async () => {

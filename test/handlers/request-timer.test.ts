@@ -30,9 +30,12 @@ import { handler as intakeStart } from '../../lambdas/handlers/intake-start';
 import { handler as cancelSession } from '../../lambdas/handlers/cancel-session';
 import { handler as requestTimer } from '../../lambdas/handlers/request-timer';
 import { handler as wsAccept } from '../../lambdas/handlers/ws-accept';
-import { deps } from '../../lambdas/wiring';
+import { wire } from '../../lambdas/wiring';
+import { timer } from '../../lambdas/wiring/timer';
 
 const RECOVERY_DELAY_SECONDS = 1;
+/** The handlers' own request timer (the same module instance): sets a timer as an invocation that died would have left it. */
+const deps = wire(timer);
 
 let wires: AwsWires;
 const logs = captureLogs();

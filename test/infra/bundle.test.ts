@@ -1,9 +1,11 @@
 /**
  * The one slow infra test: `cdk synth` exactly as a developer runs it (the CLI,
  * cdk.json, bin/app.ts with cdk-nag on) with real esbuild bundling of every
- * handler. Then every bundle is imported, outside the repository so nothing
- * can resolve from node_modules, to prove it is self-contained and exports
- * `handler`. It does not look at what the handlers do.
+ * handler. Each bundle carries exactly the AWS clients its manifest entry
+ * grants (read from its source map's list of sources), and every bundle is
+ * loaded, outside the repository so nothing can resolve from node_modules, to
+ * prove it is self-contained and exports `handler`. It does not look at what
+ * the handlers do.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +14,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../lib/constructs/node-function';
-import { asyncTargets, functions as manifest } from '../../contract/routes';
+import { asyncTargets, type FunctionName, type FunctionSpec, functions as manifest } from '../../contract/routes';
 
 const run = promisify(execFile);
 const outdir = mkdtempSync(path.join(tmpdir(), 'priority-dispatch-synth-'));
@@ -23,8 +25,32 @@ afterAll(() => {
 
 interface LambdaResource {
   Type: string;
-  Properties: { Environment?: { Variables: Record<string, unknown> }; FunctionName?: unknown; Timeout?: number };
+  Properties: { Environment?: { Variables: Record<string, unknown> }; FunctionName?: unknown; Timeout?: number; Description?: string };
   Metadata: Record<string, unknown>;
+}
+
+/**
+ * What a manifest grant brings into a bundle, and what brings it: an AWS SDK
+ * client, or our own adapter where no SDK client is involved. A bundle holds
+ * a piece exactly when its function's manifest entry grants what it serves.
+ */
+const PIECES: Record<string, (spec: FunctionSpec) => boolean> = {
+  '@aws-sdk/client-dynamodb': (spec) => Boolean(spec.table?.length),
+  '@aws-sdk/client-ssm': (spec) => Boolean(spec.readsFlag),
+  '@aws-sdk/client-scheduler': (spec) => Boolean(spec.setsTimers || spec.clearsTimers || spec.readsTimers),
+  '@aws-sdk/client-lambda': (spec) => Boolean(spec.fansOut),
+  'lambdas/adapters/signed-connections-pusher.ts': (spec) => Boolean(spec.pushes),
+  jose: (spec) => Boolean(spec.verifiesJwt),
+  // The SDK's default credential chain comes with its clients; the pusher signs with the env's credentials alone.
+  '@aws-sdk/credential-provider-node': (spec) =>
+    Boolean(spec.table?.length || spec.readsFlag || spec.setsTimers || spec.clearsTimers || spec.readsTimers || spec.fansOut),
+};
+
+/** The pieces of PIECES among a source map's sources (paths relative to the bundle). */
+function piecesIn(sources: readonly string[]): string[] {
+  return Object.keys(PIECES)
+    .filter((piece) => sources.some((source) => source.includes(piece.startsWith('lambdas/') ? piece : `node_modules/${piece}/`)))
+    .sort();
 }
 
 describe('cdk synth with real bundling', () => {
@@ -45,15 +71,38 @@ describe('cdk synth with real bundling', () => {
     template = JSON.parse(readFileSync(path.join(outdir, 'PriorityDispatch-ci.template.json'), 'utf8'));
   });
 
-  it('bundled every handler as ESM with a source map', () => {
+  it('bundled every handler as CommonJS with an external source map', () => {
     const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
     expect(functions).toHaveLength(Object.keys(manifest).length);
     for (const fn of functions) {
       expect(fn.Metadata['aws:asset:is-bundled']).toBe(true);
       const dir = path.join(outdir, String(fn.Metadata['aws:asset:path']));
-      expect(existsSync(path.join(dir, 'index.mjs')), dir).toBe(true);
-      expect(existsSync(path.join(dir, 'index.mjs.map')), dir).toBe(true);
+      expect(existsSync(path.join(dir, 'index.js')), dir).toBe(true);
+      expect(existsSync(path.join(dir, 'index.js.map')), dir).toBe(true);
     }
+  });
+
+  it('each bundle carries exactly the AWS clients (and pusher, and jose) its manifest entry grants', () => {
+    const names = Object.keys(manifest) as FunctionName[];
+    const byDescription = new Map(names.map((name) => [manifest[name].description as string, name]));
+    const carried: Record<string, string[]> = {};
+    for (const fn of Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')) {
+      const name = byDescription.get(String(fn.Properties.Description))!;
+      const map = JSON.parse(readFileSync(path.join(outdir, String(fn.Metadata['aws:asset:path']), 'index.js.map'), 'utf8')) as { sources: string[] };
+      carried[name] = piecesIn(map.sources);
+    }
+    const granted = Object.fromEntries(
+      names.map((name) => [
+        name,
+        Object.entries(PIECES)
+          .filter(([, grants]) => grants(manifest[name] as FunctionSpec))
+          .map(([piece]) => piece)
+          .sort(),
+      ]),
+    );
+    expect(carried).toEqual(granted);
+    // The issue's examples, spelled out: a WebSocket ping carries no AWS SDK client at all.
+    expect(carried.wsPing).toEqual(['lambdas/adapters/signed-connections-pusher.ts']);
   });
 
   it('names the async targets after the stage, with the manifest’s timeouts', () => {
@@ -71,19 +120,22 @@ describe('cdk synth with real bundling', () => {
   it('every bundle loads on its own and exports handler', { timeout: 60_000 }, async () => {
     const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
     const bundles = functions.map((fn) => ({
-      file: path.join(outdir, String(fn.Metadata['aws:asset:path']), 'index.mjs'),
+      file: path.join(outdir, String(fn.Metadata['aws:asset:path']), 'index.js'),
       env: stubEnvironment(fn.Properties.Environment?.Variables ?? {}),
     }));
     // One child process, run from the temp dir: a module left external would fail to resolve.
     const script = path.join(outdir, 'load-bundles.mjs');
     writeFileSync(
       script,
-      `const bundles = ${JSON.stringify(bundles)};
+      `import { createRequire } from 'node:module';
+// Lambda's runtime requires a CommonJS handler file.
+const require = createRequire(import.meta.url);
+const bundles = ${JSON.stringify(bundles)};
 const results = [];
 for (const { file, env } of bundles) {
   Object.assign(process.env, env);
   try {
-    const mod = await import(file);
+    const mod = require(file);
     results.push({ file, handler: typeof mod.handler });
   } catch (error) {
     results.push({ file, error: String(error && error.stack || error).slice(0, 500) });

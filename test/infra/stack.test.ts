@@ -150,7 +150,7 @@ describe('functions', () => {
     template.resourceCountIs('AWS::Lambda::Function', names.length);
   });
 
-  it.each(names)('%s: nodejs24.x on arm64, ESM handler, own log group kept one month', (name) => {
+  it.each(names)('%s: nodejs24.x on arm64, index.handler, own log group kept one month', (name) => {
     const fn = fnResource(name);
     const logGroupId = logicalId(stack.functions[name].logGroup);
     expect(fn.Properties).toMatchObject({
@@ -185,7 +185,8 @@ describe('functions', () => {
 
   it.each(names)('%s: exactly the environment its manifest flags need', (name) => {
     const spec = manifest[name] as FunctionSpec;
-    const expected = new Set<string>(['NODE_OPTIONS', ENV.logLevel]);
+    // No NODE_OPTIONS: source maps are shipped but not loaded (lib/constructs/node-function.ts).
+    const expected = new Set<string>([ENV.logLevel]);
     if (spec.table) expected.add(ENV.tableName);
     if (spec.readsFlag) for (const n of [ENV.flagParameterName, ENV.flagCacheTtlSeconds]) expected.add(n);
     if (spec.pushes) expected.add(ENV.connectionsEndpoint);
@@ -206,13 +207,11 @@ describe('functions', () => {
     if (spec.verifiesJwt) for (const n of [ENV.jwtIssuer, ENV.jwtAudience]) expected.add(n);
     const env = fnResource(name).Properties.Environment.Variables as Record<string, unknown>;
     expect(sorted(Object.keys(env))).toEqual(sorted(expected));
-    expect(env.NODE_OPTIONS).toBe('--enable-source-maps');
   });
 
   it('environment values point at the right resources', () => {
     const env = fnResource('intakeStart').Properties.Environment.Variables;
     expect(env).toEqual({
-      NODE_OPTIONS: '--enable-source-maps',
       [ENV.logLevel]: 'INFO',
       [ENV.tableName]: { Ref: logicalId(stack.data.table) },
       [ENV.flagParameterName]: { Ref: logicalId(stack.flag.parameter) },

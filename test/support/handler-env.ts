@@ -2,7 +2,7 @@
  * What a handler test needs around the handler: the env the stack would set,
  * pointing DynamoDB at a fresh dynalite table and SSM, Scheduler, Lambda and
  * `@connections` at the sandbox's emulators on real wires (the clients
- * `wiring.ts` builds are the real ones, reaching them through
+ * `lambdas/wiring/` builds are the real ones, reaching them through
  * `AWS_ENDPOINT_URL_SSM`, `AWS_ENDPOINT_URL_SCHEDULER`,
  * `AWS_ENDPOINT_URL_LAMBDA` and `CONNECTIONS_ENDPOINT`), mechanics as real
  * `ws` clients of the gateway, the handlers' JSON log lines captured instead
@@ -288,7 +288,7 @@ export const newCustomerId = (): string => `cust-${randomUUID().slice(0, 8)}`;
  * stack's env vars) before all tests, wires reset and logs cleared before
  * each, everything closed after. `ready` receives the table and wires once
  * they exist; `env` overrides the stack's env for the file. Handlers may be
- * imported statically: wiring.ts reads the env only on first use.
+ * imported statically: the wiring reads the env only on first use.
  */
 export function useHandlerEnv(
   ready: (env: { table: TestTable; wires: AwsWires }) => unknown,

@@ -215,6 +215,36 @@ export function describeStoreContract(name: string, makeStores: () => Promise<St
         expect((await stores.bookings.get(open.session_id))?.mechanic_id).toBe('mech-north');
       });
 
+      /**
+       * The matrix routes every `routing` booking to the favorite, so the `routeTo` part of a guard never
+       * refuses there: here a booking routed to everyone, where only the favorite's transitions must not apply.
+       */
+      it.each([
+        ['offer_sent', false],
+        ['favorite_unavailable', false],
+        ['declined', false],
+        ['opened', true],
+        ['accepted', true],
+      ] as const)('%s of a booking being routed to everyone (not to a favorite) applies: %s', async (event, applies) => {
+        // Arrange
+        const favorite = `mech-${uid()}`;
+        const stored: Booking = { ...booking('routing', { favorite, audience: audienceKey.everyone, deadline: T1 }), route_to: 'everyone' };
+        await stores.bookings.create(stored);
+        const guard: Omit<GuardContext, 'now'> = {
+          // The favorite asked for, now one of everyone: as the actor, any mechanic may accept; nobody may decline.
+          actor: { mechanicId: favorite, workshopId: `ws-${uid()}` },
+          ...(TRANSITIONS[event].guard.routeTo ? { routeTo: TRANSITIONS[event].guard.routeTo } : {}),
+        };
+        expect(guardHolds(TRANSITIONS[event].guard, stored, { now: NOW, ...guard })).toBe(applies);
+
+        // Act
+        const outcome = await stores.bookings.transition(stored.session_id, event, { now: NOW, guard, audit: { at: NOW, type: event } });
+
+        // Assert
+        expect(outcome.applied).toBe(applies);
+        expect((await stores.bookings.get(stored.session_id))?.state).toBe(applies ? TRANSITIONS[event].to : 'routing');
+      });
+
       it('record adds an audit event and metadata (skipping undefined values); a missing booking stays missing', async () => {
         // Arrange
         const stored = booking('offered');

@@ -41,7 +41,7 @@ const FUNCTION_NAME = 'priority-dispatch-test-intakeStart';
 const context = (awsRequestId: string) =>
   lambdaContext({ functionName: FUNCTION_NAME, functionArn: `arn:aws:lambda:us-east-1:123456789012:function:${FUNCTION_NAME}`, awsRequestId });
 
-/** A fresh "container": Logger and Metrics as lambdas/wiring.ts builds them. */
+/** A fresh "container": Logger and Metrics as lambdas/wiring/index.ts builds them. */
 function container() {
   const logger = new Logger({ serviceName: SERVICE_NAME });
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });

@@ -6,7 +6,7 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { AppError, describeError, invalidJson, payloadTooLarge, unauthorized, forbidden } from '../../domain/errors';
 import { ADMIN_SCOPE } from '../../../contract/scopes';
-import { deps, observe } from '../../wiring';
+import { log, observe } from '../../wiring';
 
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type HttpResponse = APIGatewayProxyStructuredResultV2;
@@ -35,7 +35,7 @@ export function httpHandler(run: (event: HttpEvent) => Promise<HttpResponse>) {
       return await run(event);
     } catch (error) {
       if (error instanceof AppError) return json(error.status, { error: { code: error.code, message: error.message } });
-      deps.log.error('Unhandled error', { route: event.routeKey, error: describeError(error), stack: (error as Error)?.stack });
+      log.error('Unhandled error', { route: event.routeKey, error: describeError(error), stack: (error as Error)?.stack });
       return json(500, { error: { code: 'internal_error', message: 'Something went wrong on our side; it is safe to retry' } });
     }
   });

@@ -3,7 +3,7 @@
  * every 400 names it; unknown extra fields are stripped, not refused, so
  * clients of different versions coexist).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { invalidRequest } from '../../domain/errors';
 import { CLIENT_ID } from '../../domain/ids';
 import { MECHANIC_STATUSES } from '../../domain/mechanic';

@@ -6,7 +6,8 @@
 import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { AppError, describeError } from '../../domain/errors';
 import { errorEvent } from '../../domain/messages';
-import { deps, observe } from '../../wiring';
+import type { Deps } from '../../use-cases/deps';
+import { observe } from '../../wiring';
 
 /** API Gateway passes the authorizer's context to every route of the connection. */
 export type WebSocketEvent = APIGatewayProxyWebsocketEventV2 & {
@@ -45,8 +46,8 @@ export function webSocketHandler<R>(run: (event: WebSocketEvent) => Promise<R>) 
   return observe(webSocketCorrelationId, run);
 }
 
-/** Runs a message route; a bad message becomes an `error` event, never a dropped connection. */
-export function messageHandler(run: (event: WebSocketEvent, who: Caller) => Promise<void>) {
+/** Runs a message route; a bad message becomes an `error` event (pushed with the route's own pusher), never a dropped connection. */
+export function messageHandler(deps: Pick<Deps, 'pusher' | 'log'>, run: (event: WebSocketEvent, who: Caller) => Promise<void>) {
   return webSocketHandler(async (event): Promise<APIGatewayProxyResult> => {
     const who = caller(event);
     try {

@@ -1,0 +1,30 @@
+/** The table's stores on one DynamoDB document client: for functions whose manifest entry has `table` actions. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ENV } from '../../contract/env';
+import { DynamoDbBookingStore } from '../adapters/dynamodb-booking-store';
+import { DynamoDbConnectionStore } from '../adapters/dynamodb-connection-store';
+import { DynamoDbMechanicStore } from '../adapters/dynamodb-mechanic-store';
+import { requireEnv } from '../config';
+import type { Deps } from '../use-cases/deps';
+import { once } from '.';
+
+const documentClient = once(() =>
+  DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false } }),
+);
+const tableName = once(() => requireEnv(ENV.tableName));
+const bookings = once(() => new DynamoDbBookingStore(documentClient(), tableName()));
+const mechanics = once(() => new DynamoDbMechanicStore(documentClient(), tableName()));
+const connections = once(() => new DynamoDbConnectionStore(documentClient(), tableName()));
+
+export const table: Pick<Deps, 'bookings' | 'mechanics' | 'connections'> = {
+  get bookings() {
+    return bookings();
+  },
+  get mechanics() {
+    return mechanics();
+  },
+  get connections() {
+    return connections();
+  },
+};
