@@ -15,7 +15,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { WebSocketServer } from 'ws';
 import { keys } from '../lambdas/adapters/dynamodb-keys';
-import { type Sandbox, startSandbox } from '../sandbox/index';
+import type { Sandbox } from '../sandbox/index';
+import { startBenchSandbox } from './crowd';
 import { LineProcess, spawnRaised } from './processes';
 import { type Stat, stat } from './stats';
 
@@ -41,15 +42,7 @@ export const QUICK = { mechanics: 200, runs: 3 } as const;
 export const FULL = { mechanics: 1000, runs: 5 } as const;
 
 export async function acceptStorm(options: { mechanics: number; runs: number }): Promise<AcceptStormResult> {
-  const sandbox = await startSandbox({
-    inMemory: true,
-    httpPort: 0,
-    wsPort: 0,
-    awsPort: 0,
-    seed: false,
-    print: () => undefined,
-    schedulerPrecision: 'exact',
-  });
+  const sandbox = await startBenchSandbox();
   const echo = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   echo.on('connection', (socket) => socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary })));
   let fleet: LineProcess | undefined;

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../lambdas/adapters/dynamodb-keys';
-import { type Sandbox, startSandbox } from '../sandbox/index';
+import { type Sandbox, type SandboxOptions, startSandbox } from '../sandbox/index';
 import { childFdLimit, LineProcess, spawnRaised } from './processes';
 import { epochNow } from './stats';
 
@@ -65,15 +65,8 @@ export class Crowd {
   static async start(maxMechanics: number): Promise<Crowd> {
     const perProcess = childFdLimit() - FD_RESERVE;
     const processes = Math.max(1, Math.ceil((2 * maxMechanics) / perProcess));
-    const sandbox = await startSandbox({
-      inMemory: true,
-      httpPort: 0,
-      wsPort: 0,
-      awsPort: 0,
-      seed: false,
-      print: () => undefined,
+    const sandbox = await startBenchSandbox({
       flag: 'on',
-      schedulerPrecision: 'exact',
       priorityWindowSeconds: FALLBACK_WINDOW_SECONDS,
       // No open request expires (and broadcasts its request_taken) in the middle of a full run.
       requestTtlSeconds: 6 * 3600,
@@ -223,5 +216,9 @@ export class Crowd {
 export function withRequestId(text: string, requestId: string): string {
   return JSON.stringify({ ...JSON.parse(text), request_id: requestId });
 }
+
+/** A sandbox for a benchmark: in memory, on free ports, no demo data, silent, schedules fired at their time. */
+export const startBenchSandbox = (options: SandboxOptions = {}): Promise<Sandbox> =>
+  startSandbox({ inMemory: true, httpPort: 0, wsPort: 0, awsPort: 0, seed: false, print: () => undefined, schedulerPrecision: 'exact', ...options });
 
 export const floorId = (): string => `floor-${randomUUID()}`;
