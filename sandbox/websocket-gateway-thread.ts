@@ -9,7 +9,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { FunctionName } from '../contract/routes';
-import { type ActiveFault, type FaultService, type Faults, faultMatches } from './faults';
+import type { ActiveFault, FaultService, Faults } from './faults';
 import type { SandboxPrincipals, SerializedPrincipals } from './iam';
 import type { WebSocketGateway, WebSocketGatewayOptions } from './websocket-gateway';
 
@@ -89,7 +89,3 @@ export async function startWebSocketGatewayThread(
     },
   };
 }
-
-/** In the thread: a fault may apply to this call (per the latest copy), so main must decide. */
-export const faultMayApply = (armed: readonly ActiveFault[], service: FaultService, operation: string, target: string): boolean =>
-  armed.some((f) => faultMatches(f, service, operation, target));

@@ -5,9 +5,9 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FunctionName } from '../contract/routes';
-import type { ActiveFault, FaultService } from './faults';
+import { type ActiveFault, type FaultService, faultMatches } from './faults';
 import { SandboxPrincipals } from './iam';
-import { type FromGateway, faultMayApply, type GatewayThreadData, type ToGateway } from './websocket-gateway-thread';
+import type { FromGateway, GatewayThreadData, ToGateway } from './websocket-gateway-thread';
 import { startWebSocketGateway } from './websocket-gateway';
 
 const data = workerData as GatewayThreadData;
@@ -36,7 +36,10 @@ try {
     invoke: (fn: FunctionName, event: unknown) => ask((id) => ({ invoke: id, fn, event })),
     faults: {
       take: (service: FaultService, operation: string, target: string) =>
-        faultMayApply(armed, service, operation, target) ? ask<ActiveFault | undefined>((id) => ({ take: id, service, operation, target })) : undefined,
+        // Main decides only when a fault may apply (per the latest copy): a push with none armed never leaves this thread.
+        armed.some((f) => faultMatches(f, service, operation, target))
+          ? ask<ActiveFault | undefined>((id) => ({ take: id, service, operation, target }))
+          : undefined,
     },
   });
   parentPort!.on('message', (message: ToGateway) => {

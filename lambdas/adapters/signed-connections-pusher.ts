@@ -33,6 +33,9 @@ export class SignedConnectionsPusher implements Pusher {
   private readonly endpoint: URL;
   private readonly signer: SignatureV4;
   private readonly agent: HttpAgent;
+  private readonly request: typeof httpRequest;
+  /** The stage's path, `/{stage}`, that `@connections/{id}` follows. */
+  private readonly basePath: string;
   private readonly timeoutMs: number;
 
   /** `endpoint` is the stage's management URL, `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`. */
@@ -41,7 +44,10 @@ export class SignedConnectionsPusher implements Pusher {
     this.endpoint = new URL(endpoint);
     this.signer = new SignatureV4({ service: 'execute-api', region: options.region, credentials: options.credentials, sha256: Hash.bind(null, 'sha256') });
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: options.maxSockets };
-    this.agent = this.endpoint.protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+    const https = this.endpoint.protocol === 'https:';
+    this.agent = https ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+    this.request = https ? httpsRequest : httpRequest;
+    this.basePath = this.endpoint.pathname.replace(/\/$/, '');
     this.timeoutMs = options.timeoutMs ?? 5000;
   }
 
@@ -64,7 +70,6 @@ export class SignedConnectionsPusher implements Pusher {
   }
 
   private async call(method: 'POST' | 'DELETE', connectionId: string, body?: string): Promise<{ status: number; errorType: string }> {
-    const base = this.endpoint.pathname.replace(/\/$/, '');
     const headers: Record<string, string> = { host: this.endpoint.host };
     if (body !== undefined) {
       headers['content-type'] = 'application/json';
@@ -75,14 +80,13 @@ export class SignedConnectionsPusher implements Pusher {
       protocol: this.endpoint.protocol,
       hostname: this.endpoint.hostname,
       port: this.endpoint.port ? Number(this.endpoint.port) : undefined,
-      path: `${base}/@connections/${encodeURIComponent(connectionId)}`,
+      path: `${this.basePath}/@connections/${encodeURIComponent(connectionId)}`,
       query: {},
       headers,
       body,
     });
-    const send = this.endpoint.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const request = send(
+      const request = this.request(
         {
           method,
           host: this.endpoint.hostname,

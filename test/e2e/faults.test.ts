@@ -63,6 +63,18 @@ async function start(options: SandboxOptions = {}): Promise<Sandbox> {
   });
 }
 
+/** Three connected mechanics, pushes to the first one's connection answered by `@connections` with this fault. */
+async function unluckyAmongOthers(sandbox: Sandbox, fault: { error: string; status: number; times: number }) {
+  const unlucky = await connected(sandbox);
+  const others = [await connected(sandbox), await connected(sandbox)];
+  const [unluckyConnection] = await eventually(async () => {
+    const ids = await connectionIdsOf(sandbox, unlucky.mechanicId);
+    return ids.length === 1 && ids;
+  }, 'the connection item of the unlucky mechanic');
+  await armFault(sandbox, { service: 'connections', operation: 'PostToConnection', ...fault, match: unluckyConnection });
+  return { unlucky, unluckyConnection: unluckyConnection!, others };
+}
+
 async function connected(sandbox: Sandbox): Promise<MechanicClient> {
   const client = await MechanicClient.connect(sandbox, await registerMechanic(sandbox));
   open.push(client);
@@ -245,20 +257,7 @@ describe('faults in DynamoDB, the scheduler, Lambda, @connections and the timer 
 
   it("a push failing through its retries → that shard's fan-out invocation fails and Lambda's retry delivers it; nobody else's push is lost", async () => {
     // Arrange: API Gateway throttles the unlucky connection's three pushes of one fan-out run (429: worth retrying)
-    const unlucky = await connected(sandbox);
-    const others = [await connected(sandbox), await connected(sandbox)];
-    const [unluckyConnection] = await eventually(async () => {
-      const ids = await connectionIdsOf(sandbox, unlucky.mechanicId);
-      return ids.length === 1 && ids;
-    }, 'the connection item of the unlucky mechanic');
-    await armFault(sandbox, {
-      service: 'connections',
-      operation: 'PostToConnection',
-      error: 'LimitExceededException',
-      status: 429,
-      times: 3,
-      match: unluckyConnection,
-    });
+    const { unlucky, unluckyConnection, others } = await unluckyAmongOthers(sandbox, { error: 'LimitExceededException', status: 429, times: 3 });
 
     // Act
     const booked = await book(sandbox);
@@ -283,20 +282,7 @@ describe('faults in DynamoDB, the scheduler, Lambda, @connections and the timer 
 
   it("a push failing every time → that shard's fan-out runs 3 times, then one dead letter; every other mechanic is told", async () => {
     // Arrange
-    const unlucky = await connected(sandbox);
-    const others = [await connected(sandbox), await connected(sandbox)];
-    const [unluckyConnection] = await eventually(async () => {
-      const ids = await connectionIdsOf(sandbox, unlucky.mechanicId);
-      return ids.length === 1 && ids;
-    }, 'the connection item of the unlucky mechanic');
-    await armFault(sandbox, {
-      service: 'connections',
-      operation: 'PostToConnection',
-      error: 'ForbiddenException',
-      status: 403,
-      times: 0,
-      match: unluckyConnection,
-    });
+    const { unlucky, unluckyConnection, others } = await unluckyAmongOthers(sandbox, { error: 'ForbiddenException', status: 403, times: 0 });
 
     // Act
     const booked = await book(sandbox);

@@ -60,6 +60,24 @@ async function timerInput(requestId: string): Promise<{ request_id: string; due_
   return schedule && (JSON.parse(schedule.Target!.Input!) as { request_id: string; due_at: string });
 }
 
+/** A priority booking the favorite (two devices) accepted from its first device, a bystander connected; `armed`: its timer's input before the accept. */
+async function offerAcceptedByFavorite() {
+  await wires.setFlag('true');
+  const favorite = await wires.addMechanic({ connections: 2 });
+  const bystander = await wires.addMechanic();
+  const booked = (await intake({ preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' })).body;
+  const armed = (await timerInput(booked.request_id))!;
+  await wsAccept(
+    wsEvent({
+      routeKey: 'accept',
+      connectionId: favorite.connectionIds[0]!,
+      mechanicId: favorite.mechanicId,
+      body: { action: 'accept', request_id: booked.request_id },
+    }),
+  );
+  return { favorite, bystander, booked, armed };
+}
+
 const metric = (name: string) => logs.metrics.filter((m) => name in m).reduce((sum, m) => sum + Number(m[name]), 0);
 
 async function intake(body: object, customer = newCustomerId(), headers: Record<string, string> = {}) {
@@ -216,18 +234,7 @@ describe('the end of the priority window', () => {
 
   it('after the favorite accepted (the timer deleted), a firing already under way does nothing: nothing pushed or handed over, no timer touched', async () => {
     // Arrange
-    await wires.setFlag('true');
-    const favorite = await wires.addMechanic({ connections: 2 });
-    const bystander = await wires.addMechanic();
-    const booked = (await intake({ preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' })).body;
-    await wsAccept(
-      wsEvent({
-        routeKey: 'accept',
-        connectionId: favorite.connectionIds[0]!,
-        mechanicId: favorite.mechanicId,
-        body: { action: 'accept', request_id: booked.request_id },
-      }),
-    );
+    const { favorite, bystander, booked } = await offerAcceptedByFavorite();
     expect(await wires.timer(booked.request_id)).toBeUndefined();
     await wires.reset();
 
@@ -247,19 +254,7 @@ describe('the end of the priority window', () => {
 
   it("after the favorite accepted, an accept that died before deleting the timer: the firing repeats request_taken to none of the favorite's devices (no fan-out), and deletes the timer", async () => {
     // Arrange
-    await wires.setFlag('true');
-    const favorite = await wires.addMechanic({ connections: 2 });
-    const bystander = await wires.addMechanic();
-    const booked = (await intake({ preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' })).body;
-    const armed = (await timerInput(booked.request_id))!;
-    await wsAccept(
-      wsEvent({
-        routeKey: 'accept',
-        connectionId: favorite.connectionIds[0]!,
-        mechanicId: favorite.mechanicId,
-        body: { action: 'accept', request_id: booked.request_id },
-      }),
-    );
+    const { favorite, bystander, booked, armed } = await offerAcceptedByFavorite();
     // the timer as an accept that died before its last effect (the deletion) leaves it
     await deps.timer.set(booked.request_id, new Date(armed.due_at), 'new');
     await wires.reset();

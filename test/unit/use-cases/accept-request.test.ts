@@ -2,8 +2,9 @@
  * Accept: one conditional write wins, and only the booking's audience may win
  * it — the favorite inside the window, the workshop's mechanics, anyone once
  * open. Everyone else learns why not; the audience hears `request_taken`
- * (a favorite inline, a workshop or everyone through the fan-out), never
- * any connection of the winner; the timer is cleared. The reference is
+ * (a workshop or everyone through the fan-out; a favorite who won inside
+ * their window was the whole audience: nobody), never any connection of the
+ * winner; the timer is cleared. The reference is
  * test/integration/flow.test.ts ("accept races", seed scenario 2).
  */
 import { beforeEach, describe, expect, it } from 'vitest';
