@@ -13,6 +13,7 @@
  * ten minutes; every other request ends (accepted) or is open well before it.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -53,6 +54,7 @@ export class Crowd {
   readonly mechanics: string[] = [];
   private readonly seats: Seat[] = [];
   private customers = 0;
+  private readonly spareTokens: string[] = [];
 
   private constructor(
     readonly sandbox: Sandbox,
@@ -86,6 +88,21 @@ export class Crowd {
     return this.fleets.length;
   }
 
+  /**
+   * CPU used so far, ms: this process (the sandbox: its endpoints, every
+   * Lambda container thread and the WebSocket gateway's thread; the bench's
+   * own bookkeeping here is small), the fleet processes together, and the
+   * plain server.
+   */
+  cpu(): { sandbox: number; fleets: number; plain: number } {
+    const own = process.cpuUsage();
+    return {
+      sandbox: (own.user + own.system) / 1000,
+      fleets: this.fleets.reduce((sum, fleet) => sum + processCpuMs(fleet.child.pid), 0),
+      plain: processCpuMs(this.plain.child.pid),
+    };
+  }
+
   /** Registers approved mechanics up to `n` and connects each twice (sandbox, plain server), spread over the fleet. */
   async grow(n: number): Promise<void> {
     const from = this.size;
@@ -111,9 +128,14 @@ export class Crowd {
     this.mechanics.push(...ids);
   }
 
+  /** Mints `n` customer tokens ahead, so timed bookings do not sign their own JWTs (the bench's CPU, not the sandbox's). */
+  async prepareCustomers(n: number): Promise<void> {
+    for (let i = 0; i < n; i++) this.spareTokens.push(await this.sandbox.token({ sub: `customer-bench-${++this.customers}` }));
+  }
+
   /** `POST /intake/start` as a new customer (no open-booking limit can interfere); throws unless 201. */
   async book(body: Record<string, unknown> = {}): Promise<Booking> {
-    const customerToken = await this.sandbox.token({ sub: `customer-bench-${++this.customers}` });
+    const customerToken = this.spareTokens.pop() ?? (await this.sandbox.token({ sub: `customer-bench-${++this.customers}` }));
     const postedAt = epochNow();
     const response = await fetch(`${this.sandbox.httpUrl}/intake/start`, {
       method: 'POST',
@@ -210,6 +232,12 @@ export class Crowd {
     }
     db.destroy();
   }
+}
+
+/** A child's CPU so far (user + system, ms), from Linux's /proc (clock ticks of 10 ms). */
+function processCpuMs(pid: number | undefined): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** A message's text with another request id: the floors send the real message's bytes under an id of their own. */

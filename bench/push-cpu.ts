@@ -7,11 +7,16 @@
  * the SDK's PostToConnection, ours (SignedConnectionsPusher: the same SigV4
  * signature by hand over a keep-alive agent), and the floor, a raw keep-alive
  * POST with no signature. Run first, before any sandbox exists in this
- * process, so nothing else burns CPU here.
+ * process, so nothing else burns CPU here. A full garbage collection before
+ * each client's turn, and the order rotated from run to run, keep one
+ * client's garbage (the SDK makes the most) from being collected, and
+ * counted, in the next one's turn.
  */
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { createInterface } from 'node:readline';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { SignedConnectionsPusher } from '../lambdas/adapters/signed-connections-pusher';
 import type { ServerMessage } from '../lambdas/domain/messages';
@@ -77,8 +82,11 @@ export async function pushCpu(options: { pushes: number; runs: number }): Promis
   try {
     // Not counted: JIT warm-up and every keep-alive socket opened once.
     for (const push of Object.values(clients)) await pushMany(push, Math.max(1000, options.pushes / 2));
+    const names = Object.keys(clients) as (keyof typeof clients)[];
     for (let run = 0; run < options.runs; run++) {
-      for (const [name, push] of Object.entries(clients) as [keyof typeof clients, Push][]) {
+      for (const name of [...names.slice(run % names.length), ...names.slice(0, run % names.length)]) {
+        const push = clients[name];
+        collectGarbage();
         const before = process.cpuUsage();
         await pushMany(push, options.pushes);
         const used = process.cpuUsage(before);
@@ -96,6 +104,12 @@ export async function pushCpu(options: { pushes: number; runs: number }): Promis
     return { median: round(s.median, 0), min: round(s.min, 0), max: round(s.max, 0) };
   };
   return { pushes: options.pushes, sdk: us(perPush.sdk), signed: us(perPush.signed), raw: us(perPush.raw) };
+}
+
+/** A full, synchronous garbage collection (Node's `--expose-gc`, turned on for this one call). */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
 }
 
 /** `count` pushes, PUSH_CONCURRENCY at a time, as the fan-out sends a shard's page. */

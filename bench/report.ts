@@ -7,7 +7,7 @@ import { round, type Stat } from './stats';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
-export type FigureKind = 'broadcast' | 'push-cpu' | 'accept-storm' | 'offer' | 'fallback' | 'bundle-import' | 'intake';
+export type FigureKind = 'broadcast' | 'broadcast-cpu' | 'push-cpu' | 'accept-storm' | 'offer' | 'fallback' | 'bundle-import' | 'intake';
 
 export interface Figure {
   /** Stable key, e.g. `broadcast-10000`. */
@@ -106,7 +106,7 @@ function markdown(r: Results): string {
 }
 
 /** The table's order: the scale targets first, the bundles' many rows last (the run's order is another: CPU first). */
-const ORDER: FigureKind[] = ['broadcast', 'intake', 'offer', 'accept-storm', 'fallback', 'push-cpu', 'bundle-import'];
+const ORDER: FigureKind[] = ['broadcast', 'broadcast-cpu', 'intake', 'offer', 'accept-storm', 'fallback', 'push-cpu', 'bundle-import'];
 
 /** One paragraph per figure: what is timed, from where to where, and its floor. */
 const HOW = [
@@ -117,12 +117,19 @@ const HOW = [
     'process of its own (`bench/plain-ws.ts`): the floors go through it. The crowd grows in steps (0, 50, 1,000, 2,000, then 10,000 mechanics; ' +
     'quick: 0, 50, 1,000), since connecting 10,000 mechanics through the `$connect` authorizer takes minutes, and each figure is measured ' +
     'at its step. Times across processes are epoch milliseconds from `performance.timeOrigin + performance.now()`, the same clock on one ' +
-    'machine. A first run at each step is not counted (cold containers). Medians, with min and max, over the runs shown.',
+    'machine. Runs before the counted ones start the containers and warm their code (each Lambda container, here as in AWS, runs ' +
+    'its own copy of the bundle, which the JIT compiles for itself after some invocations): 5 broadcasts at each step, 10 rounds of 20 ' +
+    "priority bookings, 30 intakes; so the figures are a running marketplace's, not a cold start's. Medians, with min and max, over the runs shown.",
   '**Broadcast to N connected mechanics** (`bench/broadcast.ts`): from just before `POST /intake/start` of a booking without a ' +
     'favorite to the moment the last of the N mechanics received its `new_request` (the intake, the hand-over to the fan-out, the shard ' +
     'runs, every push). Floor, run for run: the same message bytes POSTed to the plain server, which sends them to its N sockets ' +
     '(`socket.send` in a loop: a plain `ws` broadcast), to the last receipt, in the same fleet processes. Goals (issue #9): 10,000 in ' +
     '≤ 1.5 s and ≤ 8× its floor; 1,000 in ≤ 150 ms.',
+  '**CPU per message of a broadcast** (`bench/broadcast.ts`, the same runs): the CPU used from the POST to the last receipt, divided by ' +
+    "the mechanics reached: this process's (the sandbox: HTTP API, DynamoDB, every Lambda container thread, the WebSocket gateway's " +
+    "thread, the `@connections` endpoint with its SigV4 check) plus the fleet processes' (receiving). Floor: the plain server's plus the " +
+    "same fleet processes' over the floor's broadcast. On C cores, N messages at this CPU each cannot be delivered in less than " +
+    "N × CPU ÷ C, however well scheduled: the row's note gives that bound for its size, the least the broadcast row above could show.",
   '**CPU per push** (`bench/push-cpu.ts`): `process.cpuUsage()` of the client process (all its threads) over N pushes of a ' +
     '`new_request`, 64 in flight as the fan-out sends them, to a keep-alive HTTP server in another process that answers 200 as ' +
     '`@connections` does (its CPU is not counted). Three clients, interleaved in each run: the SDK `PostToConnection` ' +
@@ -136,7 +143,8 @@ const HOW = [
     "run's figure is the p99 of its 20 (nearest rank: the slowest). The favorites then accept, so nothing lapses into a fallback. Floor, " +
     "run for run: the same 20 offers POSTed at once to the plain server, each sent on to its favorite's twin socket: one loopback HTTP " +
     'round trip plus one WebSocket frame, with no authorizer, Lambda or DynamoDB: the least a POST-triggered push costs here. Goal: ' +
-    'p99 ≤ 60 ms.',
+    "p99 ≤ 60 ms. The row's note gives the sandbox's CPU per priority booking in the same runs (customer tokens minted beforehand), " +
+    'and what 20 of them take of all cores.',
   '**Fallback** (`bench/fallback.ts`): a priority booking whose favorite stays silent; the 2-second window lapses, the request timer ' +
     'opens it to everyone, and the figure is the last of the 50 connected mechanics (the favorite included) to receive the fallback ' +
     '`new_request`, minus the `expires_at` the favorite was offered (server time). A window under a minute arms the timer for "now" and ' +

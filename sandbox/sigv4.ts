@@ -9,9 +9,9 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { Hash } from '@smithy/core/serde';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { AwsError, lowerCaseHeaders } from './aws-wire';
+import { Sha256 } from '../lambdas/adapters/sha256';
 
 /** A principal the sandbox knows: whose key it is and its secret. */
 export interface SigningIdentity {
@@ -85,7 +85,7 @@ function signerFor(identity: SigningIdentity, service: string, region: string): 
       region,
       // The token, when there is one, is signed as a header like the rest.
       credentials: { accessKeyId: identity.accessKeyId, secretAccessKey: identity.secretAccessKey },
-      sha256: Hash.bind(null, 'sha256'),
+      sha256: Sha256,
       applyChecksum: false,
     });
     signers.set(key, signer);

@@ -14,11 +14,11 @@
  */
 import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { Hash } from '@smithy/core/serde';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { ServerMessage } from '../domain/messages';
 import { PushFailedError, type PushResult, type Pusher } from '../ports';
+import { Sha256 } from './sha256';
 
 export interface SignedConnectionsPusherOptions {
   region: string;
@@ -42,7 +42,7 @@ export class SignedConnectionsPusher implements Pusher {
   constructor(endpoint: string, options: SignedConnectionsPusherOptions) {
     if (!options.region) throw new Error('SignedConnectionsPusher needs the region it signs for');
     this.endpoint = new URL(endpoint);
-    this.signer = new SignatureV4({ service: 'execute-api', region: options.region, credentials: options.credentials, sha256: Hash.bind(null, 'sha256') });
+    this.signer = new SignatureV4({ service: 'execute-api', region: options.region, credentials: options.credentials, sha256: Sha256 });
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: options.maxSockets };
     const https = this.endpoint.protocol === 'https:';
     this.agent = https ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);

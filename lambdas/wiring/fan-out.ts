@@ -4,9 +4,9 @@ import { ENV } from '../../contract/env';
 import { LambdaFanOut } from '../adapters/lambda-fan-out';
 import { requireEnv } from '../config';
 import type { Deps } from '../use-cases/deps';
-import { once } from '.';
+import { awsClientConfig, once } from '.';
 
-const build = once(() => new LambdaFanOut(new LambdaClient({}), requireEnv(ENV.fanOutFunctionName)));
+const build = once(() => new LambdaFanOut(new LambdaClient(awsClientConfig), requireEnv(ENV.fanOutFunctionName)));
 
 export const fanOut: Pick<Deps, 'fanOut'> = {
   get fanOut() {

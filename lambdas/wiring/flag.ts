@@ -5,12 +5,12 @@ import { SsmFeatureFlag } from '../adapters/ssm-flag';
 import { systemClock } from '../adapters/system-clock';
 import { numberEnv, requireEnv } from '../config';
 import type { Deps } from '../use-cases/deps';
-import { log, once } from '.';
+import { awsClientConfig, log, once } from '.';
 
 const build = once(
   () =>
     new SsmFeatureFlag(
-      new SSMClient({}),
+      new SSMClient(awsClientConfig),
       requireEnv(ENV.flagParameterName),
       numberEnv(ENV.flagCacheTtlSeconds, DEFAULT_FLAG_CACHE_TTL_SECONDS),
       systemClock,

@@ -7,10 +7,10 @@ import { DynamoDbConnectionStore } from '../adapters/dynamodb-connection-store';
 import { DynamoDbMechanicStore } from '../adapters/dynamodb-mechanic-store';
 import { requireEnv } from '../config';
 import type { Deps } from '../use-cases/deps';
-import { once } from '.';
+import { awsClientConfig, once } from '.';
 
 const documentClient = once(() =>
-  DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false } }),
+  DynamoDBDocumentClient.from(new DynamoDBClient(awsClientConfig), { marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false } }),
 );
 const tableName = once(() => requireEnv(ENV.tableName));
 const bookings = once(() => new DynamoDbBookingStore(documentClient(), tableName()));

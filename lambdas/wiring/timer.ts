@@ -5,12 +5,12 @@ import { EventBridgeRequestTimer } from '../adapters/eventbridge-request-timer';
 import { systemClock } from '../adapters/system-clock';
 import { requireEnv } from '../config';
 import type { Deps } from '../use-cases/deps';
-import { once } from '.';
+import { awsClientConfig, once } from '.';
 
 const build = once(
   () =>
     new EventBridgeRequestTimer(
-      new SchedulerClient({}),
+      new SchedulerClient(awsClientConfig),
       {
         groupName: requireEnv(ENV.scheduleGroupName),
         // Only functions that set timers get these; deleting needs the group alone.
