@@ -48,6 +48,7 @@ const MESSAGE: ServerMessage = {
   request_id: 'req-5f0c2a7e-3b1d-4c56-9a8e-0d2f6b7c1e94',
   session_id: 'sess-5f0c2a7e-3b1d-4c56-9a8e-0d2f6b7c1e94',
   reason: 'broadcast',
+  expires_at: '2026-11-28T13:00:00.000Z',
   concern: 'Brakes squeal when the car slows down below 20 mph',
   vehicle: { make: 'Toyota', model: 'Corolla', year: 2018 },
 };

@@ -27,6 +27,8 @@ export interface SignedConnectionsPusherOptions {
   maxSockets: number;
   /** A push with no answer by then fails (and may be retried). @default 5000 */
   timeoutMs?: number;
+  /** The server time each message's `sent_at` gives. @default the system clock */
+  now?: () => Date;
 }
 
 export class SignedConnectionsPusher implements Pusher {
@@ -37,6 +39,7 @@ export class SignedConnectionsPusher implements Pusher {
   /** The stage's path, `/{stage}`, that `@connections/{id}` follows. */
   private readonly basePath: string;
   private readonly timeoutMs: number;
+  private readonly now: () => Date;
 
   /** `endpoint` is the stage's management URL, `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`. */
   constructor(endpoint: string, options: SignedConnectionsPusherOptions) {
@@ -49,10 +52,12 @@ export class SignedConnectionsPusher implements Pusher {
     this.request = https ? httpsRequest : httpRequest;
     this.basePath = this.endpoint.pathname.replace(/\/$/, '');
     this.timeoutMs = options.timeoutMs ?? 5000;
+    this.now = options.now ?? (() => new Date());
   }
 
   async send(connectionId: string, message: ServerMessage): Promise<PushResult> {
-    const { status, errorType } = await this.call('POST', connectionId, JSON.stringify(message));
+    // Stamped as it leaves: a retried push says when this attempt was sent (clients correct a skewed clock by it).
+    const { status, errorType } = await this.call('POST', connectionId, JSON.stringify({ ...message, sent_at: this.now().toISOString() }));
     if (status === 200) return 'sent';
     if (status === 410) return 'gone';
     throw failure('PostToConnection', status, errorType);

@@ -1,4 +1,7 @@
-/** Server → mechanic WebSocket messages (DESIGN §3), `type` first. */
+/**
+ * Server → mechanic WebSocket messages (DESIGN §3), `type` first. The pusher
+ * adds `sent_at` (server time, ISO 8601) to each as it sends it (Pusher port).
+ */
 import type { AcceptRefusal, Booking, NewRequestReason } from './booking';
 
 /** Why a request is no longer available. */
@@ -14,10 +17,19 @@ export type ServerMessage =
       concern: string;
       vehicle: Booking['vehicle'];
     }
-  | { type: 'new_request'; request_id: string; session_id: string; reason: NewRequestReason; concern: string; vehicle: Booking['vehicle'] }
+  | {
+      type: 'new_request';
+      request_id: string;
+      session_id: string;
+      reason: NewRequestReason;
+      /** When the open request expires if nobody takes it. */
+      expires_at: string;
+      concern: string;
+      vehicle: Booking['vehicle'];
+    }
   | { type: 'accept_result'; request_id: string; ok: true }
   | { type: 'accept_result'; request_id: string; ok: false; reason: AcceptRefusal }
-  | { type: 'request_taken'; request_id: string; reason: TakenReason }
+  | { type: 'request_taken'; request_id: string; reason: TakenReason; by_you?: true }
   | { type: 'pong' }
   | { type: 'error'; code: string; message: string };
 
@@ -31,11 +43,12 @@ export const priorityOffer = (request: Booking, expiresAt: string, windowSeconds
   vehicle: request.vehicle,
 });
 
-export const newRequest = (request: Booking, reason: NewRequestReason): ServerMessage => ({
+export const newRequest = (request: Booking, reason: NewRequestReason, expiresAt: string): ServerMessage => ({
   type: 'new_request',
   request_id: request.request_id,
   session_id: request.session_id,
   reason,
+  expires_at: expiresAt,
   concern: request.concern,
   vehicle: request.vehicle,
 });
@@ -44,6 +57,9 @@ export const acceptResult = (requestId: string, refusal: AcceptRefusal | null): 
   refusal === null ? { type: 'accept_result', request_id: requestId, ok: true } : { type: 'accept_result', request_id: requestId, ok: false, reason: refusal };
 
 export const requestTaken = (requestId: string, reason: TakenReason): ServerMessage => ({ type: 'request_taken', request_id: requestId, reason });
+
+/** To the winner's other connections (another phone, a tablet): taken, and by them. */
+export const takenByYou = (requestId: string): ServerMessage => ({ type: 'request_taken', request_id: requestId, reason: 'accepted', by_you: true });
 
 export const pong = (): ServerMessage => ({ type: 'pong' });
 

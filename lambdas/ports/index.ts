@@ -67,7 +67,11 @@ export class PushFailedError extends Error {
 }
 
 export interface Pusher {
-  /** 'gone' when the connection no longer exists (410); throws for any other failure (a PushFailedError when it answered). */
+  /**
+   * Sends `message` with `sent_at` (server time, ISO 8601) added, as every
+   * server message carries it. 'gone' when the connection no longer exists
+   * (410); throws for any other failure (a PushFailedError when it answered).
+   */
   send(connectionId: string, message: ServerMessage): Promise<PushResult>;
   /** Closes a connection from the server side; a gone one is fine. */
   disconnect(connectionId: string): Promise<void>;

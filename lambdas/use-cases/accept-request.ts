@@ -7,7 +7,9 @@
  * one asynchronous hand-over to the fan-out (a workshop, everyone; never the
  * winner's own connections; a favorite winning inside their window was the
  * whole audience, so nobody), so an accept makes the same few calls however
- * many mechanics were told; then the timer is cleared.
+ * many mechanics were told; the winner's other connections hear
+ * `request_taken` with `by_you` from here (one Query of its connections);
+ * then the timer is cleared.
  */
 import { type AcceptRefusal, acceptRefusal, type Booking } from '../domain/booking';
 import { isTerminal } from '../domain/lifecycle';
@@ -77,14 +79,14 @@ export async function acceptRequest(deps: AcceptDeps, input: AcceptInput): Promi
     deps.log.info('[Accept] Accept refused', { request_id: input.requestId, mechanic_id: input.mechanicId, reason: 'already_theirs' });
     await deps.pusher.send(input.connectionId, acceptResult(input.requestId, null));
     // The winner asking again most likely never heard back: its first accept may have died before telling the others.
-    await finishEnding(deps, outcome.booking!);
+    await finishEnding(deps, outcome.booking!, input.connectionId);
     return true;
   }
   const booking = outcome.booking;
   deps.log.info('[Accept] Request matched', { request_id: booking.request_id, mechanic_id: input.mechanicId, routing: booking.routing });
   deps.metrics.count('OffersAccepted');
   await deps.pusher.send(input.connectionId, acceptResult(booking.request_id, null));
-  await finishEnding(deps, booking);
+  await finishEnding(deps, booking, input.connectionId);
   return true;
 }
 
@@ -94,8 +96,8 @@ async function refuse(deps: AcceptDeps, input: AcceptInput, reason: AcceptRefusa
   return false;
 }
 
-/** The others hear it is taken, then the timer goes (last: a timer still set means this did not finish). */
-async function finishEnding(deps: AcceptDeps, booking: Booking): Promise<void> {
-  await tellEnd(deps, booking);
+/** The others hear it is taken (and the winner's other connections, by them), then the timer goes (last: a timer still set means this did not finish). */
+async function finishEnding(deps: AcceptDeps, booking: Booking, winningConnectionId: string): Promise<void> {
+  await tellEnd(deps, booking, winningConnectionId);
   await clearTimerQuietly(deps, booking.request_id);
 }

@@ -9,11 +9,11 @@ import { describeError } from '../domain/errors';
 import { type Booking, type NewRequestReason, type Routing, windowMinutes } from '../domain/booking';
 import { audienceKey, isTerminal, type RouteTo } from '../domain/lifecycle';
 import { canWork } from '../domain/mechanic';
-import { newRequest, priorityOffer, requestTaken, type TakenReason } from '../domain/messages';
+import { newRequest, priorityOffer, requestTaken, type TakenReason, takenByYou } from '../domain/messages';
 import { decideRouting, wantsPriority } from '../domain/routing';
 import type { TransitionChanges } from '../ports';
 import type { Deps } from './deps';
-import { pushToConnections, tellAudience } from './tell-mechanics';
+import { pushToAudience, pushToConnections, tellAudience } from './tell-mechanics';
 
 export type RouteDeps = Pick<
   Deps,
@@ -142,9 +142,10 @@ async function openToEveryoneInstead(deps: RouteDeps, booking: Booking, why: str
 /** Hands `new_request` to the fan-out, then records the request open until it expires. */
 async function openRequest(deps: RouteDeps, booking: Booking): Promise<Booking> {
   const reason = booking.new_request_reason ?? 'broadcast';
-  await tellAudience(deps, booking, newRequest(booking, reason));
   const now = deps.clock.now();
+  // Told before it is stored: a retry after a crash tells again, with its own (later) time, which is the one stored.
   const openUntil = new Date(now.getTime() + deps.requestTtlSeconds * 1000).toISOString();
+  await tellAudience(deps, booking, newRequest(booking, reason, openUntil));
   const outcome = await deps.bookings.transition(booking.session_id, 'opened', {
     now: now.toISOString(),
     changes: { open_until: openUntil },
@@ -174,14 +175,24 @@ export const TAKEN_REASON: Partial<Record<Booking['state'], TakenReason>> = { ma
  * `request_taken` to the audience of an ended booking — never to the winner's
  * own connections (they won it; the accept answered them). A favorite who won
  * inside their window was the whole audience: nobody else heard of the
- * request, so there is no one to tell and not even their connections are
- * read (the accept stays a handful of calls whoever wins).
+ * request, so there is no one else to tell. The winner's other connections
+ * (another phone, a tablet) hear it with `by_you`, pushed from here: one
+ * Query of that mechanic's connections, usually none besides the one that
+ * accepted (left out when known), so an accept stays a handful of calls.
  */
-export async function tellEnd(deps: Parameters<typeof tellAudience>[0], booking: Booking): Promise<void> {
+export async function tellEnd(deps: Parameters<typeof tellAudience>[0], booking: Booking, winningConnectionId?: string): Promise<void> {
   const reason = TAKEN_REASON[booking.state];
   if (!reason) return;
-  if (booking.mechanic_id && booking.audience === audienceKey.mechanic(booking.mechanic_id)) return;
-  await tellAudience(deps, booking, requestTaken(booking.request_id, reason), booking.mechanic_id ? { exceptMechanicId: booking.mechanic_id } : {});
+  const winner = booking.mechanic_id;
+  if (!winner || booking.audience !== audienceKey.mechanic(winner))
+    await tellAudience(deps, booking, requestTaken(booking.request_id, reason), winner ? { exceptMechanicId: winner } : {});
+  if (winner && booking.state === 'matched')
+    await pushToAudience(
+      deps,
+      { kind: 'mechanic', mechanicId: winner },
+      takenByYou(booking.request_id),
+      winningConnectionId ? { exceptConnectionId: winningConnectionId } : {},
+    );
 }
 
 /** Best effort: a timer that fires anyway finds the booking ended and only repeats `request_taken`. */

@@ -98,14 +98,15 @@ describe('AWS calls per path', () => {
     await favorite.waitFor('priority_session_request', offered);
     const acceptOffered = await callsOf('wsAccept', async () => favorite.accept(offered));
     note('accept (offered to the favorite)', acceptOffered);
-    // The request, then the mechanic, read; the favorite was the whole audience: nobody else to tell, so no Query and no push but the answer.
-    expect(acceptOffered).toEqual({ GetItem: 2, UpdateItem: 1, PostToConnection: 1, DeleteSchedule: 1 });
+    // The request, then the mechanic, read; the favorite was the whole audience: nobody else to tell; one Query of the
+    // favorite's own connections (by_you to any other device; here none), no push but the answer.
+    expect(acceptOffered).toEqual({ GetItem: 2, UpdateItem: 1, PostToConnection: 1, Query: 1, DeleteSchedule: 1 });
 
     const open = await book({ concern: 'Accept open' });
     await favorite.waitFor('new_request', open);
     const acceptOpen = await callsOf('wsAccept', async () => favorite.accept(open));
     note('accept (open to everyone)', acceptOpen);
-    expect(acceptOpen).toEqual({ GetItem: 2, UpdateItem: 1, PostToConnection: 1, Invoke: 1, DeleteSchedule: 1 });
+    expect(acceptOpen).toEqual({ GetItem: 2, UpdateItem: 1, PostToConnection: 1, Invoke: 1, Query: 1, DeleteSchedule: 1 });
 
     // An accept of a request already taken: the read that says so, its answer; no mechanic read, no write, nobody told.
     const loser = clients.find((c) => c !== favorite)!;

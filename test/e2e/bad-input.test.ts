@@ -34,6 +34,8 @@ const HANDLER_BODY_LIMIT = 16 * 1024;
 const GATEWAY_BODY_LIMIT = 10 * 1024 * 1024;
 const FRAME_LIMIT = 128 * 1024;
 const ISSUER = 'https://auth.sandbox.priority-dispatch.local';
+/** `sent_at`, as every server message carries it: ISO 8601 in UTC with milliseconds. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 const PLANS = ['free', 'trial', 'credit', 'paid'];
 const ROUTING_TYPES = ['broadcast', 'priority_broadcast'];
@@ -1184,8 +1186,8 @@ describe(`bad input never gets a 5xx, a crash, a dropped connection or a write (
       const odd = mechanic.messages.filter((msg) => !['error', 'accept_result', 'pong'].includes(msg.type ?? ''));
       expect(odd, `seed ${SEED}: messages that are no contract event (e.g. the gateway's "Internal server error")`).toEqual([]);
       for (const msg of mechanic.messages.filter((x) => x.type === 'error')) {
-        expect(Object.keys(msg).sort()).toEqual(['code', 'message', 'type']);
-        expect(msg).toEqual({ type: 'error', code: expect.stringMatching(/^[a-z_]+$/), message: expect.any(String) });
+        expect(Object.keys(msg).sort()).toEqual(['code', 'message', 'sent_at', 'type']);
+        expect(msg).toEqual({ type: 'error', code: expect.stringMatching(/^[a-z_]+$/), message: expect.any(String), sent_at: expect.stringMatching(ISO_TIME) });
         expect(msg.code).not.toBe('internal_error');
       }
       for (const msg of mechanic.messages.filter((x) => x.type === 'accept_result')) expect(msg).toMatchObject({ ok: false, reason: 'not_found' });

@@ -11,6 +11,7 @@ import { newSessionId, requestIdFor } from '../../lambdas/domain/ids';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../sandbox/index';
 import type { LambdaDeadLetter } from '../../sandbox/lambda-async';
 import type { DeadLetter } from '../../sandbox/scheduler';
+import { splitSentAt } from '../support/server-messages';
 
 export type Message = { type: string; [field: string]: unknown };
 
@@ -54,16 +55,16 @@ export async function eventually<T>(check: () => T | undefined | false | Promise
 export class MechanicClient {
   readonly messages: Message[] = [];
   closed = false;
-  /** When each message arrived (epoch ms), kept apart so messages still compare equal to what the server sent. */
-  private readonly arrivals = new WeakMap<Message, number>();
+  /** When each message arrived (epoch ms) and its `sent_at`, kept apart so messages compare equal to what the server said. */
+  private readonly arrivals = new WeakMap<Message, { at: number; sentAt: string | undefined }>();
 
   private constructor(
     readonly mechanicId: string,
     readonly socket: WebSocket,
   ) {
     socket.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as Message;
-      this.arrivals.set(message, Date.now());
+      const { message, sentAt } = splitSentAt<Message>(data.toString());
+      this.arrivals.set(message, { at: Date.now(), sentAt });
       this.messages.push(message);
     });
     socket.on('close', () => (this.closed = true));
@@ -98,9 +99,18 @@ export class MechanicClient {
 
   /** When this client received the message (epoch ms). */
   receivedAt(message: Message): number {
-    const at = this.arrivals.get(message);
-    if (at === undefined) throw new Error(`${this.mechanicId} never received ${JSON.stringify(message)}`);
-    return at;
+    return this.arrival(message).at;
+  }
+
+  /** The message's `sent_at`: the server's time as it sent it (undefined: it had none, e.g. an operator's raw POST). */
+  sentAt(message: Message): string | undefined {
+    return this.arrival(message).sentAt;
+  }
+
+  private arrival(message: Message): { at: number; sentAt: string | undefined } {
+    const arrival = this.arrivals.get(message);
+    if (arrival === undefined) throw new Error(`${this.mechanicId} never received ${JSON.stringify(message)}`);
+    return arrival;
   }
 
   waitFor(type: string, requestId?: string, timeoutMs?: number): Promise<Message> {

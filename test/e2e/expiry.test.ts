@@ -249,7 +249,10 @@ describe('a request that ended while its timer was already waiting for the deadl
     await roundTrip(loser!);
     await roundTrip(winner!);
     expect(loser!.of('request_taken', booked.request_id).map((m) => m.reason)).toEqual(['accepted', 'accepted']);
-    expect(winner!.of('request_taken', booked.request_id)).toEqual([]);
+    // The timer does not know which of the winner's connections accepted: all of them hear it was theirs.
+    expect(winner!.of('request_taken', booked.request_id)).toEqual([
+      { type: 'request_taken', request_id: booked.request_id, reason: 'accepted', by_you: true },
+    ]);
     expect((await sessionView(sandbox, booked.customer, booked.session_id)).request).toMatchObject({ state: 'matched' });
   });
 });

@@ -28,6 +28,7 @@ const newRequest = (requestId: string): ServerMessage => ({
   request_id: requestId,
   session_id: requestId.slice('req-'.length),
   reason: 'broadcast',
+  expires_at: '2026-11-28T13:00:00.000Z',
   concern: 'Fan me out',
   vehicle: null,
 });

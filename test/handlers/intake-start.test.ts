@@ -86,6 +86,8 @@ describe('accepted bookings', () => {
       request_id: response.body.request_id,
       session_id: response.body.session_id,
       reason: 'broadcast',
+      // Until the request expires open: the time stored, and the timer's.
+      expires_at: (await readBooking(table, response.body.session_id))!.open_until,
       concern: 'Brakes squeal',
       vehicle: { make: 'VW', model: 'Golf', year: 2012 },
     };

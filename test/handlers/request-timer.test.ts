@@ -179,6 +179,7 @@ describe('the end of the priority window', () => {
       request_id: offered.request_id,
       session_id: offered.session_id,
       reason: 'fallback',
+      expires_at: (await readBooking(table, offered.session_id))!.open_until,
       concern: 'Window test',
       vehicle: null,
     };
@@ -252,7 +253,7 @@ describe('the end of the priority window', () => {
     expect(logs.lines.map((l) => l.message)).toContain('[Timer] Request ended and its ending finished; nothing to do');
   });
 
-  it("after the favorite accepted, an accept that died before deleting the timer: the firing repeats request_taken to none of the favorite's devices (no fan-out), and deletes the timer", async () => {
+  it("after the favorite accepted, an accept that died before deleting the timer: the firing repeats request_taken by_you to the favorite's devices only, and deletes the timer", async () => {
     // Arrange
     const { favorite, bystander, booked, armed } = await offerAcceptedByFavorite();
     // the timer as an accept that died before its last effect (the deletion) leaves it
@@ -262,10 +263,12 @@ describe('the end of the priority window', () => {
     // Act
     const outcome = await requestTimer({ request_id: booked.request_id, due_at: iso() });
 
-    // Assert: the favorite won it, so nobody is told; the timer goes
+    // Assert: the favorite won it, so nobody else is told; not knowing which device accepted, all of theirs hear by_you; the timer goes
     expect(outcome).toEqual({ did: 'retell_end' });
     expect(await readBooking(table, booked.session_id)).toMatchObject({ state: 'matched', mechanic_id: favorite.mechanicId });
-    expect(await wires.pushed()).toEqual([]);
+    const byYou = { type: 'request_taken', request_id: booked.request_id, reason: 'accepted', by_you: true };
+    expect(await wires.pushedTo(favorite.connectionIds[0]!)).toEqual([byYou]);
+    expect(await wires.pushedTo(favorite.connectionIds[1]!)).toEqual([byYou]);
     expect(await wires.pushedTo(bystander.connectionIds[0]!)).toEqual([]);
     expect(wires.invocations()).toEqual([]);
     expect(wires.deleteScheduleCalls()).toEqual([`timer-${booked.request_id}`]);

@@ -181,7 +181,7 @@ describe('accept', () => {
     expect(await wires.pushedTo(conn(mechanic))).toEqual([{ type: 'error', code: 'invalid_json', message: expect.any(String) }]);
   });
 
-  it("a broadcast request: the first accept wins, its timer goes, the second gets already_matched, the others hear request_taken, none of the winner's devices do", async () => {
+  it("a broadcast request: the first accept wins, its timer goes, the second gets already_matched, the others hear request_taken, the winner's other device hears it by_you", async () => {
     // Arrange
     const first = await wires.addMechanic({ connections: 2 });
     const second = await wires.addMechanic();
@@ -193,12 +193,12 @@ describe('accept', () => {
     const firstResult = await wsAccept(message('accept', first, { action: 'accept', request_id: booked.request_id }));
     const secondResult = await wsAccept(message('accept', second, { action: 'accept', request_id: booked.request_id }));
 
-    // Assert: the winner hears only its answer (all its connections are left out of request_taken)
+    // Assert: the accepting connection hears only its answer, the winner's other one that they took it
     expect(firstResult).toEqual(OK);
     expect(secondResult).toEqual(OK);
     const taken = { type: 'request_taken', request_id: booked.request_id, reason: 'accepted' };
     expect(await wires.pushedTo(conn(first))).toEqual([{ type: 'accept_result', request_id: booked.request_id, ok: true }]);
-    expect(await wires.pushedTo(first.connectionIds[1]!)).toEqual([]);
+    expect(await wires.pushedTo(first.connectionIds[1]!)).toEqual([{ ...taken, by_you: true }]);
     // request_taken comes through the fan-out, so it may land before or after the second's own answer
     expect(await wires.pushedTo(conn(second))).toEqual(
       expect.arrayContaining([taken, { type: 'accept_result', request_id: booked.request_id, ok: false, reason: 'already_matched' }]),
@@ -319,7 +319,7 @@ describe('accept', () => {
     expect(await readBookingOfRequest(table, booked.request_id)).toMatchObject({ state: 'matched', routing: 'priority', mechanic_id: favorite.mechanicId });
   });
 
-  it("none of the favorite's devices hear request_taken when one of them wins (nor anyone else: nothing goes through the fan-out)", async () => {
+  it("the favorite's other devices hear request_taken by_you when one of them wins; nobody else hears anything, nothing goes through the fan-out", async () => {
     // Arrange
     await wires.setFlag('true');
     const favorite = await wires.addMechanic({ connections: 3 });
@@ -331,9 +331,10 @@ describe('accept', () => {
     await wsAccept(message('accept', favorite, { action: 'accept', request_id: booked.request_id }));
 
     // Assert
+    const byYou = { type: 'request_taken', request_id: booked.request_id, reason: 'accepted', by_you: true };
     expect(await wires.pushedTo(favorite.connectionIds[0]!)).toEqual([{ type: 'accept_result', request_id: booked.request_id, ok: true }]);
-    expect(await wires.pushedTo(favorite.connectionIds[1]!)).toEqual([]);
-    expect(await wires.pushedTo(favorite.connectionIds[2]!)).toEqual([]);
+    expect(await wires.pushedTo(favorite.connectionIds[1]!)).toEqual([byYou]);
+    expect(await wires.pushedTo(favorite.connectionIds[2]!)).toEqual([byYou]);
     expect(await wires.pushedTo(conn(bystander))).toEqual([]);
     expect(wires.invocations()).toEqual([]);
     expect(await readBookingOfRequest(table, booked.request_id)).toMatchObject({ state: 'matched', mechanic_id: favorite.mechanicId });

@@ -569,7 +569,7 @@ describe('paid plans and idempotency', () => {
 });
 
 describe('accept races', () => {
-  it("20 concurrent accepts on an open request yield exactly one winner; the others also hear request_taken, none of the winner's devices do", async () => {
+  it("20 concurrent accepts on an open request yield exactly one winner; the others also hear request_taken, the winner's other device hears it by_you", async () => {
     // Arrange
     const mechanics = await Promise.all(Array.from({ length: 20 }, () => h.addMechanic({ connections: 2 })));
     const answer = await startIntake(h.deps, { customerId: 'cust-17', booking: booking() });
@@ -588,9 +588,10 @@ describe('accept races', () => {
     for (const connectionId of mechanics.filter((x) => x !== winner).flatMap((m) => m.connectionIds)) {
       expect(await h.pushedTo(connectionId)).toContainEqual({ type: 'request_taken', request_id: answer.request_id, reason: 'accepted' });
     }
-    for (const connectionId of winner.connectionIds) {
-      expect((await h.pushedTo(connectionId)).filter((msg) => msg.type === 'request_taken')).toEqual([]);
-    }
+    expect((await h.pushedTo(winner.connectionIds[0]!)).filter((msg) => msg.type === 'request_taken')).toEqual([]);
+    expect((await h.pushedTo(winner.connectionIds[1]!)).filter((msg) => msg.type === 'request_taken')).toEqual([
+      { type: 'request_taken', request_id: answer.request_id, reason: 'accepted', by_you: true },
+    ]);
     const stored = await h.deps.bookings.get(answer.session_id);
     expect(stored).toMatchObject({ state: 'matched', mechanic_id: winner.mechanicId });
     expect(stored!.events.filter((e) => e.type === 'accepted')).toHaveLength(1);

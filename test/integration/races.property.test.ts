@@ -333,10 +333,12 @@ describe('races between accept, decline, cancel and the timer', () => {
           expect(due! <= nextDeadline(final, deps.recoveryDelaySeconds)!).toBe(true);
         }
 
-        // Assert: the winner is never told the request was taken — not inline, and every hand-over of request_taken leaves out all its connections
+        // Assert: the winner is never told someone else took the request — inline only ever by_you, and every hand-over of
+        // request_taken leaves out all its connections
         const handOvers: (RecordingFanOut['sent'][number] & Exclusion)[] = fanOut.sent.filter((s) => s.requestId === requestId);
         if (final.state === 'matched') {
-          expect(pusher.sent.filter((p) => p.connectionId === winner && p.message.type === 'request_taken')).toEqual([]);
+          const toWinner = pusher.sent.filter((p) => p.connectionId === winner && p.message.type === 'request_taken').map((p) => p.message);
+          expect(toWinner.every((m) => m.type === 'request_taken' && m.by_you === true)).toBe(true);
           for (const taken of handOvers.filter((s) => s.message.type === 'request_taken')) expect(taken.exceptMechanicId).toBe(final.mechanic_id);
         }
 

@@ -13,6 +13,7 @@ import { PushFailedError } from '../../lambdas/ports';
 import { SandboxPrincipals } from '../../sandbox/iam';
 import { startWebSocketGateway, type WebSocketGateway } from '../../sandbox/websocket-gateway';
 import { eventually, signedConnectionsCall } from '../e2e/clients';
+import { requireSentAt } from '../support/server-messages';
 
 let gateway: WebSocketGateway;
 const principals = new SandboxPrincipals();
@@ -134,7 +135,7 @@ describe('SignedConnectionsPusher against it', () => {
     // Assert
     expect({ sent, gone, afterDisconnect }).toEqual({ sent: 'sent', gone: 'gone', afterDisconnect: 'gone' });
     await eventually(() => received.length > 0, 'the message to arrive');
-    expect(JSON.parse(received[0]!)).toEqual({ type: 'error', code: 'hello', message: 'from the lean client' });
+    expect(requireSentAt(received[0]!)).toEqual({ type: 'error', code: 'hello', message: 'from the lean client' });
   });
 
   it('signed with the wrong secret, it throws a PushFailedError that is not worth retrying, and nothing arrives', async () => {

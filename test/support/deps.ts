@@ -56,6 +56,7 @@ import { SandboxPrincipals } from '../../sandbox/iam';
 import { startWebSocketGateway } from '../../sandbox/websocket-gateway';
 import { ManualClock, RecordingMetrics } from './in-memory-ports';
 import type { TestTable } from './table';
+import { requireSentAt } from './server-messages';
 
 const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -348,7 +349,7 @@ export async function startSandboxWires(options: {
     const socket = new WebSocket(`${gateway.url}?${query}`);
     const entry: MechanicSocket = { connectionId: '', socket };
     socket.on('error', () => undefined);
-    socket.on('message', (data) => arrivals.push({ connectionId: entry.connectionId, message: JSON.parse(data.toString()) as ServerMessage }));
+    socket.on('message', (data) => arrivals.push({ connectionId: entry.connectionId, message: requireSentAt<ServerMessage>(data.toString()) }));
     socket.on('close', () => {
       if (!closing && !dropping.has(entry.connectionId)) closedByGateway.push(entry.connectionId);
     });

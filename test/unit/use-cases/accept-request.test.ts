@@ -4,7 +4,8 @@
  * open. Everyone else learns why not; the audience hears `request_taken`
  * (a workshop or everyone through the fan-out; a favorite who won inside
  * their window was the whole audience: nobody), never any connection of the
- * winner; the timer is cleared. The reference is
+ * winner; the winner's other connections hear it with `by_you`, pushed by
+ * the accept itself; the timer is cleared. The reference is
  * test/integration/flow.test.ts ("accept races", seed scenario 2).
  */
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -57,20 +58,23 @@ describe('acceptRequest: inside the priority window', () => {
     expect(deps.metrics.total('OffersAccepted')).toBe(1);
   });
 
-  it("request_taken (accepted) reaches none of the favorite's connections (the winner's), and nothing goes through the fan-out", async () => {
+  it("the favorite's other connections hear request_taken by_you from the accept; the accepting one only its answer; nobody else anything, nothing through the fan-out", async () => {
     // Arrange
     const favorite = await addMechanic(deps, { connections: 3 });
+    const bystander = await addMechanic(deps);
     const { requestId } = await offeredBooking(deps, favorite);
 
     // Act
     await accept(requestId, favorite, favorite.connectionIds[1]);
 
-    // Assert: each connection has its offer; the accepting one its answer too; none hears request_taken
+    // Assert
     const offer = expect.objectContaining({ type: 'priority_session_request', request_id: requestId });
-    expect(deps.pusher.sentTo(favorite.connectionIds[0]!)).toEqual([offer]);
-    expect(deps.pusher.sentTo(favorite.connectionIds[1]!)).toEqual([offer, { type: 'accept_result', request_id: requestId, ok: true }]);
-    expect(deps.pusher.sentTo(favorite.connectionIds[2]!)).toEqual([offer]);
+    const byYou = { type: 'request_taken', request_id: requestId, reason: 'accepted', by_you: true };
     expect(deps.fanOut.sent).toEqual([]);
+    expect(deps.pusher.sentTo(favorite.connectionIds[0]!)).toEqual([offer, byYou]);
+    expect(deps.pusher.sentTo(favorite.connectionIds[1]!)).toEqual([offer, { type: 'accept_result', request_id: requestId, ok: true }]);
+    expect(deps.pusher.sentTo(favorite.connectionIds[2]!)).toEqual([offer, byYou]);
+    expect(received(deps, bystander)).toEqual([]);
   });
 
   it('clears the timer, so the window end never falls back', async () => {
@@ -106,7 +110,7 @@ describe('acceptRequest: an open request', () => {
     expect((await stored(deps, requestId)).mechanic_id).toBe(other.mechanicId);
   });
 
-  it('request_taken (accepted) goes to everyone through the fan-out, except every connection of the winner; the timer is cleared', async () => {
+  it('request_taken (accepted) goes to everyone through the fan-out but the winner, whose other connections hear it by_you from the accept; the timer is cleared', async () => {
     // Arrange
     const winner = await addMechanic(deps, { connections: 2 });
     const bystander = await addMechanic(deps, { connections: 2 });
@@ -117,6 +121,7 @@ describe('acceptRequest: an open request', () => {
     await accept(requestId, winner);
 
     // Assert
+    const byYou = { type: 'request_taken', request_id: requestId, reason: 'accepted', by_you: true };
     expect(deps.fanOut.sent.at(-1)).toEqual({
       requestId,
       audience: { kind: 'everyone' },
@@ -127,7 +132,7 @@ describe('acceptRequest: an open request', () => {
     expect(deps.timer.timer(requestId)).toBeUndefined();
     expect(await deliverFanOut(deps)).toEqual([]);
     expect(received(deps, winner)).toEqual([expect.objectContaining({ type: 'new_request' }), { type: 'accept_result', request_id: requestId, ok: true }]);
-    expect(deps.pusher.sentTo(winner.connectionIds[1]!)).toEqual([expect.objectContaining({ type: 'new_request' })]);
+    expect(deps.pusher.sentTo(winner.connectionIds[1]!)).toEqual([expect.objectContaining({ type: 'new_request' }), byYou]);
     for (const connectionId of bystander.connectionIds) {
       expect(deps.pusher.sentTo(connectionId)).toEqual([
         expect.objectContaining({ type: 'new_request' }),

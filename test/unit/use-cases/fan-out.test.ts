@@ -22,7 +22,7 @@ beforeEach(() => {
 async function newRequestMessage() {
   const { requestId } = await openBooking(deps);
   deps.fanOut.sent.length = 0;
-  return { requestId, message: newRequest(await stored(deps, requestId), 'broadcast') };
+  return { requestId, message: newRequest(await stored(deps, requestId), 'broadcast', '2026-11-28T13:00:00.000Z') };
 }
 
 describe('fanOut', () => {

@@ -37,6 +37,7 @@ describe('startIntake', () => {
           request_id: requestId,
           session_id: answer.session_id,
           reason: 'broadcast',
+          expires_at: at(1800),
           concern: 'Check engine light after a cold start',
           vehicle: { make: 'Toyota', model: 'Corolla', year: 2019 },
         },

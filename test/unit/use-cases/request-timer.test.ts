@@ -321,21 +321,27 @@ describe('onTimer: nothing due, or the request ended', () => {
     // Assert
     expect(result).toEqual({ did: 'retell_end' });
     const taken = { type: 'request_taken', request_id: requestId, reason: 'accepted' };
+    const byYou = { ...taken, by_you: true };
     expect(deps.fanOut.sent.slice(-2)).toEqual([
       { requestId, audience: { kind: 'everyone' }, message: taken, exceptMechanicId: winner.mechanicId },
       { requestId, audience: { kind: 'everyone' }, message: taken, exceptMechanicId: winner.mechanicId },
     ]);
     expect(await deliverFanOut(deps)).toEqual([]);
     expect(received(deps, favorite)).toEqual([expect.objectContaining({ type: 'new_request' }), taken, taken]);
-    expect(received(deps, winner)).toEqual([expect.objectContaining({ type: 'new_request' }), { type: 'accept_result', request_id: requestId, ok: true }]);
-    expect(deps.pusher.sentTo(winner.connectionIds[1]!)).toEqual([expect.objectContaining({ type: 'new_request' })]);
+    // The timer does not know which connection accepted: all of the winner's hear it was theirs.
+    expect(received(deps, winner)).toEqual([
+      expect.objectContaining({ type: 'new_request' }),
+      { type: 'accept_result', request_id: requestId, ok: true },
+      byYou,
+    ]);
+    expect(deps.pusher.sentTo(winner.connectionIds[1]!)).toEqual([expect.objectContaining({ type: 'new_request' }), byYou, byYou]);
     expect(deps.timer.clears).toEqual([requestId]);
     expect(deps.timer.timer(requestId)).toBeUndefined();
     expect((await stored(deps, requestId)).state).toBe('matched');
     expect(deps.log.messages('[Timer]')).toEqual(['[Timer] Request ended; repeating request_taken']);
   });
 
-  it('a priority request the favorite won, whose accept died before clearing the timer: the repeat reaches nobody (the audience is the winner), the timer cleared', async () => {
+  it("a priority request the favorite won, whose accept died before clearing the timer: the repeat reaches only the favorite's devices (by_you), the timer cleared", async () => {
     // Arrange: the timer set again as the accept, dying before its clear, would have left it
     const favoriteDevices = await addMechanic(deps, { connections: 2 });
     const { requestId } = await offeredBooking(deps, favoriteDevices);
@@ -344,14 +350,19 @@ describe('onTimer: nothing due, or the request ended', () => {
     await deps.timer.set(requestId, new Date(due), 'existing');
     deps.clock.advance(600);
     const pushed = deps.pusher.sent.length;
+    const handedOver = deps.fanOut.sent.length;
 
     // Act
     const result = await fire(requestId);
 
     // Assert
     expect(result).toEqual({ did: 'retell_end' });
-    expect(deps.pusher.sent.length).toBe(pushed);
-    expect(deps.fanOut.sent).toEqual([]);
+    const byYou = { type: 'request_taken', request_id: requestId, reason: 'accepted', by_you: true };
+    const byConnection = (a: { connectionId: string }, b: { connectionId: string }) => a.connectionId.localeCompare(b.connectionId);
+    expect(deps.pusher.sent.slice(pushed).sort(byConnection)).toEqual(
+      favoriteDevices.connectionIds.map((connectionId) => ({ connectionId, message: byYou })).sort(byConnection),
+    );
+    expect(deps.fanOut.sent).toHaveLength(handedOver);
     expect(deps.timer.timer(requestId)).toBeUndefined();
     expect((await stored(deps, requestId)).state).toBe('matched');
     expect(deps.metrics.total('FallbacksFired')).toBe(0);

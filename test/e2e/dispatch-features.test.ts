@@ -1,0 +1,117 @@
+/**
+ * What dispatch apps rely on (issue #10), with real `ws` clients against the
+ * sandbox: every server message says when the server sent it (`sent_at`),
+ * `new_request` says until when the request stays open (`expires_at`), and a
+ * winner's other devices hear `request_taken` with `by_you`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox } from '../../sandbox/index';
+import { api, MechanicClient, type Message, registerMechanic, roundTrip, sessionView, startTestSandbox } from './clients';
+
+let sandbox: Sandbox;
+const clients: MechanicClient[] = [];
+
+beforeAll(async () => {
+  sandbox = await startTestSandbox({ flag: 'on' });
+});
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  await sandbox.stop();
+});
+
+async function connect(mechanicId: string): Promise<MechanicClient> {
+  const client = await MechanicClient.connect(sandbox, mechanicId);
+  clients.push(client);
+  return client;
+}
+
+/** `POST /intake/start` as a new customer: the request id and the customer. */
+async function book(body: Record<string, unknown> = {}): Promise<{ requestId: string; sessionId: string; customer: string }> {
+  const customer = `cust-${crypto.randomUUID().slice(0, 8)}`;
+  const answer = await api<{ session_id: string; request_id: string }>(sandbox, 'POST', '/intake/start', {
+    token: await sandbox.token({ sub: customer }),
+    body: { plan: 'free', concern: 'Dispatch features', ...body },
+  });
+  expect(answer.status).toBe(201);
+  return { requestId: answer.body.request_id, sessionId: answer.body.session_id, customer };
+}
+
+describe('sent_at and expires_at', () => {
+  it("every message a mechanic hears carries sent_at, the server's time as it sent it; new_request carries expires_at, the request's open_until", async () => {
+    // Arrange
+    const mechanic = await connect(await registerMechanic(sandbox));
+    const before = Date.now();
+
+    // Act: a broadcast, a ping, a message that makes no sense
+    const booked = await book();
+    const offer = await mechanic.waitFor('new_request', booked.requestId);
+    mechanic.send('not json');
+    await mechanic.waitFor('error');
+    await roundTrip(mechanic);
+    const after = Date.now();
+
+    // Assert: each one stamped within the test's own time (one machine, one clock)
+    const heard: Message[] = [offer, mechanic.of('error')[0]!, mechanic.of('pong')[0]!];
+    for (const message of heard) {
+      const sentAt = Date.parse(mechanic.sentAt(message) ?? '');
+      expect(sentAt, `${message.type} sent_at`).toBeGreaterThanOrEqual(before);
+      expect(sentAt, `${message.type} sent_at`).toBeLessThanOrEqual(after);
+      expect(sentAt, `${message.type} sent before it arrived`).toBeLessThanOrEqual(mechanic.receivedAt(message));
+    }
+    const view = await sessionView(sandbox, booked.customer, booked.sessionId);
+    expect(offer.expires_at).toBe(view.request!.open_until);
+    expect(Date.parse(String(offer.expires_at))).toBeGreaterThan(Date.parse(mechanic.sentAt(offer)!));
+  });
+});
+
+describe('request_taken tells the truth', () => {
+  it('the winner’s other device hears request_taken by_you, the accepting one only its accept_result, another mechanic request_taken without by_you', async () => {
+    // Arrange: one mechanic on a phone and a tablet, another on a phone
+    const winnerId = await registerMechanic(sandbox);
+    const phone = await connect(winnerId);
+    const tablet = await connect(winnerId);
+    const other = await connect(await registerMechanic(sandbox));
+    const booked = await book();
+    await Promise.all([phone, tablet, other].map((c) => c.waitFor('new_request', booked.requestId)));
+
+    // Act
+    phone.accept(booked.requestId);
+
+    // Assert
+    expect(await phone.waitFor('accept_result', booked.requestId)).toEqual({ type: 'accept_result', request_id: booked.requestId, ok: true });
+    expect(await tablet.waitFor('request_taken', booked.requestId)).toEqual({
+      type: 'request_taken',
+      request_id: booked.requestId,
+      reason: 'accepted',
+      by_you: true,
+    });
+    expect(await other.waitFor('request_taken', booked.requestId)).toEqual({ type: 'request_taken', request_id: booked.requestId, reason: 'accepted' });
+    await roundTrip(phone);
+    expect(phone.of('request_taken', booked.requestId)).toEqual([]);
+  });
+
+  it('a favorite who wins on one device: their other device hears by_you, nobody else hears anything', async () => {
+    // Arrange
+    const favoriteId = await registerMechanic(sandbox);
+    const phone = await connect(favoriteId);
+    const tablet = await connect(favoriteId);
+    const bystander = await connect(await registerMechanic(sandbox));
+    const booked = await book({ preferred_mechanic_id: favoriteId, routing_type: 'priority_broadcast' });
+    await Promise.all([phone, tablet].map((c) => c.waitFor('priority_session_request', booked.requestId)));
+
+    // Act
+    tablet.accept(booked.requestId);
+
+    // Assert
+    expect(await tablet.waitFor('accept_result', booked.requestId)).toMatchObject({ ok: true });
+    expect(await phone.waitFor('request_taken', booked.requestId)).toEqual({
+      type: 'request_taken',
+      request_id: booked.requestId,
+      reason: 'accepted',
+      by_you: true,
+    });
+    await Promise.all([tablet, bystander].map((c) => roundTrip(c)));
+    expect(tablet.of('request_taken', booked.requestId)).toEqual([]);
+    expect(bystander.messages.filter((m) => m.request_id === booked.requestId)).toEqual([]);
+  });
+});
