@@ -7,7 +7,7 @@
  * parser backtracks through parentheses, so the accept guard costs it ~70 µs
  * of CPU flat against ~4.5 ms for the nested one before the engine rewrite.
  */
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent, Booking, RequestMetadata } from '../domain/booking';
 import { audienceKey, audienceKeysOf, type Guard, type GuardContext, type LifecycleEvent, TRANSITIONS } from '../domain/lifecycle';
 import type { BookingStore, TransitionChanges, TransitionOutcome } from '../ports';
@@ -131,7 +131,46 @@ export class DynamoDbBookingStore implements BookingStore {
       if (!isConditionFailure(error)) throw error;
     }
   }
+
+  /** An upsert (UpdateItem creates the item): a repeated decline leaves one item, with its first time. */
+  async noteDecline(sessionId: string, mechanicId: string, at: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.decline(sessionId, mechanicId),
+        UpdateExpression: 'SET mechanic_id = :mechanic, declined_at = if_not_exists(declined_at, :at), expires_at_epoch = :expires',
+        ExpressionAttributeValues: {
+          ':mechanic': mechanicId,
+          ':at': at,
+          ':expires': Math.floor(Date.parse(at) / 1000) + DECLINE_KEPT_SECONDS,
+        },
+      }),
+    );
+  }
+
+  async decliners(sessionId: string): Promise<ReadonlySet<string>> {
+    const found = new Set<string>();
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': keys.declinesOf(sessionId) },
+          ProjectionExpression: 'mechanic_id',
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) found.add(String(item.mechanic_id));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return found;
+  }
 }
+
+/** DynamoDB's TTL removes a decline a week after it was made: long after any request it was about has ended. */
+const DECLINE_KEPT_SECONDS = 7 * 24 * 3600;
 
 /** `SET #f0 = :f0, …` for top-level fields and `#request_metadata.#m0 = :m0, …` for metadata fields; undefined ones are skipped. */
 function setClauses(fields: Record<string, unknown>, metadata: Partial<RequestMetadata>) {

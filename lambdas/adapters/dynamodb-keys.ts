@@ -10,6 +10,9 @@ export const keys = {
   booking: (sessionId: string) => ({ pk: `BOOKING#${sessionId}`, sk: 'BOOKING' }),
   mechanic: (id: string) => ({ pk: `MECHANIC#${id}`, sk: 'MECHANIC' }),
   connection: (id: string) => ({ pk: `CONNECTION#${id}`, sk: 'CONNECTION' }),
+  /** One mechanic's decline of one request: apart from the booking, so a booking item never grows with its declines. */
+  decline: (sessionId: string, mechanicId: string) => ({ pk: `DECLINES#${sessionId}`, sk: `MECHANIC#${mechanicId}` }),
+  declinesOf: (sessionId: string) => `DECLINES#${sessionId}`,
 };
 
 /** Index keys of a connection item. */

@@ -32,6 +32,10 @@ export interface BookingStore {
   ): Promise<TransitionOutcome>;
   /** Adds to the audit trail (and request metadata); no state change; a missing booking stays missing. */
   record(sessionId: string, audit: AuditEvent, metadata?: Partial<RequestMetadata>): Promise<void>;
+  /** Remembers that this mechanic declined the booking's request (again: no change), so no later offer of it reaches them. */
+  noteDecline(sessionId: string, mechanicId: string, at: string): Promise<void>;
+  /** Every mechanic who declined the booking's request. */
+  decliners(sessionId: string): Promise<ReadonlySet<string>>;
 }
 
 export interface MechanicStore {

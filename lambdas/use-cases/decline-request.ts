@@ -1,10 +1,13 @@
 /**
- * Decline: the favorite declining ends the priority window at once — the
- * request opens to everyone now instead of at `expires_at`. Anyone else's
- * decline changes nothing (the request simply stays open to the others).
+ * Decline: every decline of a pending request is remembered, so no later
+ * offer of it reaches that mechanic (the fallback broadcast leaves out the
+ * favorite who declined, a repeated broadcast anyone who did). The favorite
+ * declining also ends the priority window at once — the request opens to
+ * everyone else now instead of at `expires_at`. Anyone else's decline changes
+ * nothing more (the request stays open to the others).
  */
 import { isRequestId, sessionIdOf } from '../domain/ids';
-import { guardHolds, TRANSITIONS } from '../domain/lifecycle';
+import { guardHolds, isTerminal, TRANSITIONS } from '../domain/lifecycle';
 import { errorEvent } from '../domain/messages';
 import { armRecovery, type RouteDeps, routeRequest, windowOverChanges } from './route-request';
 
@@ -15,6 +18,8 @@ export async function declineRequest(deps: RouteDeps, input: { requestId: string
     return;
   }
   const now = deps.clock.now().toISOString();
+  // First: the fallback this decline may start must already leave them out.
+  if (!isTerminal(booking.state)) await deps.bookings.noteDecline(booking.session_id, input.mechanicId, now);
   const actor = { mechanicId: input.mechanicId, workshopId: null };
   if (!guardHolds(TRANSITIONS.declined.guard, booking, { now, actor })) {
     deps.log.info('[Decline] Noted; the request stays open', { request_id: booking.request_id, mechanic_id: input.mechanicId });

@@ -5,15 +5,17 @@
  * a mechanic is pushed here. When pushes still fail after their retries, the
  * invocation fails, and Lambda runs it again (twice, then the DLQ): every
  * mechanic is told at least once; those already told get a duplicate (same
- * `request_id`; clients dedupe).
+ * `request_id`; clients dedupe). An offer (`new_request`) leaves out every
+ * mechanic who declined the request: each shard's run reads who did.
  */
 import type { Audience } from '../domain/booking';
+import { sessionIdOf } from '../domain/ids';
 import type { ServerMessage } from '../domain/messages';
 import type { Exclusion } from '../ports';
 import type { Deps } from './deps';
 import { pushToAudience, type Delivery } from './tell-mechanics';
 
-export type FanOutDeps = Pick<Deps, 'fanOut' | 'connections' | 'pusher' | 'clock' | 'log' | 'metrics'>;
+export type FanOutDeps = Pick<Deps, 'fanOut' | 'bookings' | 'connections' | 'pusher' | 'clock' | 'log' | 'metrics'>;
 
 export interface FanOutInput extends Exclusion {
   readonly requestId: string;
@@ -37,7 +39,8 @@ export async function fanOut(deps: FanOutDeps, input: FanOutInput): Promise<{ sh
     });
     return { shards: deps.connections.shards };
   }
-  const delivery = await pushToAudience(deps, input.audience, input.message, options);
+  const declined = input.message.type === 'new_request' ? await deps.bookings.decliners(sessionIdOf(input.requestId)) : undefined;
+  const delivery = await pushToAudience(deps, input.audience, input.message, { ...options, ...(declined?.size ? { declined } : {}) });
   // An empty shard says nothing: sixteen lines per broadcast would drown the ones that matter.
   if (delivery.delivered + delivery.gone + delivery.failed > 0)
     deps.log.info('[FanOut] Delivered', { request_id: input.requestId, message_type: input.message.type, audience: input.audience, ...delivery });

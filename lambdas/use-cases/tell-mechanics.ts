@@ -38,12 +38,17 @@ export async function tellAudience(deps: TellDeps, booking: Booking, message: Se
   else await deps.fanOut.send(booking.request_id, audience, message, options);
 }
 
+/** Who is left out of a push: a connection, a mechanic (a winner), and the mechanics who declined (offers only). */
+export interface PushExclusion extends Exclusion {
+  readonly declined?: ReadonlySet<string>;
+}
+
 /** Pushes to every connection of one audience that fits one invocation (not `everyone`: that is split by shard first). */
 export async function pushToAudience(
   deps: PushDeps,
   audience: Exclude<Audience, { kind: 'everyone' }>,
   message: ServerMessage,
-  options: Exclusion = {},
+  options: PushExclusion = {},
 ): Promise<Delivery> {
   const total: Delivery = { delivered: 0, gone: 0, failed: 0 };
   for await (const page of connectionsOf(deps, audience)) {
@@ -59,8 +64,10 @@ export async function pushToAudience(
   return total;
 }
 
-const excluded = (connection: Connection, options: Exclusion): boolean =>
-  connection.connection_id === options.exceptConnectionId || connection.mechanic_id === options.exceptMechanicId;
+const excluded = (connection: Connection, options: PushExclusion): boolean =>
+  connection.connection_id === options.exceptConnectionId ||
+  connection.mechanic_id === options.exceptMechanicId ||
+  options.declined?.has(connection.mechanic_id) === true;
 
 export async function pushToConnections(deps: PushDeps, targets: readonly Connection[], message: ServerMessage): Promise<Delivery> {
   const delivery: Delivery = { delivered: 0, gone: 0, failed: 0 };

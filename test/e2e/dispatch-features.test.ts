@@ -115,3 +115,26 @@ describe('request_taken tells the truth', () => {
     expect(bystander.messages.filter((m) => m.request_id === booked.requestId)).toEqual([]);
   });
 });
+
+describe('decliners are left out', () => {
+  it('the favorite who declines is not offered the request again by the fallback; the others are; a cancel still reaches all of them', async () => {
+    // Arrange
+    const favoriteId = await registerMechanic(sandbox);
+    const favorite = await connect(favoriteId);
+    const other = await connect(await registerMechanic(sandbox));
+    const booked = await book({ preferred_mechanic_id: favoriteId, routing_type: 'priority_broadcast' });
+    await favorite.waitFor('priority_session_request', booked.requestId);
+
+    // Act
+    favorite.decline(booked.requestId);
+    const fallback = await other.waitFor('new_request', booked.requestId);
+    const cancelled = await api(sandbox, 'POST', `/sessions/${booked.sessionId}/cancel`, { token: await sandbox.token({ sub: booked.customer }) });
+
+    // Assert
+    expect(fallback).toMatchObject({ reason: 'priority_declined' });
+    expect(cancelled.status).toBe(200);
+    expect(await favorite.waitFor('request_taken', booked.requestId)).toMatchObject({ reason: 'cancelled' });
+    expect(await other.waitFor('request_taken', booked.requestId)).toMatchObject({ reason: 'cancelled' });
+    expect(favorite.of('new_request', booked.requestId)).toEqual([]);
+  });
+});

@@ -70,6 +70,7 @@ export class ManualClock implements Clock {
  */
 export class InMemoryBookingStore implements BookingStore {
   private readonly items = new Map<string, Booking>();
+  private readonly declines = new Map<string, Set<string>>();
 
   async create(booking: Booking): Promise<{ created: boolean; booking: Booking }> {
     const existing = this.items.get(booking.session_id);
@@ -110,6 +111,14 @@ export class InMemoryBookingStore implements BookingStore {
     const booking = this.items.get(sessionId);
     if (!booking) return;
     this.save({ ...booking, request_metadata: { ...booking.request_metadata, ...withoutUndefined(metadata) }, events: [...booking.events, audit] });
+  }
+
+  async noteDecline(sessionId: string, mechanicId: string): Promise<void> {
+    this.declines.set(sessionId, new Set([...(this.declines.get(sessionId) ?? []), mechanicId]));
+  }
+
+  async decliners(sessionId: string): Promise<ReadonlySet<string>> {
+    return new Set(this.declines.get(sessionId) ?? []);
   }
 
   /** Every stored booking (tests look at all of them). */

@@ -264,6 +264,26 @@ export function describeStoreContract(name: string, makeStores: () => Promise<St
         expect(await stores.bookings.get(missing)).toBeUndefined();
       });
 
+      it('notes declines per request: a repeated one counts once, another request has its own, and the booking itself is untouched', async () => {
+        // Arrange
+        const declined = booking('open');
+        const other = booking('open');
+        await stores.bookings.create(declined);
+        await stores.bookings.create(other);
+
+        // Act
+        await stores.bookings.noteDecline(declined.session_id, 'mech-a', T1);
+        await stores.bookings.noteDecline(declined.session_id, 'mech-b', T1);
+        await stores.bookings.noteDecline(declined.session_id, 'mech-a', T2);
+        await stores.bookings.noteDecline(other.session_id, 'mech-c', T2);
+
+        // Assert
+        expect([...(await stores.bookings.decliners(declined.session_id))].sort()).toEqual(['mech-a', 'mech-b']);
+        expect([...(await stores.bookings.decliners(other.session_id))]).toEqual(['mech-c']);
+        expect([...(await stores.bookings.decliners(randomUUID()))]).toEqual([]);
+        expect(await stores.bookings.get(declined.session_id)).toEqual(declined);
+      });
+
       it('hands out copies: changing what was passed in or read back changes nothing stored', async () => {
         // Arrange
         const stored = booking('open');

@@ -2,14 +2,17 @@
  * Decline: the favorite's decline ends the priority window at once — the
  * request opens to everyone now (new_request reason priority_declined), the
  * recovery timer armed before that write; anyone else's decline changes
- * nothing. The reference is test/integration/flow.test.ts ("decline").
+ * nothing but being remembered. Whoever declined is left out of every later
+ * offer of the request (not of its request_taken). The reference is
+ * test/integration/flow.test.ts ("decline").
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { acceptRequest } from '../../../lambdas/use-cases/accept-request';
+import { cancelBooking } from '../../../lambdas/use-cases/booking';
 import { declineRequest } from '../../../lambdas/use-cases/decline-request';
 import { onTimer } from '../../../lambdas/use-cases/request-timer';
 import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory-ports';
-import { addMechanic, at, offeredBooking, phone, received, stored, type TestMechanic } from './fixtures';
+import { addMechanic, at, deliverFanOut, offeredBooking, openBooking, phone, received, stored, type TestMechanic } from './fixtures';
 
 let deps: InMemoryDeps;
 let favorite: TestMechanic;
@@ -52,6 +55,51 @@ describe('declineRequest', () => {
     expect(booking.events[2]).toEqual({ at: at(30), type: 'declined', mechanic_id: favorite.mechanicId });
     expect(deps.timer.timer(requestId)?.due).toBe(at(1830));
     expect(deps.metrics.total('FallbacksFired')).toBe(1);
+  });
+
+  it('the favorite who declined is left out of the fallback broadcast; everyone else gets it, and all of them the request_taken that ends it', async () => {
+    // Arrange
+    const { requestId, customerId, sessionId } = await offeredBooking(deps, favorite);
+
+    // Act
+    await decline(requestId, favorite);
+    await deliverFanOut(deps);
+    await cancelBooking(deps, { customerId, sessionId });
+    await deliverFanOut(deps);
+
+    // Assert
+    expect([...(await deps.bookings.decliners(sessionId))]).toEqual([favorite.mechanicId]);
+    expect(received(deps, other).map((m) => m.type)).toEqual(['new_request', 'request_taken']);
+    expect(received(deps, favorite).map((m) => m.type)).toEqual(['priority_session_request', 'request_taken']);
+  });
+
+  it('anyone who declined an open request is left out when it is offered again (a repeated broadcast); the others get the repeat', async () => {
+    // Arrange
+    const { requestId, sessionId } = await openBooking(deps);
+    await deliverFanOut(deps);
+    await decline(requestId, other);
+    const offer = deps.fanOut.sent.find((s) => s.message.type === 'new_request')!;
+
+    // Act: the same offer handed over again (an invocation that died after handing it over, retried)
+    await deps.fanOut.send(offer.requestId, offer.audience, offer.message);
+    await deliverFanOut(deps);
+
+    // Assert
+    expect([...(await deps.bookings.decliners(sessionId))]).toEqual([other.mechanicId]);
+    expect(received(deps, other).map((m) => m.type)).toEqual(['new_request']);
+    expect(received(deps, favorite).map((m) => m.type)).toEqual(['new_request', 'new_request']);
+  });
+
+  it('a decline of a request that ended is not remembered (there is nothing left to offer)', async () => {
+    // Arrange
+    const { requestId, customerId, sessionId } = await openBooking(deps);
+    await cancelBooking(deps, { customerId, sessionId });
+
+    // Act
+    await decline(requestId, other);
+
+    // Assert
+    expect([...(await deps.bookings.decliners(sessionId))]).toEqual([]);
   });
 
   it('arms the recovery timer (now + recovery delay) before the declined write', async () => {
