@@ -11,12 +11,9 @@
  * or `acceptStorm()` from the bench runner.
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { WebSocketServer } from 'ws';
-import { keys } from '../lambdas/adapters/dynamodb-keys';
 import type { Sandbox } from '../sandbox/index';
-import { startBenchSandbox } from './crowd';
+import { registerApprovedMechanics, startBenchSandbox } from './crowd';
 import { LineProcess, spawnRaised } from './processes';
 import { type Stat, stat } from './stats';
 
@@ -100,19 +97,10 @@ async function bookBroadcast(sandbox: Sandbox, customer: string): Promise<string
   return body.request_id;
 }
 
-/** Approved mechanics written straight to the table (25 a batch), and a token for each. */
+/** Approved mechanics, and a token for each. */
 async function registerMechanics(sandbox: Sandbox, count: number): Promise<string[]> {
-  const db = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ endpoint: sandbox.awsUrl, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } }),
-  );
   const ids = Array.from({ length: count }, (_, i) => `mech-storm-${i}`);
-  for (let i = 0; i < ids.length; i += 25) {
-    const items = ids.slice(i, i + 25).map((id) => ({
-      PutRequest: { Item: { ...keys.mechanic(id), mechanic_id: id, status: 'approved', name: id, workshop_id: null, updated_at: new Date().toISOString() } },
-    }));
-    await db.send(new BatchWriteCommand({ RequestItems: { [sandbox.tableName]: items } }));
-  }
-  db.destroy();
+  await registerApprovedMechanics(sandbox, ids);
   return Promise.all(ids.map((id) => sandbox.token({ sub: id })));
 }
 

@@ -108,7 +108,7 @@ export class Crowd {
     const from = this.size;
     if (n <= from) return;
     const ids = Array.from({ length: n - from }, (_, i) => `mech-bench-${from + i}`);
-    await this.register(ids);
+    await registerApprovedMechanics(this.sandbox, ids);
     const tokens = await Promise.all(ids.map((id) => this.sandbox.token({ sub: id })));
     await Promise.all(
       this.fleets.map(async (fleet, f) => {
@@ -217,21 +217,21 @@ export class Crowd {
     await response.arrayBuffer();
     if (response.status !== 204) throw new Error(`plain server answered ${response.status} to ${path}`);
   }
+}
 
-  /** Approved mechanics written straight to the table, 25 a batch (as the admin route would store them). */
-  private async register(ids: string[]): Promise<void> {
-    const db = DynamoDBDocumentClient.from(
-      new DynamoDBClient({ endpoint: this.sandbox.awsUrl, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } }),
-    );
-    const updatedAt = new Date().toISOString();
-    for (let i = 0; i < ids.length; i += 25) {
-      const items = ids.slice(i, i + 25).map((id) => ({
-        PutRequest: { Item: { ...keys.mechanic(id), mechanic_id: id, status: 'approved', name: id, workshop_id: null, updated_at: updatedAt } },
-      }));
-      await db.send(new BatchWriteCommand({ RequestItems: { [this.sandbox.tableName]: items } }));
-    }
-    db.destroy();
+/** Approved mechanics written straight to the table, 25 a batch (as the admin route would store them, without its thousands of invocations). */
+export async function registerApprovedMechanics(sandbox: Pick<Sandbox, 'awsUrl' | 'tableName'>, ids: readonly string[]): Promise<void> {
+  const db = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: sandbox.awsUrl, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } }),
+  );
+  const updatedAt = new Date().toISOString();
+  for (let i = 0; i < ids.length; i += 25) {
+    const items = ids.slice(i, i + 25).map((id) => ({
+      PutRequest: { Item: { ...keys.mechanic(id), mechanic_id: id, status: 'approved', name: id, workshop_id: null, updated_at: updatedAt } },
+    }));
+    await db.send(new BatchWriteCommand({ RequestItems: { [sandbox.tableName]: items } }));
   }
+  db.destroy();
 }
 
 /** A child's CPU so far (user + system, ms), from Linux's /proc (clock ticks of 10 ms). */

@@ -52,8 +52,9 @@ export async function verifySignature<Identity extends SigningIdentity>(
     throw invalidSignature(`Signature expired: ${amzDate} is now earlier than ${formatAmzDate(new Date(now.getTime() - MAX_SKEW_MS))}`);
 
   const signed = signedHeaderList!.split(';');
-  const bodyHash = createHash('sha256').update(body).digest('hex');
-  if (headers['x-amz-content-sha256'] !== undefined && headers['x-amz-content-sha256'] !== bodyHash) throw invalidSignature(SIGNATURE_MISMATCH);
+  // A signed payload hash stands for the body in the signature below, so it must be the body's; without one the signer hashes the body itself.
+  const claimedHash = headers['x-amz-content-sha256'];
+  if (claimedHash !== undefined && claimedHash !== createHash('sha256').update(body).digest('hex')) throw invalidSignature(SIGNATURE_MISMATCH);
 
   const url = new URL(req.url ?? '/', 'http://localhost');
   const signer = signerFor(identity, service!, region!);
