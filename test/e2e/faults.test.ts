@@ -117,6 +117,16 @@ const withEvent = (sandbox: Sandbox, booked: Booked, type: string, timeoutMs?: n
     timeoutMs,
   );
 
+/**
+ * The `Push to a connection failed` warnings about one connection, once there are at least `count`: a container's
+ * log lines reach the sandbox through its worker's stdout, which may trail the invocation's other messages.
+ */
+const pushWarnings = (sandbox: Sandbox, connectionId: string, count: number) =>
+  eventually(() => {
+    const lines = logLines(sandbox, 'Push to a connection failed').filter((l) => l.connection_id === connectionId);
+    return lines.length >= count && lines;
+  }, `${count} push warning(s) about ${connectionId}`);
+
 const forRequest = (sandbox: Sandbox, prefix: string, requestId: string) => logLines(sandbox, prefix).filter((line) => line.request_id === requestId);
 
 /** Lambda's on-failure records in the DLQ about one request. */
@@ -265,7 +275,7 @@ describe('faults in DynamoDB, the scheduler, Lambda, @connections and the timer 
     // Assert: the others at once; the unlucky one through Lambda's retry of its shard's invocation
     for (const other of others) expect(await other.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'broadcast' });
     expect(await unlucky.waitFor('new_request', booked.request_id)).toMatchObject({ reason: 'broadcast' });
-    const warnings = logLines(sandbox, 'Push to a connection failed').filter((l) => l.connection_id === unluckyConnection);
+    const warnings = await pushWarnings(sandbox, unluckyConnection, 1);
     expect(warnings).toEqual([expect.objectContaining({ level: 'WARN', mechanic_id: unlucky.mechanicId, message_type: 'new_request', attempts: 3 })]);
     expect(sandbox.logs.some((line) => line.includes('lambda: fanOut failed (attempt 1 of 3), retried in'))).toBe(true);
     expect((await faultState(sandbox)).faults, 'all three refusals were used').toEqual([]);
@@ -301,7 +311,7 @@ describe('faults in DynamoDB, the scheduler, Lambda, @connections and the timer 
       requestContext: { functionArn: expect.stringMatching(/-fanOut:\$LATEST$/), condition: 'RetriesExhausted', approximateInvokeCount: 3 },
       requestPayload: { request_id: booked.request_id, audience: { kind: 'shard' }, message: { type: 'new_request', request_id: booked.request_id } },
     });
-    expect(logLines(sandbox, 'Push to a connection failed').filter((l) => l.connection_id === unluckyConnection)).toHaveLength(3);
+    expect(await pushWarnings(sandbox, unluckyConnection, 3)).toHaveLength(3);
     await clearFaults(sandbox);
     await roundTrip(unlucky);
     expect(unlucky.of('new_request', booked.request_id), 'the one mechanic the DLQ holds a delivery for').toEqual([]);
