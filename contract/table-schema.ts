@@ -14,6 +14,11 @@ export interface GlobalIndex {
   readonly indexName: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey: KeyAttribute;
+  /**
+   * The non-key attributes the index copies (projection INCLUDE); omitted = the whole item (ALL).
+   * A booking item carries its audit trail: an index that copied it all would pay for the copy on every write.
+   */
+  readonly include?: readonly string[];
 }
 
 /** Generic key names: each item type fills them with its own prefixes (see lambdas/adapters/dynamodb-keys.ts). */
@@ -29,6 +34,23 @@ export const tableSchema = {
     { indexName: 'connections-by-shard', partitionKey: { name: 'shard_pk', type: 'S' }, sortKey: { name: 'connection_sk', type: 'S' } },
     /** A workshop's live connections: workshop routing. */
     { indexName: 'connections-by-workshop', partitionKey: { name: 'workshop_pk', type: 'S' }, sortKey: { name: 'connection_sk', type: 'S' } },
+    /**
+     * Requests someone may act on now, by audience (`everyone`, `mechanic#…`, `workshop#…`) and deadline: what a
+     * reconnecting mechanic's `sync` reads. Sparse: only an offered or open booking has `pending_pk`.
+     */
+    {
+      indexName: 'pending-by-audience',
+      partitionKey: { name: 'pending_pk', type: 'S' },
+      sortKey: { name: 'pending_sk', type: 'S' },
+      include: ['request_id', 'session_id', 'state', 'concern', 'vehicle', 'expires_at', 'open_until'],
+    },
+    /** A customer's bookings, newest last: what a customer's `sync` reads. */
+    {
+      indexName: 'bookings-by-customer',
+      partitionKey: { name: 'customer_pk', type: 'S' },
+      sortKey: { name: 'customer_sk', type: 'S' },
+      include: ['session_id', 'request_id', 'state', 'audience', 'mechanic_id', 'expires_at', 'open_until'],
+    },
   ],
 } as const satisfies {
   partitionKey: KeyAttribute;
@@ -45,6 +67,11 @@ export const tableSchema = {
 export const CONNECTION_SHARDS = 16;
 
 export type IndexName = (typeof tableSchema.globalSecondaryIndexes)[number]['indexName'];
+
+/** An index's projection, as DynamoDB's CreateTable (and CloudFormation) spell it. */
+export function projectionOf(index: GlobalIndex): { ProjectionType: 'ALL' } | { ProjectionType: 'INCLUDE'; NonKeyAttributes: string[] } {
+  return index.include ? { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.include] } : { ProjectionType: 'ALL' };
+}
 
 /** CreateTable input for this schema, as the sandbox and the tests create the table on dynalite. */
 export function createTableInput(tableName: string) {
@@ -67,7 +94,7 @@ export function createTableInput(tableName: string) {
         { AttributeName: index.partitionKey.name, KeyType: 'HASH' as const },
         { AttributeName: index.sortKey.name, KeyType: 'RANGE' as const },
       ],
-      Projection: { ProjectionType: 'ALL' as const },
+      Projection: projectionOf(index),
     })),
   };
 }

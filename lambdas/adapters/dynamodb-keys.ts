@@ -24,7 +24,19 @@ export const connectionIndex = {
   shardOf: (connectionId: string): number => createHash('sha1').update(connectionId).digest().readUInt32BE(0) % CONNECTION_SHARDS,
 };
 
-const STORAGE_ONLY = new Set(['pk', 'sk', 'mechanic_pk', 'shard_pk', 'workshop_pk', 'connection_sk', 'expires_at_epoch']);
+const STORAGE_ONLY = new Set([
+  'pk',
+  'sk',
+  'mechanic_pk',
+  'shard_pk',
+  'workshop_pk',
+  'connection_sk',
+  'pending_pk',
+  'pending_sk',
+  'customer_pk',
+  'customer_sk',
+  'expires_at_epoch',
+]);
 
 /** Drops key and index attributes: what is left is the domain record. */
 export function withoutKeys<T>(item: Record<string, unknown>): T {

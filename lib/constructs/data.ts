@@ -6,7 +6,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { type KeyAttribute, tableSchema } from '../../contract/table-schema';
+import { type GlobalIndex, type KeyAttribute, tableSchema } from '../../contract/table-schema';
 
 export interface DataProps {
   /** @default RemovalPolicy.RETAIN */
@@ -28,11 +28,11 @@ export class Data extends Construct {
       billing: Billing.onDemand(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: tableSchema.timeToLiveAttribute,
-      globalSecondaryIndexes: tableSchema.globalSecondaryIndexes.map((index) => ({
+      globalSecondaryIndexes: tableSchema.globalSecondaryIndexes.map((index: GlobalIndex) => ({
         indexName: index.indexName,
         partitionKey: attribute(index.partitionKey),
         sortKey: attribute(index.sortKey),
-        projectionType: ProjectionType.ALL,
+        ...(index.include ? { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.include] } : { projectionType: ProjectionType.ALL }),
       })),
       // A table that is kept on stack deletion is also kept from a stray delete.
       deletionProtection: removalPolicy !== RemovalPolicy.DESTROY,
