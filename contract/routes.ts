@@ -131,6 +131,13 @@ export const functions = {
     fansOut: true,
     setsTimers: true,
   },
+  wsAvailability: {
+    entry: 'lambdas/handlers/ws-availability.ts',
+    description: 'WebSocket pause and resume: the mechanic stops or starts getting offers, on every device',
+    // Set `paused` on the mechanic and on each connection (Update), found by a Query of the mechanic's connections.
+    table: ['UpdateItem', 'Query'],
+    pushes: true,
+  },
   requestTimer: {
     entry: 'lambdas/handlers/request-timer.ts',
     description: "Scheduler target: each request's one timer: finish an undone routing, end the window, expire the request",
@@ -193,6 +200,8 @@ export const webSocketRoutes: readonly WebSocketRoute[] = [
   { routeKey: '$default', function: 'wsDefault' },
   { routeKey: 'accept', function: 'wsAccept' },
   { routeKey: 'decline', function: 'wsDecline' },
+  { routeKey: 'pause', function: 'wsAvailability' },
+  { routeKey: 'resume', function: 'wsAvailability' },
   { routeKey: 'ping', function: 'wsPing' },
 ];
 

@@ -65,6 +65,22 @@ export class DynamoDbConnectionStore implements ConnectionStore {
     }
   }
 
+  async setPaused(connectionId: string, paused: boolean): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.connection(connectionId),
+          UpdateExpression: 'SET paused = :paused',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':paused': paused },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error; // disconnected meanwhile: nothing to update
+    }
+  }
+
   private async *query(indexName: IndexName, keyName: string, keyValue: string): AsyncIterable<Connection[]> {
     let ExclusiveStartKey: Record<string, unknown> | undefined;
     do {

@@ -1,7 +1,7 @@
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Mechanic } from '../domain/mechanic';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Mechanic, MechanicProfile } from '../domain/mechanic';
 import type { MechanicStore } from '../ports';
-import { keys, withoutKeys } from './dynamodb-keys';
+import { isConditionFailure, keys, withoutKeys } from './dynamodb-keys';
 
 export class DynamoDbMechanicStore implements MechanicStore {
   constructor(
@@ -14,7 +14,45 @@ export class DynamoDbMechanicStore implements MechanicStore {
     return Item ? withoutKeys<Mechanic>(Item) : undefined;
   }
 
-  async put(mechanic: Mechanic): Promise<void> {
-    await this.db.send(new PutCommand({ TableName: this.tableName, Item: { ...keys.mechanic(mechanic.mechanic_id), ...mechanic } }));
+  /** An UpdateItem, not a Put: the admin's write must not undo a pause the mechanic made meanwhile. */
+  async put(profile: MechanicProfile): Promise<Mechanic> {
+    const { Attributes } = await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.mechanic(profile.mechanic_id),
+        UpdateExpression:
+          'SET mechanic_id = :id, #status = :status, #name = :name, workshop_id = :workshop, updated_at = :at, paused = if_not_exists(paused, :no)',
+        ExpressionAttributeNames: { '#status': 'status', '#name': 'name' },
+        ExpressionAttributeValues: {
+          ':id': profile.mechanic_id,
+          ':status': profile.status,
+          ':name': profile.name,
+          ':workshop': profile.workshop_id,
+          ':at': profile.updated_at,
+          ':no': false,
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return withoutKeys<Mechanic>(Attributes!);
+  }
+
+  async setPaused(mechanicId: string, paused: boolean, at: string): Promise<Mechanic | undefined> {
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.mechanic(mechanicId),
+          UpdateExpression: 'SET paused = :paused, paused_at = :at',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':paused': paused, ':at': at },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return withoutKeys<Mechanic>(Attributes!);
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
   }
 }

@@ -30,6 +30,7 @@ export type ServerMessage =
   | { type: 'accept_result'; request_id: string; ok: true }
   | { type: 'accept_result'; request_id: string; ok: false; reason: AcceptRefusal }
   | { type: 'request_taken'; request_id: string; reason: TakenReason; by_you?: true }
+  | { type: 'availability'; paused: boolean }
   | { type: 'pong' }
   | { type: 'error'; code: string; message: string };
 
@@ -60,6 +61,9 @@ export const requestTaken = (requestId: string, reason: TakenReason): ServerMess
 
 /** To the winner's other connections (another phone, a tablet): taken, and by them. */
 export const takenByYou = (requestId: string): ServerMessage => ({ type: 'request_taken', request_id: requestId, reason: 'accepted', by_you: true });
+
+/** The answer to `pause` / `resume`, on every connection of the mechanic. */
+export const availability = (paused: boolean): ServerMessage => ({ type: 'availability', paused });
 
 export const pong = (): ServerMessage => ({ type: 'pong' });
 

@@ -3,6 +3,7 @@
  * approved mechanic. Its context (mechanic and workshop) reaches every later route.
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import { isPaused } from '../domain/mechanic';
 import { authorizeMechanic } from '../use-cases/mechanics';
 import { observe, wire } from '../wiring';
 import { table } from '../wiring/table';
@@ -24,7 +25,9 @@ export const handler = observe(webSocketCorrelationId, async (event: APIGatewayR
       Version: '2012-10-17',
       Statement: [{ Action: 'execute-api:Invoke', Effect: verdict.allowed ? 'Allow' : 'Deny', Resource: event.methodArn }],
     },
-    // Context values must be strings, numbers or booleans: '' stands for "no workshop".
-    context: verdict.allowed ? { mechanic_id: verdict.mechanic.mechanic_id, workshop_id: verdict.mechanic.workshop_id ?? '' } : {},
+    // Context values must be strings, numbers or booleans; kept to strings: '' stands for "no workshop", `paused` is 'true' or 'false'.
+    context: verdict.allowed
+      ? { mechanic_id: verdict.mechanic.mechanic_id, workshop_id: verdict.mechanic.workshop_id ?? '', paused: String(isPaused(verdict.mechanic)) }
+      : {},
   };
 });

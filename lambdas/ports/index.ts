@@ -3,7 +3,7 @@
  * implement these on AWS (and so on the sandbox); use cases never import an adapter.
  */
 import type { MetricName } from '../../contract/metrics';
-import type { Connection, Mechanic } from '../domain/mechanic';
+import type { Connection, Mechanic, MechanicProfile } from '../domain/mechanic';
 import type { ServerMessage } from '../domain/messages';
 import type { Audience, AuditEvent, Booking, RequestMetadata } from '../domain/booking';
 import type { GuardContext, LifecycleEvent } from '../domain/lifecycle';
@@ -40,7 +40,10 @@ export interface BookingStore {
 
 export interface MechanicStore {
   get(mechanicId: string): Promise<Mechanic | undefined>;
-  put(mechanic: Mechanic): Promise<void>;
+  /** Creates or updates the admin's fields, keeping `paused` (false for a new mechanic); returns the whole record. */
+  put(profile: MechanicProfile): Promise<Mechanic>;
+  /** Sets `paused` on an existing mechanic; undefined when there is none. */
+  setPaused(mechanicId: string, paused: boolean, at: string): Promise<Mechanic | undefined>;
 }
 
 export interface ConnectionStore {
@@ -55,6 +58,8 @@ export interface ConnectionStore {
   listByShard(shard: number): AsyncIterable<Connection[]>;
   /** Rewrites the workshop on each of a mechanic's connections (after an admin change). */
   setWorkshop(connectionId: string, workshopId: string | null): Promise<void>;
+  /** Copies the mechanic's `paused` onto one of their connections; a connection gone meanwhile stays gone. */
+  setPaused(connectionId: string, paused: boolean): Promise<void>;
 }
 
 export type PushResult = 'sent' | 'gone';

@@ -6,7 +6,8 @@
  * invocation fails, and Lambda runs it again (twice, then the DLQ): every
  * mechanic is told at least once; those already told get a duplicate (same
  * `request_id`; clients dedupe). An offer (`new_request`) leaves out every
- * mechanic who declined the request: each shard's run reads who did.
+ * mechanic who declined the request (each shard's run reads who did) and
+ * every paused one (their connections say so).
  */
 import type { Audience } from '../domain/booking';
 import { sessionIdOf } from '../domain/ids';
@@ -39,8 +40,13 @@ export async function fanOut(deps: FanOutDeps, input: FanOutInput): Promise<{ sh
     });
     return { shards: deps.connections.shards };
   }
-  const declined = input.message.type === 'new_request' ? await deps.bookings.decliners(sessionIdOf(input.requestId)) : undefined;
-  const delivery = await pushToAudience(deps, input.audience, input.message, { ...options, ...(declined?.size ? { declined } : {}) });
+  const isOffer = input.message.type === 'new_request';
+  const declined = isOffer ? await deps.bookings.decliners(sessionIdOf(input.requestId)) : undefined;
+  const delivery = await pushToAudience(deps, input.audience, input.message, {
+    ...options,
+    ...(declined?.size ? { declined } : {}),
+    skipPaused: isOffer,
+  });
   // An empty shard says nothing: sixteen lines per broadcast would drown the ones that matter.
   if (delivery.delivered + delivery.gone + delivery.failed > 0)
     deps.log.info('[FanOut] Delivered', { request_id: input.requestId, message_type: input.message.type, audience: input.audience, ...delivery });

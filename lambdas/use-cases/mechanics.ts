@@ -7,19 +7,20 @@ import type { Mechanic, MechanicStatus } from '../domain/mechanic';
 import { canWork } from '../domain/mechanic';
 import type { Deps } from './deps';
 import { describeError } from '../domain/errors';
+import { availability, errorEvent } from '../domain/messages';
+import { pushToConnections } from './tell-mechanics';
 
 export async function putMechanic(
   deps: Pick<Deps, 'mechanics' | 'connections' | 'pusher' | 'clock' | 'log'>,
   input: { mechanicId: string; status: MechanicStatus; name: string | null; workshopId: string | null },
 ): Promise<Mechanic> {
-  const mechanic: Mechanic = {
+  const mechanic = await deps.mechanics.put({
     mechanic_id: input.mechanicId,
     status: input.status,
     name: input.name,
     workshop_id: input.workshopId,
     updated_at: deps.clock.now().toISOString(),
-  };
-  await deps.mechanics.put(mechanic);
+  });
   deps.log.info('[mechanics] Mechanic updated', { mechanic_id: mechanic.mechanic_id, status: mechanic.status, workshop_id: mechanic.workshop_id });
 
   // Live connections carry the mechanic's standing: a suspended mechanic stops getting offers now, not at reconnect.
@@ -59,17 +60,47 @@ export async function authorizeMechanic(deps: Pick<Deps, 'tokens' | 'mechanics' 
   return { allowed: true, mechanic };
 }
 
+/**
+ * `paused` comes from the authorizer, which read the mechanic a moment before. A pause made on another device in
+ * that moment misses this connection; the mechanic's next pause or resume (answered on every device) sets it right.
+ */
 export async function connectMechanic(
   deps: Pick<Deps, 'connections' | 'clock' | 'log'>,
-  input: { connectionId: string; mechanicId: string; workshopId: string | null },
+  input: { connectionId: string; mechanicId: string; workshopId: string | null; paused: boolean },
 ): Promise<void> {
   await deps.connections.put({
     connection_id: input.connectionId,
     mechanic_id: input.mechanicId,
     workshop_id: input.workshopId,
     connected_at: deps.clock.now().toISOString(),
+    ...(input.paused ? { paused: true } : {}),
   });
   deps.log.info('[connect] Mechanic connected', { connection_id: input.connectionId, mechanic_id: input.mechanicId });
+}
+
+/**
+ * `pause` / `resume`: remembered on the mechanic (so it outlives the connection) and copied onto each of their
+ * connections (so a fan-out skips them from the connection item alone); every device hears the new state.
+ * Offers already received stay valid: a paused mechanic may still accept them.
+ */
+export async function setAvailability(
+  deps: Pick<Deps, 'mechanics' | 'connections' | 'pusher' | 'clock' | 'log' | 'metrics'>,
+  input: { mechanicId: string; connectionId: string; paused: boolean },
+): Promise<void> {
+  const mechanic = await deps.mechanics.setPaused(input.mechanicId, input.paused, deps.clock.now().toISOString());
+  if (!mechanic) {
+    await deps.pusher.send(input.connectionId, errorEvent('mechanic_not_found', 'No such mechanic; ask an admin to register you'));
+    return;
+  }
+  // The calling connection by its id: the index may not show one made a moment ago (it is eventually consistent).
+  const others = (await deps.connections.listByMechanic(input.mechanicId)).filter((c) => c.connection_id !== input.connectionId);
+  const devices = [{ connection_id: input.connectionId, mechanic_id: input.mechanicId }, ...others];
+  for (const connection of devices) await deps.connections.setPaused(connection.connection_id, input.paused);
+  deps.log.info(input.paused ? '[availability] Mechanic paused' : '[availability] Mechanic resumed', {
+    mechanic_id: input.mechanicId,
+    connections: devices.length,
+  });
+  await pushToConnections(deps, devices, availability(input.paused));
 }
 
 export async function disconnectMechanic(deps: Pick<Deps, 'connections' | 'log'>, input: { connectionId: string; mechanicId?: string }): Promise<void> {

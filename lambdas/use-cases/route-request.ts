@@ -8,7 +8,7 @@
 import { describeError } from '../domain/errors';
 import { type Booking, type NewRequestReason, type Routing, windowMinutes } from '../domain/booking';
 import { audienceKey, isTerminal, type RouteTo } from '../domain/lifecycle';
-import { canWork } from '../domain/mechanic';
+import { canWork, isPaused } from '../domain/mechanic';
 import { newRequest, priorityOffer, requestTaken, type TakenReason, takenByYou } from '../domain/messages';
 import { decideRouting, wantsPriority } from '../domain/routing';
 import type { TransitionChanges } from '../ports';
@@ -94,8 +94,16 @@ async function offerToFavorite(deps: RouteDeps, booking: Booking): Promise<Booki
   const log = { request_id: booking.request_id, session_id: booking.session_id, mechanic_id: mechanicId };
   deps.log.info('[Priority] Favorite mechanic requested', log);
   const mechanic = await deps.mechanics.get(mechanicId);
-  const connections = canWork(mechanic) ? await deps.connections.listByMechanic(mechanicId) : [];
-  const unavailable = !mechanic ? 'mechanic_unknown' : !canWork(mechanic) ? 'mechanic_not_approved' : connections.length === 0 ? 'mechanic_offline' : null;
+  const connections = canWork(mechanic) && !isPaused(mechanic) ? await deps.connections.listByMechanic(mechanicId) : [];
+  const unavailable = !mechanic
+    ? 'mechanic_unknown'
+    : !canWork(mechanic)
+      ? 'mechanic_not_approved'
+      : isPaused(mechanic)
+        ? 'mechanic_paused'
+        : connections.length === 0
+          ? 'mechanic_offline'
+          : null;
   if (unavailable) {
     deps.log.warn('[Priority] Favorite cannot take priority, broadcasting now', { ...log, why: unavailable });
     return openToEveryoneInstead(deps, booking, unavailable);

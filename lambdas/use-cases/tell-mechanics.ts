@@ -10,7 +10,7 @@
 import { describeError } from '../domain/errors';
 import type { Audience, Booking } from '../domain/booking';
 import { audienceOf } from '../domain/booking';
-import type { Connection } from '../domain/mechanic';
+import { type Connection, isPaused } from '../domain/mechanic';
 import type { ServerMessage } from '../domain/messages';
 import { type Exclusion, PushFailedError } from '../ports';
 import type { Deps } from './deps';
@@ -38,9 +38,10 @@ export async function tellAudience(deps: TellDeps, booking: Booking, message: Se
   else await deps.fanOut.send(booking.request_id, audience, message, options);
 }
 
-/** Who is left out of a push: a connection, a mechanic (a winner), and the mechanics who declined (offers only). */
+/** Who is left out of a push: a connection, a mechanic (a winner), and for offers the mechanics who declined or paused. */
 export interface PushExclusion extends Exclusion {
   readonly declined?: ReadonlySet<string>;
+  readonly skipPaused?: boolean;
 }
 
 /** Pushes to every connection of one audience that fits one invocation (not `everyone`: that is split by shard first). */
@@ -67,9 +68,14 @@ export async function pushToAudience(
 const excluded = (connection: Connection, options: PushExclusion): boolean =>
   connection.connection_id === options.exceptConnectionId ||
   connection.mechanic_id === options.exceptMechanicId ||
-  options.declined?.has(connection.mechanic_id) === true;
+  options.declined?.has(connection.mechanic_id) === true ||
+  (options.skipPaused === true && isPaused(connection));
 
-export async function pushToConnections(deps: PushDeps, targets: readonly Connection[], message: ServerMessage): Promise<Delivery> {
+export async function pushToConnections(
+  deps: PushDeps,
+  targets: readonly Pick<Connection, 'connection_id' | 'mechanic_id'>[],
+  message: ServerMessage,
+): Promise<Delivery> {
   const delivery: Delivery = { delivered: 0, gone: 0, failed: 0 };
   await forEachWithConcurrency(targets, PUSH_CONCURRENCY, async (connection) => {
     for (let attempt = 1; ; attempt++) {

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../sandbox/index';
-import { api, MechanicClient, type Message, registerMechanic, roundTrip, sessionView, startTestSandbox } from './clients';
+import { api, eventsOf, eventually, MechanicClient, type Message, registerMechanic, roundTrip, sessionView, startTestSandbox } from './clients';
 
 let sandbox: Sandbox;
 const clients: MechanicClient[] = [];
@@ -136,5 +136,66 @@ describe('decliners are left out', () => {
     expect(await favorite.waitFor('request_taken', booked.requestId)).toMatchObject({ reason: 'cancelled' });
     expect(await other.waitFor('request_taken', booked.requestId)).toMatchObject({ reason: 'cancelled' });
     expect(favorite.of('new_request', booked.requestId)).toEqual([]);
+  });
+});
+
+describe('pause and resume', () => {
+  it('a paused mechanic gets no offers, on any device, across a reconnect, until they resume; what ends a request still reaches them; admins see it', async () => {
+    // Arrange: one mechanic on a phone and a tablet, another at work
+    const mechanicId = await registerMechanic(sandbox);
+    const phone = await connect(mechanicId);
+    const tablet = await connect(mechanicId);
+    const worker = await connect(await registerMechanic(sandbox));
+
+    // Act + Assert: pause, heard on both devices
+    phone.send({ action: 'pause' });
+    expect(await phone.waitFor('availability')).toEqual({ type: 'availability', paused: true });
+    expect(await tablet.waitFor('availability')).toEqual({ type: 'availability', paused: true });
+
+    // Act + Assert: a broadcast reaches the worker, not the paused devices; its cancel reaches all
+    const first = await book();
+    await worker.waitFor('new_request', first.requestId);
+    await api(sandbox, 'POST', `/sessions/${first.sessionId}/cancel`, { token: await sandbox.token({ sub: first.customer }) });
+    await Promise.all([phone, tablet].map((c) => c.waitFor('request_taken', first.requestId)));
+    expect([...phone.of('new_request'), ...tablet.of('new_request')]).toEqual([]);
+
+    // Act + Assert: the pause outlives the connection
+    await Promise.all([phone.close(), tablet.close()]);
+    const again = await connect(mechanicId);
+    const second = await book();
+    await worker.waitFor('new_request', second.requestId);
+    await api(sandbox, 'POST', `/sessions/${second.sessionId}/cancel`, { token: await sandbox.token({ sub: second.customer }) });
+    await again.waitFor('request_taken', second.requestId);
+    expect(again.of('new_request')).toEqual([]);
+
+    // Act + Assert: an admin's PUT shows it, and keeps it
+    const admin = await sandbox.token({ sub: 'ops', scope: 'admin' });
+    const put = await api(sandbox, 'PUT', `/mechanics/${mechanicId}`, { token: admin, body: { status: 'approved', name: 'Renamed' } });
+    expect(put.body).toMatchObject({ mechanic_id: mechanicId, name: 'Renamed', paused: true });
+
+    // Act + Assert: resume, and the next offer arrives
+    again.send({ action: 'resume' });
+    await eventually(() => again.of('availability').find((m) => m.paused === false), 'availability paused: false');
+    const third = await book();
+    await again.waitFor('new_request', third.requestId);
+  });
+
+  it('a paused favorite is skipped at once: the request opens to everyone (priority_failed, why mechanic_paused)', async () => {
+    // Arrange
+    const favoriteId = await registerMechanic(sandbox);
+    const favorite = await connect(favoriteId);
+    favorite.send({ action: 'pause' });
+    await favorite.waitFor('availability');
+    const other = await connect(await registerMechanic(sandbox));
+
+    // Act
+    const booked = await book({ preferred_mechanic_id: favoriteId, routing_type: 'priority_broadcast' });
+
+    // Assert
+    expect(await other.waitFor('new_request', booked.requestId)).toMatchObject({ reason: 'priority_failed' });
+    const view = await sessionView(sandbox, booked.customer, booked.sessionId);
+    expect(eventsOf(view, 'priority_failed')).toEqual([expect.objectContaining({ mechanic_id: favoriteId, why: 'mechanic_paused' })]);
+    await roundTrip(favorite);
+    expect(favorite.of('priority_session_request')).toEqual([]);
   });
 });

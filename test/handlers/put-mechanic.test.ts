@@ -70,7 +70,7 @@ describe('PUT /mechanics/{id}', () => {
 
     // Assert
     expect(response.status).toBe(200);
-    expect(response.body).toEqual({ mechanic_id: id, status: 'approved', name: 'Ada', workshop_id: 'ws-1', updated_at: expect.any(String) });
+    expect(response.body).toEqual({ mechanic_id: id, status: 'approved', name: 'Ada', workshop_id: 'ws-1', updated_at: expect.any(String), paused: false });
     expect(await mechanics().get(id)).toEqual(response.body);
   });
 

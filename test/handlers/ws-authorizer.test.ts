@@ -82,7 +82,7 @@ describe('valid tokens', () => {
     expect(result).toEqual({
       principalId: mechanic.mechanicId,
       policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: event.methodArn }] },
-      context: { mechanic_id: mechanic.mechanicId, workshop_id: workshopId },
+      context: { mechanic_id: mechanic.mechanicId, workshop_id: workshopId, paused: 'false' },
     });
   });
 
@@ -95,7 +95,7 @@ describe('valid tokens', () => {
 
     // Assert
     expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Allow' });
-    expect(result.context).toEqual({ mechanic_id: mechanic.mechanicId, workshop_id: '' });
+    expect(result.context).toEqual({ mechanic_id: mechanic.mechanicId, workshop_id: '', paused: 'false' });
     for (const value of Object.values(result.context ?? {})) expect(typeof value).toBe('string');
   });
 

@@ -305,7 +305,7 @@ export async function startSandboxWires(options: {
         const { connectionId, authorizer } = e.requestContext;
         await connectMechanic(
           { connections, clock, log: quiet },
-          { connectionId, mechanicId: authorizer!.mechanic_id!, workshopId: authorizer!.workshop_id || null },
+          { connectionId, mechanicId: authorizer!.mechanic_id!, workshopId: authorizer!.workshop_id || null, paused: false },
         );
         connectionIdOfClient.set(e.queryStringParameters!.client!, connectionId);
         return { statusCode: 200 };

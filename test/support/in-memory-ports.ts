@@ -15,7 +15,7 @@ import { CONNECTION_SHARDS } from '../../contract/table-schema';
 import type { Audience, AuditEvent, Booking, RequestMetadata } from '../../lambdas/domain/booking';
 import { timerScheduleName } from '../../lambdas/domain/ids';
 import { type GuardContext, guardHolds, type LifecycleEvent, TRANSITIONS } from '../../lambdas/domain/lifecycle';
-import type { Connection, Mechanic } from '../../lambdas/domain/mechanic';
+import type { Connection, Mechanic, MechanicProfile } from '../../lambdas/domain/mechanic';
 import type { ServerMessage } from '../../lambdas/domain/messages';
 import type {
   BookingStore,
@@ -145,8 +145,19 @@ export class InMemoryMechanicStore implements MechanicStore {
     return mechanic && structuredClone(mechanic);
   }
 
-  async put(mechanic: Mechanic): Promise<void> {
-    this.items.set(mechanic.mechanic_id, structuredClone(mechanic));
+  async put(profile: MechanicProfile): Promise<Mechanic> {
+    const before = this.items.get(profile.mechanic_id);
+    const mechanic: Mechanic = { ...structuredClone(profile), paused: before?.paused ?? false, ...(before?.paused_at ? { paused_at: before.paused_at } : {}) };
+    this.items.set(profile.mechanic_id, mechanic);
+    return structuredClone(mechanic);
+  }
+
+  async setPaused(mechanicId: string, paused: boolean, at: string): Promise<Mechanic | undefined> {
+    const mechanic = this.items.get(mechanicId);
+    if (!mechanic) return undefined;
+    const changed = { ...mechanic, paused, paused_at: at };
+    this.items.set(mechanicId, changed);
+    return structuredClone(changed);
   }
 }
 
@@ -186,6 +197,11 @@ export class InMemoryConnectionStore implements ConnectionStore {
     const connection = this.items.get(connectionId);
     if (!connection) return;
     this.items.set(connectionId, { ...connection, workshop_id: workshopId ? workshopId : null });
+  }
+
+  async setPaused(connectionId: string, paused: boolean): Promise<void> {
+    const connection = this.items.get(connectionId);
+    if (connection) this.items.set(connectionId, { ...connection, paused });
   }
 
   private matching(test: (connection: Connection) => boolean): Connection[] {

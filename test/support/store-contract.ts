@@ -13,7 +13,7 @@ import { CONNECTION_SHARDS } from '../../contract/table-schema';
 import type { Booking } from '../../lambdas/domain/booking';
 import { requestIdFor } from '../../lambdas/domain/ids';
 import { audienceKey, type BookingState, type GuardContext, guardHolds, type LifecycleEvent, STATES, TRANSITIONS } from '../../lambdas/domain/lifecycle';
-import type { Connection, Mechanic } from '../../lambdas/domain/mechanic';
+import type { Connection, MechanicProfile } from '../../lambdas/domain/mechanic';
 import type { BookingStore, ConnectionStore, MechanicStore } from '../../lambdas/ports';
 
 export interface Stores {
@@ -302,21 +302,48 @@ export function describeStoreContract(name: string, makeStores: () => Promise<St
     });
 
     describe('MechanicStore', () => {
-      it('puts, overwrites and reads mechanics; an unknown one is undefined', async () => {
+      it('puts, overwrites and reads mechanics (a new one not paused); an unknown one is undefined', async () => {
         // Arrange
         const mechanicId = `mech-${uid()}`;
-        const approved: Mechanic = { mechanic_id: mechanicId, status: 'approved', name: 'Ana', workshop_id: null, updated_at: T0 };
-        const moved: Mechanic = { ...approved, status: 'suspended', workshop_id: `ws-${uid()}`, updated_at: T1 };
+        const approved: MechanicProfile = { mechanic_id: mechanicId, status: 'approved', name: 'Ana', workshop_id: null, updated_at: T0 };
+        const moved: MechanicProfile = { ...approved, status: 'suspended', workshop_id: `ws-${uid()}`, updated_at: T1 };
 
         // Act
-        await stores.mechanics.put(approved);
+        const answered = await stores.mechanics.put(approved);
         const first = await stores.mechanics.get(mechanicId);
         await stores.mechanics.put(moved);
 
         // Assert
-        expect(first).toEqual(approved);
-        expect(await stores.mechanics.get(mechanicId)).toEqual(moved);
+        expect(answered).toEqual({ ...approved, paused: false });
+        expect(first).toEqual({ ...approved, paused: false });
+        expect(await stores.mechanics.get(mechanicId)).toEqual({ ...moved, paused: false });
         expect(await stores.mechanics.get(`mech-${uid()}`)).toBeUndefined();
+      });
+
+      it("setPaused pauses and resumes an existing mechanic; an admin's put keeps it; an unknown one stays unknown", async () => {
+        // Arrange
+        const mechanicId = `mech-${uid()}`;
+        const profile: MechanicProfile = { mechanic_id: mechanicId, status: 'approved', name: 'Ana', workshop_id: null, updated_at: T0 };
+        await stores.mechanics.put(profile);
+
+        // Act + Assert: paused, and kept by the admin's next put
+        expect(await stores.mechanics.setPaused(mechanicId, true, T1)).toEqual({ ...profile, paused: true, paused_at: T1 });
+        expect(await stores.mechanics.put({ ...profile, name: 'Ana B.', updated_at: T1 })).toEqual({
+          ...profile,
+          name: 'Ana B.',
+          updated_at: T1,
+          paused: true,
+          paused_at: T1,
+        });
+
+        // Act + Assert: resumed
+        expect(await stores.mechanics.setPaused(mechanicId, false, T1)).toMatchObject({ paused: false });
+        expect(await stores.mechanics.get(mechanicId)).toMatchObject({ paused: false });
+
+        // Act + Assert: nobody
+        const nobody = `mech-${uid()}`;
+        expect(await stores.mechanics.setPaused(nobody, true, T1)).toBeUndefined();
+        expect(await stores.mechanics.get(nobody)).toBeUndefined();
       });
     });
 
@@ -368,6 +395,24 @@ export function describeStoreContract(name: string, makeStores: () => Promise<St
         // Act + Assert: a connection gone meanwhile is not brought back
         await stores.connections.setWorkshop(missing, north);
         expect(await allConnections(stores.connections)).toEqual([{ ...phone, workshop_id: null }]);
+      });
+
+      it('setPaused marks a connection, wherever it is listed; a missing connection stays missing', async () => {
+        // Arrange
+        const workshop = `ws-${uid()}`;
+        const phone = connection(`mech-${uid()}`, workshop);
+        await stores.connections.put(phone);
+        const missing = `conn-${uid()}`;
+
+        // Act
+        await stores.connections.setPaused(phone.connection_id, true);
+        await stores.connections.setPaused(missing, true);
+
+        // Assert
+        const paused = { ...phone, paused: true };
+        expect(await stores.connections.listByMechanic(phone.mechanic_id)).toEqual([paused]);
+        expect(await collect(stores.connections.listByWorkshop(workshop))).toEqual([paused]);
+        expect(await allConnections(stores.connections)).toEqual([paused]);
       });
 
       it('a second put of the same connection id replaces the first', async () => {

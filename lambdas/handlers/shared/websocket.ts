@@ -11,13 +11,15 @@ import { observe } from '../../wiring';
 
 /** API Gateway passes the authorizer's context to every route of the connection. */
 export type WebSocketEvent = APIGatewayProxyWebsocketEventV2 & {
-  requestContext: APIGatewayProxyWebsocketEventV2['requestContext'] & { authorizer?: { mechanic_id?: string; workshop_id?: string } };
+  requestContext: APIGatewayProxyWebsocketEventV2['requestContext'] & { authorizer?: { mechanic_id?: string; workshop_id?: string; paused?: string } };
 };
 
 export interface Caller {
   readonly connectionId: string;
   readonly mechanicId: string;
   readonly workshopId: string | null;
+  /** Whether the mechanic was paused when the connection was authorized. */
+  readonly paused: boolean;
 }
 
 export const OK: APIGatewayProxyResult = { statusCode: 200, body: '' };
@@ -27,6 +29,7 @@ export function caller(event: WebSocketEvent): Caller {
     connectionId: event.requestContext.connectionId,
     mechanicId: event.requestContext.authorizer?.mechanic_id ?? '',
     workshopId: event.requestContext.authorizer?.workshop_id || null,
+    paused: event.requestContext.authorizer?.paused === 'true',
   };
 }
 

@@ -21,15 +21,27 @@ export interface TestMechanic {
 /** Stores a mechanic and their live connections, as `$connect` indexes them (the workshop comes from the authorizer). */
 export async function addMechanic(
   deps: InMemoryDeps,
-  { status = 'approved', workshopId = null, connections = 1 }: { status?: MechanicStatus; workshopId?: string | null; connections?: number } = {},
+  {
+    status = 'approved',
+    workshopId = null,
+    connections = 1,
+    paused = false,
+  }: { status?: MechanicStatus; workshopId?: string | null; connections?: number; paused?: boolean } = {},
 ): Promise<TestMechanic> {
   const mechanicId = `mech-${randomUUID().slice(0, 8)}`;
   const at = deps.clock.now().toISOString();
   await deps.mechanics.put({ mechanic_id: mechanicId, status, name: `Mechanic ${mechanicId}`, workshop_id: workshopId, updated_at: at });
+  if (paused) await deps.mechanics.setPaused(mechanicId, true, at);
   const connectionIds: string[] = [];
   for (let i = 0; i < connections; i++) {
     const connectionId = `conn-${randomUUID().slice(0, 12)}`;
-    await deps.connections.put({ connection_id: connectionId, mechanic_id: mechanicId, workshop_id: workshopId, connected_at: at });
+    await deps.connections.put({
+      connection_id: connectionId,
+      mechanic_id: mechanicId,
+      workshop_id: workshopId,
+      connected_at: at,
+      ...(paused ? { paused: true } : {}),
+    });
     connectionIds.push(connectionId);
   }
   return { mechanicId, connectionIds };

@@ -100,6 +100,7 @@ describe('a favorite who cannot take it: open to everyone at once, reason priori
     ['pending approval', 'mechanic_not_approved', () => addMechanic(deps, { status: 'pending' })],
     ['suspended', 'mechanic_not_approved', () => addMechanic(deps, { status: 'suspended' })],
     ['offline', 'mechanic_offline', () => addMechanic(deps, { connections: 0 })],
+    ['paused', 'mechanic_paused', () => addMechanic(deps, { paused: true })],
   ])('%s favorite', async (_kind, why, makeFavorite) => {
     // Arrange
     const favorite = await makeFavorite();
