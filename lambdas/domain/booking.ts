@@ -20,8 +20,22 @@ export interface Vehicle {
 
 /** The favorite context the customer asked for (DESIGN §1.1). */
 export interface SessionMetadata {
+  /** The (first) favorite. */
   readonly preferred_mechanic_id?: string;
+  /** All the favorites in order, when the customer named two or three. */
+  readonly preferred_mechanic_ids?: readonly string[];
   readonly routing_type?: RoutingType;
+}
+
+/** The favorites in the order they get the window: each in turn, then everyone. */
+export const favoritesOf = (metadata: SessionMetadata): readonly string[] =>
+  metadata.preferred_mechanic_ids ?? (metadata.preferred_mechanic_id ? [metadata.preferred_mechanic_id] : []);
+
+/** The favorite after the one the booking is routed to (or offered to) now; undefined after the last. */
+export function nextFavorite(booking: Pick<Booking, 'metadata' | 'audience'>): string | undefined {
+  const favorites = favoritesOf(booking.metadata);
+  const current = favorites.findIndex((id) => audienceKey.mechanic(id) === booking.audience);
+  return current === -1 ? undefined : favorites[current + 1];
 }
 
 /** How the request was routed when its routing began. */

@@ -13,8 +13,8 @@ export type BookingState = (typeof STATES)[number];
 /** What each state means (the README's state table shows exactly these). */
 export const STATE_MEANING: Record<BookingState, string> = {
   awaiting_checkout: 'paid plan: booked, waiting for the payment',
-  routing: 'decided whom to tell (`route_to`: the favorite, everyone or a workshop); telling them is not confirmed yet',
-  offered: 'the favorite alone holds the request until `expires_at` (the priority window)',
+  routing: 'decided whom to tell (`route_to`: a favorite, everyone or a workshop); telling them is not confirmed yet',
+  offered: 'one favorite alone holds the request until `expires_at` (their priority window)',
   open: 'offered to everyone or to a workshop until `open_until` (`requestTtl`, 30 minutes by default)',
   matched: 'a mechanic won it (`mechanic_id`)',
   cancelled: 'the customer cancelled it',
@@ -51,7 +51,8 @@ export type LifecycleEvent =
  * - `actorIsAudience`: the acting mechanic alone is the audience (the favorite holding the window);
  * - `deadlinePassed`: that deadline is at or before now;
  * - `routingSinceIs`: the routing is still the one the caller read (`routing_since` unchanged), so of two
- *   timer firings resuming the same routing, one does.
+ *   invocations working on the same routing (two timer firings, or an intake the timer took over), one moves it
+ *   on: one resumes it, one skips the favorite (not two favorites), one records the offer it sent.
  */
 export interface Guard {
   readonly from: readonly (BookingState | 'new')[];
@@ -104,13 +105,13 @@ export const TRANSITIONS: Record<LifecycleEvent, Transition> = {
   },
   favorite_unavailable: {
     to: 'routing',
-    guard: { from: ['routing'], routeTo: 'favorite' },
+    guard: { from: ['routing'], routeTo: 'favorite', routingSinceIs: true },
     effects: ['write', 'route'],
     by: 'route-request.routeRequest',
   },
   offer_sent: {
     to: 'offered',
-    guard: { from: ['routing'], routeTo: 'favorite' },
+    guard: { from: ['routing'], routeTo: 'favorite', routingSinceIs: true },
     effects: ['push_offer_to_favorite', 'write', 'arm_timer_for_window_end'],
     by: 'route-request.routeRequest',
   },

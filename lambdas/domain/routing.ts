@@ -9,7 +9,8 @@ export type RoutingDecision =
 export interface RoutingInput {
   readonly workshopId: string | null;
   readonly routingType: RoutingType | undefined;
-  readonly preferredMechanicId: string | undefined;
+  /** The favorites in order (empty: none). */
+  readonly preferredMechanicIds: readonly string[];
 }
 
 /**
@@ -17,11 +18,11 @@ export interface RoutingInput {
  * so with the flag off (or with no favorite) no priority code runs.
  */
 export const wantsPriority = (input: RoutingInput): boolean =>
-  input.workshopId === null && input.routingType === 'priority_broadcast' && !!input.preferredMechanicId;
+  input.workshopId === null && input.routingType === 'priority_broadcast' && input.preferredMechanicIds.length > 0;
 
-/** Workshop routing always wins; priority needs the flag, the routing type and a favorite; else broadcast. */
+/** Workshop routing always wins; priority (to the first favorite) needs the flag, the routing type and a favorite; else broadcast. */
 export function decideRouting(input: RoutingInput, priorityEnabled: boolean): RoutingDecision {
   if (input.workshopId !== null) return { kind: 'workshop', workshopId: input.workshopId };
-  if (priorityEnabled && wantsPriority(input)) return { kind: 'priority', mechanicId: input.preferredMechanicId! };
+  if (priorityEnabled && wantsPriority(input)) return { kind: 'priority', mechanicId: input.preferredMechanicIds[0]! };
   return { kind: 'broadcast' };
 }

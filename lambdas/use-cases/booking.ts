@@ -30,6 +30,8 @@ export interface BookingInput {
   readonly concern: string;
   readonly vehicle: Vehicle | null;
   readonly preferred_mechanic_id: string | null;
+  /** The favorites in order, when there are two or three (the first is `preferred_mechanic_id`). */
+  readonly preferred_mechanic_ids?: readonly string[];
   readonly routing_type: RoutingType | null;
   readonly workshop_id: string | null;
 }
@@ -50,6 +52,7 @@ export async function startIntake(
   const fingerprint = bookingFingerprint(input.booking);
   const metadata: SessionMetadata = {
     ...(input.booking.preferred_mechanic_id ? { preferred_mechanic_id: input.booking.preferred_mechanic_id } : {}),
+    ...(input.booking.preferred_mechanic_ids ? { preferred_mechanic_ids: input.booking.preferred_mechanic_ids } : {}),
     ...(input.booking.routing_type ? { routing_type: input.booking.routing_type } : {}),
   };
   const draft = newBooking({ sessionId, customerId: input.customerId, booking: input.booking, metadata, fingerprint, at });

@@ -2,10 +2,12 @@
  * Decline: every decline of a pending request is remembered, so no later
  * offer of it reaches that mechanic (the fallback broadcast leaves out the
  * favorite who declined, a repeated broadcast anyone who did). The favorite
- * declining also ends the priority window at once — the request opens to
- * everyone else now instead of at `expires_at`. Anyone else's decline changes
- * nothing more (the request stays open to the others).
+ * holding the window declining also ends it at once — the next favorite gets
+ * theirs now, or after the last, the request opens to everyone else — instead
+ * of at `expires_at`. Anyone else's decline changes nothing more (the request
+ * stays open to the others).
  */
+import { nextFavorite } from '../domain/booking';
 import { isRequestId, sessionIdOf } from '../domain/ids';
 import { guardHolds, isTerminal, TRANSITIONS } from '../domain/lifecycle';
 import { errorEvent } from '../domain/messages';
@@ -25,15 +27,18 @@ export async function declineRequest(deps: RouteDeps, input: { requestId: string
     deps.log.info('[Decline] Noted; the request stays open', { request_id: booking.request_id, mechanic_id: input.mechanicId });
     return;
   }
-  deps.log.info('[Priority] Favorite declined; ending the priority window now', { request_id: booking.request_id, mechanic_id: input.mechanicId });
+  const nextMechanicId = nextFavorite(booking);
+  const next = nextMechanicId ? { next_mechanic_id: nextMechanicId } : {};
+  deps.log.info('[Priority] Favorite declined; ending the priority window now', { request_id: booking.request_id, mechanic_id: input.mechanicId, ...next });
   await armRecovery(deps, booking.request_id, 'existing');
   const outcome = await deps.bookings.transition(booking.session_id, 'declined', {
     now,
     guard: { actor },
-    changes: windowOverChanges('preferred_mechanic_declined', now),
-    audit: { at: now, type: 'declined', mechanic_id: input.mechanicId },
+    changes: windowOverChanges(booking, 'preferred_mechanic_declined', now),
+    audit: { at: now, type: 'declined', mechanic_id: input.mechanicId, ...next },
   });
   if (!outcome.applied) return;
-  deps.metrics.count('FallbacksFired');
+  // A fallback is the request opening to everyone; the next favorite's turn is still the priority flow.
+  if (!nextMechanicId) deps.metrics.count('FallbacksFired');
   await routeRequest(deps, outcome.booking);
 }

@@ -5,6 +5,7 @@
  * `due_at` — bounded, inside this invocation — then re-reads the booking and
  * does the one thing now due (lifecycle.ts `dueWork`), or nothing.
  */
+import { nextFavorite } from '../domain/booking';
 import { sessionIdOf } from '../domain/ids';
 import { dueWork, isTerminal, nextDeadline } from '../domain/lifecycle';
 import { armRecovery, clearTimerQuietly, type RouteDeps, routeRequest, tellEnd, windowOverChanges } from './route-request';
@@ -46,19 +47,27 @@ export async function onTimer(deps: RouteDeps, input: { requestId: string; dueAt
     }
     case 'end_window': {
       await armRecovery(deps, input.requestId, 'existing');
+      const lapsed = booking!.request_metadata.priority_mechanic_id;
+      const next = nextFavorite(booking!);
       const outcome = await deps.bookings.transition(booking!.session_id, 'window_ended', {
         now,
-        changes: windowOverChanges('preferred_mechanic_no_response', now),
-        audit: { at: now, type: 'fallback_started', reason: 'preferred_mechanic_no_response' },
+        changes: windowOverChanges(booking!, 'preferred_mechanic_no_response', now),
+        audit: next
+          ? { at: now, type: 'priority_window_ended', mechanic_id: lapsed, next_mechanic_id: next }
+          : { at: now, type: 'fallback_started', reason: 'preferred_mechanic_no_response' },
       });
       if (!outcome.applied) return { did: 'nothing' };
-      deps.log.info('[Fallback] Priority window over, broadcasting to all mechanics', {
-        ...log,
-        reason: 'preferred_mechanic_no_response',
-        preferred_mechanic_id: booking!.metadata.preferred_mechanic_id,
-        late_ms: Date.parse(now) - Date.parse(booking!.expires_at!),
-      });
-      deps.metrics.count('FallbacksFired');
+      const late = { late_ms: Date.parse(now) - Date.parse(booking!.expires_at!) };
+      if (next) deps.log.info('[Priority] Window over, offering to the next favorite', { ...log, mechanic_id: lapsed, next_mechanic_id: next, ...late });
+      else {
+        deps.log.info('[Fallback] Priority window over, broadcasting to all mechanics', {
+          ...log,
+          reason: 'preferred_mechanic_no_response',
+          preferred_mechanic_id: lapsed,
+          ...late,
+        });
+        deps.metrics.count('FallbacksFired');
+      }
       await routeRequest(deps, outcome.booking);
       return { did: work };
     }

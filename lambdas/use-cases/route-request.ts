@@ -6,7 +6,7 @@
  * this twice sends duplicates (same `request_id`), never nothing.
  */
 import { describeError } from '../domain/errors';
-import { type Booking, type NewRequestReason, type Routing, windowMinutes } from '../domain/booking';
+import { audienceOf, type Booking, favoritesOf, type NewRequestReason, nextFavorite, type Routing, windowMinutes } from '../domain/booking';
 import { audienceKey, isTerminal, type RouteTo } from '../domain/lifecycle';
 import { canWork, isPaused } from '../domain/mechanic';
 import { newRequest, priorityOffer, requestTaken, type TakenReason, takenByYou } from '../domain/messages';
@@ -42,7 +42,7 @@ export interface RoutingPlan extends TransitionChanges {
 
 /** DESIGN §1.2: workshop, else priority to the favorite (flag on), else everyone. */
 export async function planRouting(deps: Pick<Deps, 'flag' | 'priorityWindowSeconds'>, booking: Booking, now: Date): Promise<RoutingPlan> {
-  const input = { workshopId: booking.workshop_id, routingType: booking.metadata.routing_type, preferredMechanicId: booking.metadata.preferred_mechanic_id };
+  const input = { workshopId: booking.workshop_id, routingType: booking.metadata.routing_type, preferredMechanicIds: favoritesOf(booking.metadata) };
   // The flag is read only for a booking that asks for priority: with it off, no priority code runs.
   const decision = decideRouting(input, wantsPriority(input) && (await deps.flag.isPriorityEnabled()));
   const routing_since = now.toISOString();
@@ -63,11 +63,26 @@ export async function planRouting(deps: Pick<Deps, 'flag' | 'priorityWindowSecon
   }
 }
 
+/** A routing to the next favorite: they hold the request now (`priority_mechanic_id`), and get their own window. */
+const nextFavoriteChanges = (mechanicId: string, now: string): TransitionChanges => ({
+  route_to: 'favorite',
+  audience: audienceKey.mechanic(mechanicId),
+  routing_since: now,
+  request_metadata: { priority_mechanic_id: mechanicId },
+});
+
 /**
- * What leaving the favorite's window writes (its end, or their decline): a new
- * routing, to everyone, with the seed's fallback audit fields.
+ * What ending a favorite's window writes (it lapsed, or they declined): a new
+ * routing to the next favorite in the customer's order, or after the last, to
+ * everyone, with the seed's fallback audit fields.
  */
-export function windowOverChanges(reason: 'preferred_mechanic_no_response' | 'preferred_mechanic_declined', now: string): TransitionChanges {
+export function windowOverChanges(
+  booking: Booking,
+  reason: 'preferred_mechanic_no_response' | 'preferred_mechanic_declined',
+  now: string,
+): TransitionChanges & { readonly route_to: RouteTo } {
+  const next = nextFavorite(booking);
+  if (next) return { ...nextFavoriteChanges(next, now), route_to: 'favorite' };
   return {
     route_to: 'everyone',
     audience: audienceKey.everyone,
@@ -88,9 +103,13 @@ export async function routeRequest(deps: RouteDeps, booking: Booking): Promise<B
   return booking.route_to === 'favorite' ? offerToFavorite(deps, booking) : openRequest(deps, booking);
 }
 
-/** The favorite alone gets the request for the priority window; unavailable, the request opens to everyone now. */
+/**
+ * The favorite being routed to alone gets the request for the priority window;
+ * unavailable, they are skipped now: the next favorite is tried, or after the
+ * last, the request opens to everyone.
+ */
 async function offerToFavorite(deps: RouteDeps, booking: Booking): Promise<Booking> {
-  const mechanicId = booking.metadata.preferred_mechanic_id!;
+  const mechanicId = currentFavorite(booking);
   const log = { request_id: booking.request_id, session_id: booking.session_id, mechanic_id: mechanicId };
   deps.log.info('[Priority] Favorite mechanic requested', log);
   const mechanic = await deps.mechanics.get(mechanicId);
@@ -104,22 +123,20 @@ async function offerToFavorite(deps: RouteDeps, booking: Booking): Promise<Booki
         : connections.length === 0
           ? 'mechanic_offline'
           : null;
-  if (unavailable) {
-    deps.log.warn('[Priority] Favorite cannot take priority, broadcasting now', { ...log, why: unavailable });
-    return openToEveryoneInstead(deps, booking, unavailable);
-  }
+  if (unavailable) return skipFavorite(deps, booking, unavailable);
 
   const now = deps.clock.now();
   // Whole seconds, rounded up: the window is never shorter than promised.
   const expiresAt = new Date(Math.ceil((now.getTime() + deps.priorityWindowSeconds * 1000) / 1000) * 1000).toISOString();
   const delivery = await pushToConnections(deps, connections, priorityOffer(booking, expiresAt, deps.priorityWindowSeconds));
   if (delivery.delivered === 0) {
-    deps.log.warn("[Priority] Offer reached none of the favorite's connections, broadcasting now", { ...log, ...delivery });
-    return openToEveryoneInstead(deps, booking, 'offer_undelivered');
+    deps.log.warn("[Priority] Offer reached none of the favorite's connections", { ...log, ...delivery });
+    return skipFavorite(deps, booking, 'offer_undelivered');
   }
   const at = deps.clock.now().toISOString();
   const outcome = await deps.bookings.transition(booking.session_id, 'offer_sent', {
     now: at,
+    guard: { routingSince: booking.routing_since! },
     changes: { expires_at: expiresAt, request_metadata: { priority_notified_at: at } },
     audit: { at, type: 'priority_offer_sent', mechanic_id: mechanicId, expires_at: expiresAt, ...delivery },
   });
@@ -130,21 +147,39 @@ async function offerToFavorite(deps: RouteDeps, booking: Booking): Promise<Booki
   return outcome.booking;
 }
 
-/** The favorite cannot have it: the same routing goes to everyone instead (`priority_failed`). */
-async function openToEveryoneInstead(deps: RouteDeps, booking: Booking, why: string): Promise<Booking> {
+/** The favorite cannot have it: the next favorite is routed to (`favorite_skipped`), or after the last, everyone (`priority_failed`). */
+async function skipFavorite(deps: RouteDeps, booking: Booking, why: string): Promise<Booking> {
+  const mechanicId = currentFavorite(booking);
+  const next = nextFavorite(booking);
+  const log = { request_id: booking.request_id, session_id: booking.session_id, mechanic_id: mechanicId, why };
   const at = deps.clock.now().toISOString();
+  if (next) deps.log.warn('[Priority] Favorite cannot take priority, trying the next favorite', { ...log, next_mechanic_id: next });
+  else deps.log.warn('[Priority] Favorite cannot take priority, broadcasting now', log);
   const outcome = await deps.bookings.transition(booking.session_id, 'favorite_unavailable', {
     now: at,
-    changes: {
-      route_to: 'everyone',
-      audience: audienceKey.everyone,
-      new_request_reason: 'priority_failed',
-      request_metadata: { fallback_reason: 'priority_failed', fallback_broadcast_at: at },
-    },
-    audit: { at, type: 'priority_failed', mechanic_id: booking.metadata.preferred_mechanic_id, why },
+    // Of two invocations finishing this routing, one moves it on: the other would skip a favorite twice.
+    guard: { routingSince: booking.routing_since! },
+    changes: next
+      ? nextFavoriteChanges(next, at)
+      : {
+          route_to: 'everyone',
+          audience: audienceKey.everyone,
+          new_request_reason: 'priority_failed',
+          request_metadata: { fallback_reason: 'priority_failed', fallback_broadcast_at: at },
+        },
+    audit: next
+      ? { at, type: 'favorite_skipped', mechanic_id: mechanicId, why, next_mechanic_id: next }
+      : { at, type: 'priority_failed', mechanic_id: mechanicId, why },
   });
   if (!outcome.applied) return settleLostRace(deps, outcome.booking ?? booking);
-  return openRequest(deps, outcome.booking);
+  return routeRequest(deps, outcome.booking);
+}
+
+/** The favorite a booking routed to a favorite is routed to (or offered to) now. */
+function currentFavorite(booking: Booking): string {
+  const audience = audienceOf(booking);
+  if (audience?.kind !== 'mechanic') throw new Error(`booking ${booking.session_id} is not routed to a favorite`);
+  return audience.mechanicId;
 }
 
 /** Hands `new_request` to the fan-out, then records the request open until it expires. */

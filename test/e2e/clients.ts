@@ -356,6 +356,8 @@ export interface SessionView {
   plan: string;
   status: 'awaiting_checkout' | 'fulfilled' | 'cancelled';
   concern: string;
+  /** The favorite context the customer asked for. */
+  metadata: { preferred_mechanic_id?: string; preferred_mechanic_ids?: string[]; routing_type?: string };
   request: {
     request_id: string;
     status: 'pending' | 'matched' | 'cancelled' | 'expired';

@@ -6,7 +6,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../sandbox/index';
-import { api, eventsOf, eventually, MechanicClient, type Message, registerMechanic, roundTrip, sessionView, startTestSandbox } from './clients';
+import {
+  api,
+  bookingsOfCustomer,
+  eventsOf,
+  eventually,
+  MechanicClient,
+  type Message,
+  registerMechanic,
+  roundTrip,
+  sessionView,
+  startTestSandbox,
+} from './clients';
 
 let sandbox: Sandbox;
 const clients: MechanicClient[] = [];
@@ -197,5 +208,80 @@ describe('pause and resume', () => {
     expect(eventsOf(view, 'priority_failed')).toEqual([expect.objectContaining({ mechanic_id: favoriteId, why: 'mechanic_paused' })]);
     await roundTrip(favorite);
     expect(favorite.of('priority_session_request')).toEqual([]);
+  });
+});
+
+describe('favorites in order', () => {
+  it('an offline first favorite is skipped, the second declines, the third declines: each step audited, then everyone but the decliners', async () => {
+    // Arrange: the first favorite registered but not connected
+    const offlineId = await registerMechanic(sandbox);
+    const [secondId, thirdId] = [await registerMechanic(sandbox), await registerMechanic(sandbox)];
+    const second = await connect(secondId);
+    const third = await connect(thirdId);
+    const bystander = await connect(await registerMechanic(sandbox));
+
+    // Act + Assert: the second favorite holds the window, named as the holder
+    const booked = await book({ preferred_mechanic_ids: [offlineId, secondId, thirdId], routing_type: 'priority_broadcast' });
+    await second.waitFor('priority_session_request', booked.requestId);
+    const whileSecond = await sessionView(sandbox, booked.customer, booked.sessionId);
+    expect(whileSecond.request).toMatchObject({ state: 'offered', metadata: { priority_mechanic_id: secondId } });
+    expect(whileSecond.metadata).toEqual({
+      preferred_mechanic_id: offlineId,
+      preferred_mechanic_ids: [offlineId, secondId, thirdId],
+      routing_type: 'priority_broadcast',
+    });
+
+    // Act + Assert: the second declines, the third holds it
+    second.decline(booked.requestId);
+    await third.waitFor('priority_session_request', booked.requestId);
+    expect((await sessionView(sandbox, booked.customer, booked.sessionId)).request).toMatchObject({ metadata: { priority_mechanic_id: thirdId } });
+
+    // Act + Assert: the third declines, everyone else hears it
+    third.decline(booked.requestId);
+    expect(await bystander.waitFor('new_request', booked.requestId)).toMatchObject({ reason: 'priority_declined' });
+    const view = await sessionView(sandbox, booked.customer, booked.sessionId);
+    expect(view.request!.events.map((e) => e.type)).toEqual([
+      'created',
+      'favorite_skipped',
+      'priority_offer_sent',
+      'declined',
+      'priority_offer_sent',
+      'declined',
+      'broadcast_sent',
+    ]);
+    expect(eventsOf(view, 'favorite_skipped')).toEqual([
+      expect.objectContaining({ mechanic_id: offlineId, why: 'mechanic_offline', next_mechanic_id: secondId }),
+    ]);
+    expect(eventsOf(view, 'declined')).toEqual([
+      expect.objectContaining({ mechanic_id: secondId, next_mechanic_id: thirdId }),
+      expect.objectContaining({ mechanic_id: thirdId }),
+    ]);
+
+    // The decliners are left out of the broadcast: a cancel reaches them, the offer did not
+    await api(sandbox, 'POST', `/sessions/${booked.sessionId}/cancel`, { token: await sandbox.token({ sub: booked.customer }) });
+    await Promise.all([second, third].map((c) => c.waitFor('request_taken', booked.requestId)));
+    expect([...second.of('new_request', booked.requestId), ...third.of('new_request', booked.requestId)]).toEqual([]);
+  });
+
+  it('bad favorites get a 400 naming the field, and nothing is booked', async () => {
+    // Arrange
+    const customer = `cust-${crypto.randomUUID().slice(0, 8)}`;
+    const token = await sandbox.token({ sub: customer });
+
+    // Act
+    const answers = await Promise.all(
+      [
+        { preferred_mechanic_ids: ['m1', 'm2', 'm3', 'm4'] },
+        { preferred_mechanic_ids: ['m1', 'm1'] },
+        { preferred_mechanic_id: 'm2', preferred_mechanic_ids: ['m1', 'm2'] },
+      ].map((favorites) =>
+        api<{ error: { code: string; message: string } }>(sandbox, 'POST', '/intake/start', { token, body: { plan: 'free', concern: 'x', ...favorites } }),
+      ),
+    );
+
+    // Assert
+    expect(answers.map((a) => a.status)).toEqual([400, 400, 400]);
+    expect(answers.map((a) => a.body.error.message.split(':')[0])).toEqual(['preferred_mechanic_ids', 'preferred_mechanic_ids', 'preferred_mechanic_id']);
+    expect(await bookingsOfCustomer(sandbox, customer)).toEqual([]);
   });
 });

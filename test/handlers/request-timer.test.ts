@@ -103,6 +103,7 @@ async function offeredBooking(favorite: Mechanic, expiresAt: string): Promise<Bo
   await store.create(seeded);
   const outcome = await store.transition(seeded.session_id, 'offer_sent', {
     now: since,
+    guard: { routingSince: seeded.routing_since! },
     changes: { expires_at: expiresAt, request_metadata: { priority_notified_at: since } },
     audit: { at: since, type: 'priority_offer_sent', mechanic_id: favorite.mechanicId, expires_at: expiresAt },
   });

@@ -215,6 +215,8 @@ const interleaving = fc.array(fc.array(operation, { minLength: 1, maxLength: 4 }
 const EVENT_OF_AUDIT: Record<string, LifecycleEvent> = {
   priority_offer_sent: 'offer_sent',
   priority_failed: 'favorite_unavailable',
+  favorite_skipped: 'favorite_unavailable',
+  priority_window_ended: 'window_ended',
   broadcast_sent: 'opened',
   fallback_started: 'window_ended',
   declined: 'declined',

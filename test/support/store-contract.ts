@@ -234,6 +234,7 @@ export function describeStoreContract(name: string, makeStores: () => Promise<St
           // The favorite asked for, now one of everyone: as the actor, any mechanic may accept; nobody may decline.
           actor: { mechanicId: favorite, workshopId: `ws-${uid()}` },
           ...(TRANSITIONS[event].guard.routeTo ? { routeTo: TRANSITIONS[event].guard.routeTo } : {}),
+          ...(TRANSITIONS[event].guard.routingSinceIs ? { routingSince: stored.routing_since! } : {}),
         };
         expect(guardHolds(TRANSITIONS[event].guard, stored, { now: NOW, ...guard })).toBe(applies);
 

@@ -76,7 +76,7 @@ describe('the routing table', () => {
 describe('decideRouting / wantsPriority', () => {
   it.each(TABLE.map((row) => [label(row), row] as const))('%s', (_name, row) => {
     // Arrange
-    const input = { workshopId: row.workshop, routingType: row.routingType, preferredMechanicId: row.preferred };
+    const input = { workshopId: row.workshop, routingType: row.routingType, preferredMechanicIds: row.preferred ? [row.preferred] : [] };
 
     // Act
     const decision = decideRouting(input, row.flag);
@@ -93,9 +93,17 @@ describe('decideRouting / wantsPriority', () => {
     expect(wants).toBe(row.wants);
   });
 
-  it('treats an empty preferred mechanic id as no favorite', () => {
+  it('priority goes to the first of several favorites', () => {
+    // Act
+    const decision = decideRouting({ workshopId: null, routingType: PB, preferredMechanicIds: [M, 'mech-2', 'mech-3'] }, true);
+
+    // Assert
+    expect(decision).toEqual({ kind: 'priority', mechanicId: M });
+  });
+
+  it('treats an empty list of favorites as no favorite', () => {
     // Arrange
-    const input = { workshopId: null, routingType: PB, preferredMechanicId: '' };
+    const input = { workshopId: null, routingType: PB, preferredMechanicIds: [] };
 
     // Act
     const decision = decideRouting(input, true);

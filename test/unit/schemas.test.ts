@@ -297,3 +297,51 @@ describe('the other schemas', () => {
     expect(result.success).toBe(false);
   });
 });
+
+describe('bookingSchema: favorites in order', () => {
+  it('two or three favorites: the first is preferred_mechanic_id, the list is kept in order', () => {
+    // Act
+    const booking = parseWith(bookingSchema, { plan: 'free', concern: 'x', preferred_mechanic_ids: ['mech-b', 'mech-a', 'mech-c'] });
+
+    // Assert
+    expect(booking).toMatchObject({ preferred_mechanic_id: 'mech-b', preferred_mechanic_ids: ['mech-b', 'mech-a', 'mech-c'] });
+  });
+
+  it('a one-element list is the same booking as preferred_mechanic_id alone (and so the same Idempotency-Key fingerprint)', () => {
+    // Act
+    const fromList = parseWith(bookingSchema, { plan: 'free', concern: 'x', preferred_mechanic_ids: ['mech-a'] });
+    const fromField = parseWith(bookingSchema, { plan: 'free', concern: 'x', preferred_mechanic_id: 'mech-a' });
+
+    // Assert
+    expect(fromList).toEqual(fromField);
+    expect(JSON.stringify(fromList)).toBe(JSON.stringify(fromField));
+  });
+
+  it('both fields, the single one first of the list (what a client of old and new servers sends), is fine', () => {
+    // Act
+    const booking = parseWith(bookingSchema, { plan: 'free', concern: 'x', preferred_mechanic_id: 'mech-a', preferred_mechanic_ids: ['mech-a', 'mech-b'] });
+
+    // Assert
+    expect(booking).toMatchObject({ preferred_mechanic_id: 'mech-a', preferred_mechanic_ids: ['mech-a', 'mech-b'] });
+  });
+
+  it.each([
+    ['an empty list', { preferred_mechanic_ids: [] }, 'preferred_mechanic_ids: '],
+    ['four favorites', { preferred_mechanic_ids: ['m1', 'm2', 'm3', 'm4'] }, 'preferred_mechanic_ids: '],
+    ['a favorite named twice', { preferred_mechanic_ids: ['m1', 'm2', 'm1'] }, 'preferred_mechanic_ids: must not name a mechanic twice'],
+    ['a bad id in the list', { preferred_mechanic_ids: ['m1', 'MECHANIC#2'] }, 'preferred_mechanic_ids.1: must be 1-128'],
+    ['a list that is not a list', { preferred_mechanic_ids: 'm1' }, 'preferred_mechanic_ids: '],
+    [
+      'both fields, disagreeing',
+      { preferred_mechanic_id: 'm2', preferred_mechanic_ids: ['m1', 'm2'] },
+      'preferred_mechanic_id: must be the first of preferred_mechanic_ids when both are given',
+    ],
+  ])('%s → 400 naming the field', (_name, overrides, prefix) => {
+    // Act
+    const error = refusal(bookingSchema, { plan: 'free', concern: 'x', ...overrides });
+
+    // Assert
+    expect(error.status).toBe(400);
+    expect(error.message.startsWith(prefix)).toBe(true);
+  });
+});

@@ -12,7 +12,10 @@ import { PLANS, ROUTING_TYPES } from '../../domain/booking';
 /** Ids we accept from clients: printable, no separators our keys use. */
 const id = z.string().min(1).max(128).regex(CLIENT_ID, 'must be 1-128 letters, digits or _ . : @ -');
 
-export const bookingSchema = z.object({
+/** The most favorites a booking may name: each gets the whole priority window in turn, so more would keep a customer waiting too long. */
+export const MAX_FAVORITES = 3;
+
+const bookingFields = z.object({
   plan: z.enum(PLANS),
   concern: z.string().trim().min(1, 'must not be empty').max(2000),
   vehicle: z
@@ -24,12 +27,35 @@ export const bookingSchema = z.object({
     .nullish()
     .transform((v) => v ?? null),
   preferred_mechanic_id: id.nullish().transform((v) => v ?? null),
+  preferred_mechanic_ids: z
+    .array(id)
+    .min(1)
+    .max(MAX_FAVORITES)
+    .refine((ids) => new Set(ids).size === ids.length, 'must not name a mechanic twice')
+    .nullish(),
   routing_type: z
     .enum(ROUTING_TYPES)
     .nullish()
     .transform((v) => v ?? null),
   workshop_id: id.nullish().transform((v) => v ?? null),
 });
+
+/**
+ * The booking, its favorites in one shape whichever field named them: `preferred_mechanic_id` is the first (null
+ * when none), `preferred_mechanic_ids` is there only with two or three — so a booking with one favorite is the
+ * same input (and `Idempotency-Key` fingerprint) as before lists existed. A client may send both (old servers
+ * read only the single field) when the single one is the list's first.
+ */
+export const bookingSchema = bookingFields
+  .refine((b) => !b.preferred_mechanic_ids || b.preferred_mechanic_id === null || b.preferred_mechanic_id === b.preferred_mechanic_ids[0], {
+    path: ['preferred_mechanic_id'],
+    message: 'must be the first of preferred_mechanic_ids when both are given',
+  })
+  .transform(({ preferred_mechanic_ids: ids, ...booking }) => ({
+    ...booking,
+    preferred_mechanic_id: ids?.[0] ?? booking.preferred_mechanic_id,
+    ...(ids && ids.length > 1 ? { preferred_mechanic_ids: ids } : {}),
+  }));
 
 export const mechanicSchema = z.object({
   status: z.enum(MECHANIC_STATUSES),
