@@ -9,7 +9,7 @@
  */
 
 /** DynamoDB actions a function may call on the table and its indexes. */
-export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query';
+export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query' | 'BatchGetItem';
 
 export interface FunctionSpec {
   /** Handler file, relative to the repository root; it exports `handler`. */
@@ -131,6 +131,13 @@ export const functions = {
     fansOut: true,
     setsTimers: true,
   },
+  wsSync: {
+    entry: 'lambdas/handlers/ws-sync.ts',
+    description: 'WebSocket sync: everything the mechanic may act on now, as one offers answer (after every reconnect)',
+    // Query the pending requests of each of the mechanic's audiences; read their declines of those by key (BatchGetItem).
+    table: ['Query', 'BatchGetItem'],
+    pushes: true,
+  },
   requestTimer: {
     entry: 'lambdas/handlers/request-timer.ts',
     description: "Scheduler target: each request's one timer: finish an undone routing, end the window, expire the request",
@@ -194,6 +201,7 @@ export const webSocketRoutes: readonly WebSocketRoute[] = [
   { routeKey: 'accept', function: 'wsAccept' },
   { routeKey: 'decline', function: 'wsDecline' },
   { routeKey: 'ping', function: 'wsPing' },
+  { routeKey: 'sync', function: 'wsSync' },
 ];
 
 /** The REQUEST authorizer on `$connect`; a handshake without `?token=` is refused before it runs. */

@@ -133,6 +133,7 @@ describe('function roles: pinned by hand (a widening anywhere fails here)', () =
       ...SET_TIMERS,
       `lambda:InvokeFunction on ${FAN_OUT_FN}`,
     ],
+    wsSync: [...logsOf('wsSync'), ...QUERY_INDEXES, `dynamodb:BatchGetItem on ${TABLE}`, `execute-api:ManageConnections on ${CONNECTIONS}`],
     requestTimer: [
       ...logsOf('requestTimer'),
       ...MOVES_A_BOOKING,
