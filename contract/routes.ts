@@ -9,7 +9,7 @@
  */
 
 /** DynamoDB actions a function may call on the table and its indexes. */
-export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query';
+export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query' | 'BatchGetItem';
 
 export interface FunctionSpec {
   /** Handler file, relative to the repository root; it exports `handler`. */
@@ -138,6 +138,13 @@ export const functions = {
     table: ['UpdateItem', 'Query'],
     pushes: true,
   },
+  wsSync: {
+    entry: 'lambdas/handlers/ws-sync.ts',
+    description: 'WebSocket sync: everything the mechanic may act on now, as one offers answer (after every reconnect)',
+    // Read the mechanic (Get: paused?), Query the pending requests of each of their audiences, read their declines of those by key (BatchGetItem).
+    table: ['GetItem', 'Query', 'BatchGetItem'],
+    pushes: true,
+  },
   requestTimer: {
     entry: 'lambdas/handlers/request-timer.ts',
     description: "Scheduler target: each request's one timer: finish an undone routing, end the window, expire the request",
@@ -203,6 +210,7 @@ export const webSocketRoutes: readonly WebSocketRoute[] = [
   { routeKey: 'pause', function: 'wsAvailability' },
   { routeKey: 'resume', function: 'wsAvailability' },
   { routeKey: 'ping', function: 'wsPing' },
+  { routeKey: 'sync', function: 'wsSync' },
 ];
 
 /** The REQUEST authorizer on `$connect`; a handshake without `?token=` is refused before it runs. */

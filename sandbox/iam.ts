@@ -25,6 +25,8 @@ const ACTIONS: Record<string, string> = {
   DeleteCommand: 'dynamodb:DeleteItem',
   DeleteItemCommand: 'dynamodb:DeleteItem',
   QueryCommand: 'dynamodb:Query',
+  BatchGetCommand: 'dynamodb:BatchGetItem',
+  BatchGetItemCommand: 'dynamodb:BatchGetItem',
   ScanCommand: 'dynamodb:Scan',
   GetParameterCommand: 'ssm:GetParameter',
   CreateScheduleCommand: 'scheduler:CreateSchedule',

@@ -7,10 +7,22 @@
  * parser backtracks through parentheses, so the accept guard costs it ~70 µs
  * of CPU flat against ~4.5 ms for the nested one before the engine rewrite.
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent, Booking, RequestMetadata } from '../domain/booking';
-import { audienceKey, audienceKeysOf, type Guard, type GuardContext, type LifecycleEvent, TRANSITIONS } from '../domain/lifecycle';
-import type { BookingStore, TransitionChanges, TransitionOutcome } from '../ports';
+import {
+  audienceKey,
+  audienceKeysOf,
+  type BookingState,
+  type Guard,
+  type GuardContext,
+  type LifecycleEvent,
+  PENDING_DEADLINE,
+  pendingEntry,
+  TRANSITIONS,
+} from '../domain/lifecycle';
+import type { BookingStore, PendingRequest, TransitionChanges, TransitionOutcome } from '../ports';
+import type { IndexName } from '../../contract/table-schema';
 import { isConditionFailure, keys, withoutKeys } from './dynamodb-keys';
 
 interface Expression {
@@ -68,7 +80,7 @@ export class DynamoDbBookingStore implements BookingStore {
       await this.db.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...keys.booking(booking.session_id), ...booking },
+          Item: { ...keys.booking(booking.session_id), ...pendingKeys(booking), ...booking },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -95,15 +107,16 @@ export class DynamoDbBookingStore implements BookingStore {
     const guard = guardCondition(transition.guard, { now: input.now, ...input.guard });
     const { request_metadata: metadata = {}, ...changes } = input.changes ?? {};
     const sets = setClauses({ ...changes, state: transition.to, updated_at: input.now }, metadata);
+    const pending = pendingClauses(transition.to, changes);
     try {
       const { Attributes } = await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.booking(sessionId),
-          UpdateExpression: `SET ${[...sets.clauses, '#events = list_append(#events, :audit)'].join(', ')}`,
+          UpdateExpression: `SET ${[...sets.clauses, ...pending.set, '#events = list_append(#events, :audit)'].join(', ')}${pending.remove}`,
           ConditionExpression: guard.condition,
-          ExpressionAttributeNames: { ...guard.names, ...sets.names, '#events': 'events' },
-          ExpressionAttributeValues: { ...guard.values, ...sets.values, ':audit': [input.audit] },
+          ExpressionAttributeNames: { ...guard.names, ...sets.names, ...pending.names, '#events': 'events' },
+          ExpressionAttributeValues: { ...guard.values, ...sets.values, ...pending.values, ':audit': [input.audit] },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -167,6 +180,94 @@ export class DynamoDbBookingStore implements BookingStore {
     } while (startKey);
     return found;
   }
+
+  /**
+   * One Query of the sparse `pending-by-audience` index, every page (its sort key is the deadline, so the
+   * deadline condition is part of the key condition: nothing past it is read). A GSI is eventually
+   * consistent (no ConsistentRead): a request that became pending a moment ago may be missing — its live
+   * push reaches the mechanic anyway — and one that ended a moment ago may still be listed.
+   */
+  async pendingFor(audience: string, now: string): Promise<PendingRequest[]> {
+    const found: PendingRequest[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: PENDING_INDEX,
+          KeyConditionExpression: 'pending_pk = :audience AND pending_sk > :now',
+          ExpressionAttributeValues: { ':audience': audience, ':now': now },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) found.push({ ...withoutKeys<Omit<PendingRequest, 'deadline'>>(item), deadline: String(item.pending_sk) });
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return found;
+  }
+
+  /**
+   * The mechanic's decline items of these bookings (`noteDecline`), read by key: BatchGetItem, at most 100 keys
+   * a call. Consistent reads, so a decline made just before a reconnect counts. Keys DynamoDB leaves
+   * unprocessed (throttling) are asked for again after a growing pause, as AWS advises for batch calls.
+   */
+  async declinedBy(mechanicId: string, sessionIds: readonly string[]): Promise<ReadonlySet<string>> {
+    // BatchGetItem refuses a call that names a key twice.
+    const unique = [...new Set(sessionIds)];
+    const sessionOf = new Map(unique.map((sessionId) => [keys.declinesOf(sessionId), sessionId]));
+    const declined = new Set<string>();
+    for (let start = 0; start < unique.length; start += BATCH_GET_MAX_KEYS) {
+      let wanted: Record<string, unknown>[] = unique.slice(start, start + BATCH_GET_MAX_KEYS).map((sessionId) => keys.decline(sessionId, mechanicId));
+      for (let attempt = 0; wanted.length > 0; attempt++) {
+        if (attempt === BATCH_GET_MAX_ATTEMPTS) throw new Error(`BatchGetItem left ${wanted.length} decline keys unprocessed after ${attempt} attempts`);
+        if (attempt > 0) await sleep(BATCH_GET_RETRY_BASE_MS * 2 ** (attempt - 1));
+        const answer = await this.db.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: wanted, ProjectionExpression: 'pk', ConsistentRead: true } } }),
+        );
+        for (const item of answer.Responses?.[this.tableName] ?? []) declined.add(sessionOf.get(String(item.pk))!);
+        wanted = answer.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return declined;
+  }
+}
+
+const PENDING_INDEX = 'pending-by-audience' satisfies IndexName;
+/** BatchGetItem's limit of keys per call. */
+const BATCH_GET_MAX_KEYS = 100;
+/** Unprocessed keys are asked for again this many times in all, pausing 50, 100, 200 … ms between. */
+const BATCH_GET_MAX_ATTEMPTS = 6;
+const BATCH_GET_RETRY_BASE_MS = 50;
+
+/** The `pending-by-audience` index keys of a booking stored whole (create): present exactly while it is pending. */
+function pendingKeys(booking: Booking): { pending_pk?: string; pending_sk?: string } {
+  const entry = pendingEntry(booking);
+  return entry ? { pending_pk: entry.audience, pending_sk: entry.deadline } : {};
+}
+
+/**
+ * The `pending-by-audience` index keys, in the transition's own write: entering `offered` or `open`
+ * sets them to the audience and that state's deadline (lifecycle.ts PENDING_DEADLINE); entering any
+ * other state removes them. A SET operand reads the item as it was before the write, so a value this
+ * write changes comes from `changes`, and one it keeps is read from the item (`offer_sent` and `opened`
+ * keep the `audience` their routing set).
+ */
+function pendingClauses(to: BookingState, changes: TransitionChanges) {
+  const field = PENDING_DEADLINE[to];
+  if (!field) return { set: [], remove: ' REMOVE pending_pk, pending_sk', names: {}, values: {} };
+  const names: Record<string, string> = { '#pending_pk': 'pending_pk', '#pending_sk': 'pending_sk' };
+  const values: Record<string, unknown> = {};
+  // DynamoDB refuses a name or value the expression does not use: each operand declares only its own.
+  const operand = (attribute: 'audience' | typeof field, changed: string | null | undefined): string => {
+    if (changed === undefined) {
+      names[`#pending_${attribute}`] = attribute;
+      return `#pending_${attribute}`;
+    }
+    values[`:pending_${attribute}`] = changed;
+    return `:pending_${attribute}`;
+  };
+  const set = [`#pending_pk = ${operand('audience', changes.audience)}`, `#pending_sk = ${operand(field, changes[field])}`];
+  return { set, remove: '', names, values };
 }
 
 /** DynamoDB's TTL removes a decline a week after it was made: long after any request it was about has ended. */

@@ -168,6 +168,21 @@ export function audienceKeysOf(actor: { mechanicId: string; workshopId: string |
   return [audienceKey.everyone, audienceKey.mechanic(actor.mechanicId), ...(actor.workshopId ? [audienceKey.workshop(actor.workshopId)] : [])];
 }
 
+/**
+ * While a request is `offered` or `open` its audience may act on it, until that state's deadline: the
+ * favorite's window (`expires_at`), or `open_until`. The table indexes a booking by audience and this
+ * deadline exactly while it is pending (`pending-by-audience`), which is how a reconnecting mechanic's
+ * `sync` finds what it may act on without reading every booking.
+ */
+export const PENDING_DEADLINE: Partial<Record<BookingState, 'expires_at' | 'open_until'>> = { offered: 'expires_at', open: 'open_until' };
+
+/** Whom a booking is pending for, and until when; null when nobody may act on it now. */
+export function pendingEntry(booking: Pick<GuardedFields, 'state' | 'audience' | 'expires_at' | 'open_until'>): { audience: string; deadline: string } | null {
+  const field = PENDING_DEADLINE[booking.state];
+  const deadline = field ? booking[field] : null;
+  return booking.audience && deadline ? { audience: booking.audience, deadline } : null;
+}
+
 /** The fields of a booking a guard reads. */
 export interface GuardedFields {
   readonly state: BookingState;

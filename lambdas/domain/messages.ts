@@ -4,6 +4,19 @@
  */
 import type { AcceptRefusal, Booking, NewRequestReason } from './booking';
 
+/** `priority`: the favorite's window, theirs alone; `open`: open to their audience (everyone, or their workshop). */
+export type OfferKind = 'priority' | 'open';
+
+/** One request a mechanic may act on now, as `sync` lists it; `expires_at` is the deadline of its current state. */
+export interface Offer {
+  readonly request_id: string;
+  readonly session_id: string;
+  readonly kind: OfferKind;
+  readonly expires_at: string;
+  readonly concern: string;
+  readonly vehicle: Booking['vehicle'];
+}
+
 /** Why a request is no longer available. */
 export type TakenReason = 'accepted' | 'cancelled' | 'expired';
 
@@ -31,8 +44,18 @@ export type ServerMessage =
   | { type: 'accept_result'; request_id: string; ok: false; reason: AcceptRefusal }
   | { type: 'request_taken'; request_id: string; reason: TakenReason; by_you?: true }
   | { type: 'availability'; paused: boolean }
+  | {
+      type: 'offers';
+      offers: Offer[];
+      /** The server's time the list was read at: a client compares `expires_at` with it, not with its own clock. */
+      server_time: string;
+      /** Present when offers were left out to keep the message under API Gateway's limit. */
+      truncated?: true;
+    }
   | { type: 'pong' }
   | { type: 'error'; code: string; message: string };
+
+export type OffersMessage = Extract<ServerMessage, { type: 'offers' }>;
 
 export const priorityOffer = (request: Booking, expiresAt: string, windowSeconds: number): ServerMessage => ({
   type: 'priority_session_request',
@@ -64,6 +87,35 @@ export const takenByYou = (requestId: string): ServerMessage => ({ type: 'reques
 
 /** The answer to `pause` / `resume`, on every connection of the mechanic. */
 export const availability = (paused: boolean): ServerMessage => ({ type: 'availability', paused });
+/**
+ * API Gateway refuses a WebSocket message over 128 KB ("Message payload size", not adjustable:
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html).
+ * A concern may be 2,000 characters, so an `offers` answer stops adding offers before this many bytes of JSON,
+ * which leaves room for the envelope and `sent_at`.
+ */
+export const OFFERS_MAX_BYTES = 100_000;
+
+/**
+ * The answer to `sync`: `offers` in the order given (soonest deadline first), as many as fit in
+ * OFFERS_MAX_BYTES; `truncated` when some did not. The ones left out expire later than any sent.
+ */
+export function offersAnswer(offers: readonly Offer[], serverTime: string): OffersMessage {
+  const envelope = { type: 'offers', offers: [] as Offer[], server_time: serverTime, truncated: true } as const;
+  let bytes = jsonBytes(envelope);
+  const fitting: Offer[] = [];
+  for (const offer of offers) {
+    // Each offer after the first adds a comma.
+    bytes += jsonBytes(offer) + (fitting.length ? 1 : 0);
+    if (bytes > OFFERS_MAX_BYTES) break;
+    fitting.push(offer);
+  }
+  return fitting.length < offers.length
+    ? { type: 'offers', offers: fitting, server_time: serverTime, truncated: true }
+    : { type: 'offers', offers: fitting, server_time: serverTime };
+}
+
+const utf8 = new TextEncoder();
+const jsonBytes = (value: unknown): number => utf8.encode(JSON.stringify(value)).byteLength;
 
 export const pong = (): ServerMessage => ({ type: 'pong' });
 

@@ -1,4 +1,4 @@
-/** WebSocket `$default` — anything that is not accept, decline or ping: an `error` event, connection kept. */
+/** WebSocket `$default` — anything that is not a routed action (contract/routes.ts): an `error` event, connection kept. */
 import { AppError } from '../domain/errors';
 import { webSocketRoutes } from '../../contract/routes';
 import { wire } from '../wiring';

@@ -13,6 +13,14 @@ export type TransitionChanges = Partial<
   Pick<Booking, 'routing' | 'route_to' | 'new_request_reason' | 'audience' | 'routing_since' | 'mechanic_id' | 'expires_at' | 'open_until'>
 > & { readonly request_metadata?: Partial<RequestMetadata> };
 
+/**
+ * A pending request as the `pending-by-audience` index copies it (contract/table-schema.ts): what `sync`
+ * answers with. `deadline` is its index sort key: when its current state ends (lifecycle.ts `pendingEntry`).
+ */
+export type PendingRequest = Pick<Booking, 'request_id' | 'session_id' | 'state' | 'concern' | 'vehicle' | 'expires_at' | 'open_until'> & {
+  readonly deadline: string;
+};
+
 export type TransitionOutcome = { applied: true; booking: Booking } | { applied: false; booking: Booking | undefined };
 
 export interface BookingStore {
@@ -36,6 +44,14 @@ export interface BookingStore {
   noteDecline(sessionId: string, mechanicId: string, at: string): Promise<void>;
   /** Every mechanic who declined the booking's request. */
   decliners(sessionId: string): Promise<ReadonlySet<string>>;
+  /**
+   * The requests pending for one audience key (lifecycle.ts `pendingEntry`) whose deadline is after `now`,
+   * soonest deadline first. Read from an index: eventually consistent, so a request that became pending or
+   * ended a moment ago may be missing or still listed.
+   */
+  pendingFor(audience: string, now: string): Promise<PendingRequest[]>;
+  /** The session ids, among these, of the bookings whose request this mechanic declined. */
+  declinedBy(mechanicId: string, sessionIds: readonly string[]): Promise<ReadonlySet<string>>;
 }
 
 export interface MechanicStore {

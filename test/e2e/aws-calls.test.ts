@@ -132,6 +132,16 @@ describe('AWS calls per path', () => {
     expect(cancel).toEqual({ GetItem: 1, UpdateItem: 1, Invoke: 1, DeleteSchedule: 1 });
   });
 
+  it('sync: one read of the mechanic (paused?), one Query of the pending index per audience (everyone, themselves), one BatchGetItem of their declines, one answer', async () => {
+    const mechanic = await connect();
+    const open = await book({ concern: 'Sync calls' });
+    const calls = await callsOf('wsSync', async () => mechanic.send({ action: 'sync' }));
+    note('sync (mechanic without a workshop)', calls);
+    const answer = await mechanic.waitFor('offers');
+    expect((answer.offers as { request_id: string }[]).map((o) => o.request_id)).toContain(open);
+    expect(calls).toEqual({ GetItem: 1, Query: 2, BatchGetItem: 1, PostToConnection: 1 });
+  });
+
   it('the fan-out of an offer: one split invocation per shard hand-over, then per shard one Query of its connections and one of who declined, and one push per connection', async () => {
     const connected = clients.length;
     let requestId = '';

@@ -136,6 +136,13 @@ describe('function roles: pinned by hand (a widening anywhere fails here)', () =
       `lambda:InvokeFunction on ${FAN_OUT_FN}`,
     ],
     wsAvailability: [...logsOf('wsAvailability'), `dynamodb:UpdateItem on ${TABLE}`, ...QUERY_INDEXES, `execute-api:ManageConnections on ${CONNECTIONS}`],
+    wsSync: [
+      ...logsOf('wsSync'),
+      `dynamodb:GetItem on ${TABLE}`,
+      ...QUERY_INDEXES,
+      `dynamodb:BatchGetItem on ${TABLE}`,
+      `execute-api:ManageConnections on ${CONNECTIONS}`,
+    ],
     requestTimer: [
       ...logsOf('requestTimer'),
       ...MOVES_A_BOOKING,

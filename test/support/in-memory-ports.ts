@@ -14,7 +14,7 @@ import type { MetricName } from '../../contract/metrics';
 import { CONNECTION_SHARDS } from '../../contract/table-schema';
 import type { Audience, AuditEvent, Booking, RequestMetadata } from '../../lambdas/domain/booking';
 import { timerScheduleName } from '../../lambdas/domain/ids';
-import { type GuardContext, guardHolds, type LifecycleEvent, TRANSITIONS } from '../../lambdas/domain/lifecycle';
+import { type GuardContext, guardHolds, type LifecycleEvent, pendingEntry, TRANSITIONS } from '../../lambdas/domain/lifecycle';
 import type { Connection, Mechanic, MechanicProfile } from '../../lambdas/domain/mechanic';
 import type { ServerMessage } from '../../lambdas/domain/messages';
 import type {
@@ -27,6 +27,7 @@ import type {
   Logger,
   MechanicStore,
   Metrics,
+  PendingRequest,
   PushResult,
   Pusher,
   RequestTimer,
@@ -119,6 +120,21 @@ export class InMemoryBookingStore implements BookingStore {
 
   async decliners(sessionId: string): Promise<ReadonlySet<string>> {
     return new Set(this.declines.get(sessionId) ?? []);
+  }
+
+  /** The `pending-by-audience` index as the adapter keeps it: each booking's `pendingEntry`, soonest deadline first. */
+  async pendingFor(audience: string, now: string): Promise<PendingRequest[]> {
+    return [...this.items.values()]
+      .map((booking) => ({ booking, entry: pendingEntry(booking) }))
+      .filter(({ entry }) => entry?.audience === audience && entry.deadline > now)
+      .sort((a, b) => (a.entry!.deadline < b.entry!.deadline ? -1 : a.entry!.deadline > b.entry!.deadline ? 1 : 0))
+      .map(({ booking: { request_id, session_id, state, concern, vehicle, expires_at, open_until }, entry }) =>
+        structuredClone({ request_id, session_id, state, concern, vehicle, expires_at, open_until, deadline: entry!.deadline }),
+      );
+  }
+
+  async declinedBy(mechanicId: string, sessionIds: readonly string[]): Promise<ReadonlySet<string>> {
+    return new Set(sessionIds.filter((sessionId) => this.declines.get(sessionId)?.has(mechanicId)));
   }
 
   /** Every stored booking (tests look at all of them). */

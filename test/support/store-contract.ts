@@ -12,7 +12,16 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { CONNECTION_SHARDS } from '../../contract/table-schema';
 import type { Booking } from '../../lambdas/domain/booking';
 import { requestIdFor } from '../../lambdas/domain/ids';
-import { audienceKey, type BookingState, type GuardContext, guardHolds, type LifecycleEvent, STATES, TRANSITIONS } from '../../lambdas/domain/lifecycle';
+import {
+  audienceKey,
+  type BookingState,
+  type GuardContext,
+  guardHolds,
+  type LifecycleEvent,
+  pendingEntry,
+  STATES,
+  TRANSITIONS,
+} from '../../lambdas/domain/lifecycle';
 import type { Connection, MechanicProfile } from '../../lambdas/domain/mechanic';
 import type { BookingStore, ConnectionStore, MechanicStore } from '../../lambdas/ports';
 
@@ -175,6 +184,10 @@ export function describeStoreContract(name: string, makeStores: () => Promise<St
             expect(after).toEqual(stored);
             expect(outcome.booking).toEqual(stored);
           }
+          // Listed as pending for its audience (before any deadline) exactly while offered or open, whatever moved it there.
+          const pendingAt = T0;
+          const listed = stored.audience ? await stores.bookings.pendingFor(stored.audience, pendingAt) : [];
+          expect(listed.map((p) => p.request_id)).toEqual(pendingEntry(after!) ? [stored.request_id] : []);
         },
       );
 
@@ -244,6 +257,86 @@ export function describeStoreContract(name: string, makeStores: () => Promise<St
         // Assert
         expect(outcome.applied).toBe(applies);
         expect((await stores.bookings.get(stored.session_id))?.state).toBe(applies ? TRANSITIONS[event].to : 'routing');
+      });
+
+      it('pendingFor lists a request for its audience from offered to open, with the deadline of each, and not once it ends', async () => {
+        // Arrange: a booking being routed to its favorite, as intake stores it
+        const favorite = `mech-${uid()}`;
+        const stored: Booking = { ...booking('routing', { favorite }), expires_at: null, open_until: null };
+        await stores.bookings.create(stored);
+        const favoriteKey = audienceKey.mechanic(favorite);
+        const listed = async (audience: string, now = T0) => (await stores.bookings.pendingFor(audience, now)).map((p) => [p.request_id, p.state, p.deadline]);
+        const move = (event: LifecycleEvent, changes: Parameters<BookingStore['transition']>[2]['changes'], guard: Omit<GuardContext, 'now'> = {}) =>
+          stores.bookings.transition(stored.session_id, event, { now: T0, changes, guard, audit: { at: T0, type: event } });
+
+        // Act + Assert: routing is not pending
+        expect(await listed(favoriteKey)).toEqual([]);
+
+        // Act + Assert: offered to the favorite until expires_at, for them alone, and only until then
+        expect((await move('offer_sent', { expires_at: T2 }, { routeTo: 'favorite', routingSince: stored.routing_since! })).applied).toBe(true);
+        expect(await listed(favoriteKey)).toEqual([[stored.request_id, 'offered', T2]]);
+        expect(await listed(audienceKey.everyone)).toEqual([]);
+        expect(await listed(favoriteKey, T2)).toEqual([]);
+
+        // Act + Assert: the favorite declines: routing to everyone again, pending for nobody
+        const declined = await move(
+          'declined',
+          { route_to: 'everyone', audience: audienceKey.everyone, routing_since: T1 },
+          { actor: { mechanicId: favorite, workshopId: null } },
+        );
+        expect(declined.applied).toBe(true);
+        expect(await listed(favoriteKey)).toEqual([]);
+        expect(await listed(audienceKey.everyone)).toEqual([]);
+
+        // Act + Assert: open to everyone until open_until (not the old window's expires_at)
+        expect((await move('opened', { open_until: T3 })).applied).toBe(true);
+        expect(await listed(audienceKey.everyone)).toEqual([[stored.request_id, 'open', T3]]);
+        expect(await listed(favoriteKey)).toEqual([]);
+
+        // Act + Assert: matched: pending for nobody
+        expect((await move('accepted', { mechanic_id: 'mech-winner' }, { actor: { mechanicId: 'mech-winner', workshopId: null } })).applied).toBe(true);
+        expect(await listed(audienceKey.everyone)).toEqual([]);
+      });
+
+      it('pendingFor lists an audience’s requests soonest deadline first, with the fields sync answers with, every page', async () => {
+        // Arrange: more requests open to one workshop than fit in one 1 MB page (each with a 2,000-character concern), one offered elsewhere
+        const workshop = audienceKey.workshop(`ws-${uid()}`);
+        const deadlines = Array.from({ length: 600 }, (_, i) => new Date(Date.parse(T3) + (600 - i) * 1000).toISOString());
+        const open = deadlines.map((deadline) => ({ ...booking('open', { audience: workshop, deadline }), concern: 'x'.repeat(2000) }));
+        for (const b of open) await stores.bookings.create(b);
+        await stores.bookings.create(booking('offered', { deadline: T3 }));
+
+        // Act
+        const listed = await stores.bookings.pendingFor(workshop, NOW);
+
+        // Assert
+        expect(listed.map((p) => p.request_id)).toEqual([...open].reverse().map((b) => b.request_id));
+        const first = open.at(-1)!;
+        expect(listed[0]).toEqual({
+          request_id: first.request_id,
+          session_id: first.session_id,
+          state: 'open',
+          concern: first.concern,
+          vehicle: first.vehicle,
+          expires_at: first.expires_at,
+          open_until: first.open_until,
+          deadline: first.open_until,
+        });
+      });
+
+      it('declinedBy names, among the given bookings, those whose request this mechanic declined (more than one batch of keys)', async () => {
+        // Arrange
+        const sessionIds = Array.from({ length: 230 }, () => randomUUID());
+        const declinedByMe = sessionIds.filter((_, i) => i % 7 === 0);
+        for (const sessionId of declinedByMe) await stores.bookings.noteDecline(sessionId, 'mech-me', T1);
+        await stores.bookings.noteDecline(sessionIds[1]!, 'mech-other', T1);
+
+        // Act
+        const declined = await stores.bookings.declinedBy('mech-me', [...sessionIds, sessionIds[0]!]);
+
+        // Assert
+        expect([...declined].sort()).toEqual([...declinedByMe].sort());
+        expect([...(await stores.bookings.declinedBy('mech-me', []))]).toEqual([]);
       });
 
       it('record adds an audit event and metadata (skipping undefined values); a missing booking stays missing', async () => {
