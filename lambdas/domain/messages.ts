@@ -1,8 +1,10 @@
 /**
- * Server → mechanic WebSocket messages (DESIGN §3), `type` first. The pusher
+ * Server → client WebSocket messages (DESIGN §3), `type` first: offers and
+ * their outcomes to mechanics, `session_status` and `sessions` to customers. The pusher
  * adds `sent_at` (server time, ISO 8601) to each as it sends it (Pusher port).
  */
-import type { AcceptRefusal, Booking, NewRequestReason } from './booking';
+import type { AcceptRefusal, Booking, BookingSummary, NewRequestReason } from './booking';
+import { type CustomerStatus, customerStatus } from './customer';
 
 /** Why a request is no longer available. */
 export type TakenReason = 'accepted' | 'cancelled' | 'expired';
@@ -30,6 +32,9 @@ export type ServerMessage =
   | { type: 'accept_result'; request_id: string; ok: true }
   | { type: 'accept_result'; request_id: string; ok: false; reason: AcceptRefusal }
   | { type: 'request_taken'; request_id: string; reason: TakenReason; by_you?: true }
+  | ({ type: 'session_status' } & CustomerStatus)
+  /** The answer to a customer's `sync`: their latest bookings, newest first. */
+  | { type: 'sessions'; sessions: CustomerStatus[]; server_time: string }
   | { type: 'pong' }
   | { type: 'error'; code: string; message: string };
 
@@ -60,6 +65,15 @@ export const requestTaken = (requestId: string, reason: TakenReason): ServerMess
 
 /** To the winner's other connections (another phone, a tablet): taken, and by them. */
 export const takenByYou = (requestId: string): ServerMessage => ({ type: 'request_taken', request_id: requestId, reason: 'accepted', by_you: true });
+
+/** To the customer's connections, at each change of their booking they care about. */
+export const sessionStatusUpdate = (booking: BookingSummary): ServerMessage => ({ type: 'session_status', ...customerStatus(booking) });
+
+export const sessionsAnswer = (bookings: readonly BookingSummary[], serverTime: string): ServerMessage => ({
+  type: 'sessions',
+  sessions: bookings.map(customerStatus),
+  server_time: serverTime,
+});
 
 export const pong = (): ServerMessage => ({ type: 'pong' });
 

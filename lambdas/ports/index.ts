@@ -3,9 +3,10 @@
  * implement these on AWS (and so on the sandbox); use cases never import an adapter.
  */
 import type { MetricName } from '../../contract/metrics';
+import type { CustomerConnection } from '../domain/customer';
 import type { Connection, Mechanic } from '../domain/mechanic';
 import type { ServerMessage } from '../domain/messages';
-import type { Audience, AuditEvent, Booking, RequestMetadata } from '../domain/booking';
+import type { Audience, AuditEvent, Booking, BookingSummary, RequestMetadata } from '../domain/booking';
 import type { GuardContext, LifecycleEvent } from '../domain/lifecycle';
 
 /** What a transition writes besides its new state (lifecycle.ts says which event sets what). */
@@ -36,6 +37,8 @@ export interface BookingStore {
   noteDecline(sessionId: string, mechanicId: string, at: string): Promise<void>;
   /** Every mechanic who declined the booking's request. */
   decliners(sessionId: string): Promise<ReadonlySet<string>>;
+  /** The customer's latest `limit` bookings, newest first (by `created_at`): their status fields only. */
+  listByCustomer(customerId: string, limit: number): Promise<BookingSummary[]>;
 }
 
 export interface MechanicStore {
@@ -55,6 +58,9 @@ export interface ConnectionStore {
   listByShard(shard: number): AsyncIterable<Connection[]>;
   /** Rewrites the workshop on each of a mechanic's connections (after an admin change). */
   setWorkshop(connectionId: string, workshopId: string | null): Promise<void>;
+  /** Stores a customer's connection: listed by `listByCustomer` only, never by mechanic, workshop or shard (no broadcast reaches it). */
+  putCustomer(connection: CustomerConnection): Promise<void>;
+  listByCustomer(customerId: string): Promise<CustomerConnection[]>;
 }
 
 export type PushResult = 'sent' | 'gone';
