@@ -91,7 +91,7 @@ export const functions = {
   },
   wsAuthorizer: {
     entry: 'lambdas/handlers/ws-authorizer.ts',
-    description: 'WebSocket $connect authorizer: JWT from ?token=, mechanic must be approved',
+    description: 'WebSocket $connect authorizer: JWT from ?token=, mechanic must be approved (with role=customer: any valid JWT, a customer)',
     table: ['GetItem'],
     verifiesJwt: true,
   },
@@ -195,6 +195,14 @@ export const webSocketRoutes: readonly WebSocketRoute[] = [
   { routeKey: 'decline', function: 'wsDecline' },
   { routeKey: 'ping', function: 'wsPing' },
 ];
+
+/**
+ * What a customer's connection (`role=customer`) may send (DESIGN §3); every
+ * other action is a mechanic's, and a customer sending one gets an `error`
+ * event `forbidden_for_customers` and nothing else happens
+ * (lambdas/handlers/shared/websocket.ts `messageHandler`).
+ */
+export const CUSTOMER_ACTIONS: readonly string[] = ['ping', 'sync'];
 
 /** The REQUEST authorizer on `$connect`; a handshake without `?token=` is refused before it runs. */
 export const webSocketAuthorizer = {
