@@ -10,6 +10,7 @@
 import { describeError } from '../domain/errors';
 import type { Audience, Booking } from '../domain/booking';
 import { audienceOf } from '../domain/booking';
+import type { CustomerConnection } from '../domain/customer';
 import type { Connection } from '../domain/mechanic';
 import type { ServerMessage } from '../domain/messages';
 import { type Exclusion, PushFailedError } from '../ports';
@@ -69,7 +70,12 @@ const excluded = (connection: Connection, options: PushExclusion): boolean =>
   connection.mechanic_id === options.exceptMechanicId ||
   options.declined?.has(connection.mechanic_id) === true;
 
-export async function pushToConnections(deps: PushDeps, targets: readonly Connection[], message: ServerMessage): Promise<Delivery> {
+/** Whose connection it is, for log lines. */
+const ownerOf = (connection: Connection | CustomerConnection) =>
+  'customer_id' in connection ? { customer_id: connection.customer_id } : { mechanic_id: connection.mechanic_id };
+
+/** Pushes to each connection (a mechanic's or a customer's): a 410 prunes it, a failure is retried, then counted and logged. */
+export async function pushToConnections(deps: PushDeps, targets: readonly (Connection | CustomerConnection)[], message: ServerMessage): Promise<Delivery> {
   const delivery: Delivery = { delivered: 0, gone: 0, failed: 0 };
   await forEachWithConcurrency(targets, PUSH_CONCURRENCY, async (connection) => {
     for (let attempt = 1; ; attempt++) {
@@ -80,7 +86,7 @@ export async function pushToConnections(deps: PushDeps, targets: readonly Connec
         }
         delivery.gone++;
         await deps.connections.delete(connection.connection_id);
-        deps.log.info('Pruned a gone connection', { connection_id: connection.connection_id, mechanic_id: connection.mechanic_id });
+        deps.log.info('Pruned a gone connection', { connection_id: connection.connection_id, ...ownerOf(connection) });
         deps.metrics.count('StaleConnectionsPruned');
         return;
       } catch (error) {
@@ -93,7 +99,7 @@ export async function pushToConnections(deps: PushDeps, targets: readonly Connec
         delivery.failed++;
         deps.log.warn('Push to a connection failed', {
           connection_id: connection.connection_id,
-          mechanic_id: connection.mechanic_id,
+          ...ownerOf(connection),
           message_type: message.type,
           attempts: attempt,
           error: describeError(error),
