@@ -91,6 +91,8 @@ describe('function roles: pinned by hand (a widening anywhere fails here)', () =
       `dynamodb:Query on ${TABLE}/index/connections-by-mechanic`,
       `dynamodb:Query on ${TABLE}/index/connections-by-shard`,
       `dynamodb:Query on ${TABLE}/index/connections-by-workshop`,
+      `dynamodb:Query on ${TABLE}/index/pending-by-audience`,
+      `dynamodb:Query on ${TABLE}/index/bookings-by-customer`,
       `ssm:GetParameter on ${FLAG}`,
       `execute-api:ManageConnections on ${CONNECTIONS}`,
       `scheduler:CreateSchedule on ${SCHEDULES}`,
