@@ -91,7 +91,7 @@ export const functions = {
   },
   wsAuthorizer: {
     entry: 'lambdas/handlers/ws-authorizer.ts',
-    description: 'WebSocket $connect authorizer: JWT from ?token=, mechanic must be approved',
+    description: 'WebSocket $connect authorizer: JWT from ?token=, mechanic must be approved (with role=customer: any valid JWT, a customer)',
     table: ['GetItem'],
     verifiesJwt: true,
   },
@@ -140,7 +140,7 @@ export const functions = {
   },
   wsSync: {
     entry: 'lambdas/handlers/ws-sync.ts',
-    description: 'WebSocket sync: everything the mechanic may act on now, as one offers answer (after every reconnect)',
+    description: "WebSocket sync: everything a mechanic may act on now (offers), or a customer's latest bookings (sessions), after every reconnect",
     // Read the mechanic (Get: paused?), Query the pending requests of each of their audiences, read their declines of those by key (BatchGetItem).
     table: ['GetItem', 'Query', 'BatchGetItem'],
     pushes: true,
@@ -212,6 +212,14 @@ export const webSocketRoutes: readonly WebSocketRoute[] = [
   { routeKey: 'ping', function: 'wsPing' },
   { routeKey: 'sync', function: 'wsSync' },
 ];
+
+/**
+ * What a customer's connection (`role=customer`) may send (DESIGN §3); every
+ * other action is a mechanic's, and a customer sending one gets an `error`
+ * event `forbidden_for_customers` and nothing else happens
+ * (lambdas/handlers/shared/websocket.ts `messageHandler`).
+ */
+export const CUSTOMER_ACTIONS: readonly string[] = ['ping', 'sync'];
 
 /** The REQUEST authorizer on `$connect`; a handshake without `?token=` is refused before it runs. */
 export const webSocketAuthorizer = {

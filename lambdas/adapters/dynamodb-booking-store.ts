@@ -9,7 +9,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AuditEvent, Booking, RequestMetadata } from '../domain/booking';
+import type { AuditEvent, Booking, BookingSummary, RequestMetadata } from '../domain/booking';
 import {
   audienceKey,
   audienceKeysOf,
@@ -23,7 +23,7 @@ import {
 } from '../domain/lifecycle';
 import type { BookingStore, PendingRequest, TransitionChanges, TransitionOutcome } from '../ports';
 import type { IndexName } from '../../contract/table-schema';
-import { isConditionFailure, keys, withoutKeys } from './dynamodb-keys';
+import { bookingIndex, isConditionFailure, keys, withoutKeys } from './dynamodb-keys';
 
 interface Expression {
   condition: string;
@@ -80,7 +80,14 @@ export class DynamoDbBookingStore implements BookingStore {
       await this.db.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...keys.booking(booking.session_id), ...pendingKeys(booking), ...booking },
+          // Indexed by customer and creation time for the customer's `sync` (`bookings-by-customer`), and while pending by audience.
+          Item: {
+            ...keys.booking(booking.session_id),
+            ...pendingKeys(booking),
+            ...booking,
+            customer_pk: bookingIndex.customer(booking.customer_id),
+            customer_sk: booking.created_at,
+          },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -159,6 +166,21 @@ export class DynamoDbBookingStore implements BookingStore {
         },
       }),
     );
+  }
+
+  /** One page of the index, newest first: it copies only the status fields (projection INCLUDE), never the audit trail. */
+  async listByCustomer(customerId: string, limit: number): Promise<BookingSummary[]> {
+    const { Items } = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: 'bookings-by-customer',
+        KeyConditionExpression: 'customer_pk = :customer',
+        ExpressionAttributeValues: { ':customer': bookingIndex.customer(customerId) },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return (Items ?? []).map((item) => withoutKeys<BookingSummary>(item));
   }
 
   async decliners(sessionId: string): Promise<ReadonlySet<string>> {

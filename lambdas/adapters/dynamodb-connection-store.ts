@@ -1,11 +1,13 @@
 import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CONNECTION_SHARDS, type IndexName } from '../../contract/table-schema';
+import type { CustomerConnection } from '../domain/customer';
 import type { Connection } from '../domain/mechanic';
 import type { ConnectionStore } from '../ports';
 import { connectionIndex, isConditionFailure, keys, withoutKeys } from './dynamodb-keys';
 
 /** API Gateway closes a WebSocket after 2 hours; a connection item lives a little longer, then TTL sweeps it. */
 const CONNECTION_TTL_SECONDS = 3 * 60 * 60;
+const expiresAtEpoch = (connectedAt: string): number => Math.floor(Date.parse(connectedAt) / 1000) + CONNECTION_TTL_SECONDS;
 
 export class DynamoDbConnectionStore implements ConnectionStore {
   readonly shards = CONNECTION_SHARDS;
@@ -25,10 +27,31 @@ export class DynamoDbConnectionStore implements ConnectionStore {
           shard_pk: connectionIndex.shard(connectionIndex.shardOf(connection.connection_id)),
           ...(connection.workshop_id ? { workshop_pk: connectionIndex.workshop(connection.workshop_id) } : {}),
           connection_sk: connection.connection_id,
-          expires_at_epoch: Math.floor(Date.parse(connection.connected_at) / 1000) + CONNECTION_TTL_SECONDS,
+          expires_at_epoch: expiresAtEpoch(connection.connected_at),
         },
       }),
     );
+  }
+
+  async putCustomer(connection: CustomerConnection): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...keys.connection(connection.connection_id),
+          ...connection,
+          mechanic_pk: connectionIndex.customer(connection.customer_id),
+          connection_sk: connection.connection_id,
+          expires_at_epoch: expiresAtEpoch(connection.connected_at),
+        },
+      }),
+    );
+  }
+
+  async listByCustomer(customerId: string): Promise<CustomerConnection[]> {
+    const all: CustomerConnection[] = [];
+    for await (const page of this.query<CustomerConnection>('connections-by-mechanic', 'mechanic_pk', connectionIndex.customer(customerId))) all.push(...page);
+    return all;
   }
 
   async delete(connectionId: string): Promise<void> {
@@ -37,16 +60,16 @@ export class DynamoDbConnectionStore implements ConnectionStore {
 
   async listByMechanic(mechanicId: string): Promise<Connection[]> {
     const all: Connection[] = [];
-    for await (const page of this.query('connections-by-mechanic', 'mechanic_pk', connectionIndex.mechanic(mechanicId))) all.push(...page);
+    for await (const page of this.query<Connection>('connections-by-mechanic', 'mechanic_pk', connectionIndex.mechanic(mechanicId))) all.push(...page);
     return all;
   }
 
   listByWorkshop(workshopId: string): AsyncIterable<Connection[]> {
-    return this.query('connections-by-workshop', 'workshop_pk', connectionIndex.workshop(workshopId));
+    return this.query<Connection>('connections-by-workshop', 'workshop_pk', connectionIndex.workshop(workshopId));
   }
 
   listByShard(shard: number): AsyncIterable<Connection[]> {
-    return this.query('connections-by-shard', 'shard_pk', connectionIndex.shard(shard));
+    return this.query<Connection>('connections-by-shard', 'shard_pk', connectionIndex.shard(shard));
   }
 
   async setWorkshop(connectionId: string, workshopId: string | null): Promise<void> {
@@ -81,7 +104,7 @@ export class DynamoDbConnectionStore implements ConnectionStore {
     }
   }
 
-  private async *query(indexName: IndexName, keyName: string, keyValue: string): AsyncIterable<Connection[]> {
+  private async *query<T>(indexName: IndexName, keyName: string, keyValue: string): AsyncIterable<T[]> {
     let ExclusiveStartKey: Record<string, unknown> | undefined;
     do {
       const page = await this.db.send(
@@ -94,7 +117,7 @@ export class DynamoDbConnectionStore implements ConnectionStore {
           ExclusiveStartKey,
         }),
       );
-      yield (page.Items ?? []).map((item) => withoutKeys<Connection>(item));
+      yield (page.Items ?? []).map((item) => withoutKeys<T>(item));
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey);
   }

@@ -15,9 +15,23 @@ export const keys = {
   declinesOf: (sessionId: string) => `DECLINES#${sessionId}`,
 };
 
+/** Index keys of a booking item. */
+export const bookingIndex = {
+  /** `bookings-by-customer`: a customer's bookings, sorted by `created_at`. */
+  customer: (customerId: string) => `CUSTOMER#${customerId}`,
+};
+
 /** Index keys of a connection item. */
 export const connectionIndex = {
   mechanic: (mechanicId: string) => `MECHANIC#${mechanicId}`,
+  /**
+   * A customer's connection goes in `connections-by-mechanic` too, under its
+   * own prefix: a table update can add only one index, and this one's key
+   * already means "one person's connections". No mechanic id has a `#`
+   * (lambdas/domain/ids.ts CLIENT_ID), so the two never share a key; and a
+   * customer's connection has no shard or workshop key, so no broadcast finds it.
+   */
+  customer: (customerId: string) => `CUSTOMER#${customerId}`,
   workshop: (workshopId: string) => `WORKSHOP#${workshopId}`,
   shard: (shard: number) => `SHARD#${shard}`,
   /** Stable shard of a connection: spreads connections evenly, no coordination needed. */

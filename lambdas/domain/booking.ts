@@ -97,6 +97,13 @@ export interface Booking {
   readonly updated_at: string;
 }
 
+/**
+ * What a customer's list of bookings holds of each: the fields the
+ * `bookings-by-customer` index copies (contract/table-schema.ts), enough to
+ * say where each booking stands (domain/customer.ts `customerStatus`).
+ */
+export type BookingSummary = Pick<Booking, 'session_id' | 'request_id' | 'state' | 'audience' | 'mechanic_id' | 'expires_at' | 'open_until'>;
+
 /** Free, trial and credit sessions need no payment, so they are routed at intake. */
 export const isFulfilledAtIntake = (plan: Plan): boolean => plan !== 'paid';
 

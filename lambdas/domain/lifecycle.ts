@@ -78,6 +78,8 @@ export type Effect =
   | 'arm_timer_for_expiry'
   | 'reply_accept_result'
   | 'tell_audience_request_taken'
+  /** `session_status` to the customer's connections (use-cases/tell-customer.ts); `routing` is never told. */
+  | 'tell_customer'
   | 'clear_timer';
 
 export interface Transition {
@@ -89,7 +91,7 @@ export interface Transition {
 }
 
 export const TRANSITIONS: Record<LifecycleEvent, Transition> = {
-  booked_unpaid: { to: 'awaiting_checkout', guard: { from: ['new'] }, effects: ['write'], by: 'booking.startIntake' },
+  booked_unpaid: { to: 'awaiting_checkout', guard: { from: ['new'] }, effects: ['write', 'tell_customer'], by: 'booking.startIntake' },
   booked: { to: 'routing', guard: { from: ['new'] }, effects: ['arm_timer_for_recovery', 'write', 'route'], by: 'booking.startIntake' },
   checkout_completed: {
     to: 'routing',
@@ -112,13 +114,13 @@ export const TRANSITIONS: Record<LifecycleEvent, Transition> = {
   offer_sent: {
     to: 'offered',
     guard: { from: ['routing'], routeTo: 'favorite', routingSinceIs: true },
-    effects: ['push_offer_to_favorite', 'write', 'arm_timer_for_window_end'],
+    effects: ['push_offer_to_favorite', 'write', 'arm_timer_for_window_end', 'tell_customer'],
     by: 'route-request.routeRequest',
   },
   opened: {
     to: 'open',
     guard: { from: ['routing'] },
-    effects: ['fan_out_new_request', 'write', 'arm_timer_for_expiry'],
+    effects: ['fan_out_new_request', 'write', 'arm_timer_for_expiry', 'tell_customer'],
     by: 'route-request.routeRequest',
   },
   window_ended: {
@@ -136,19 +138,19 @@ export const TRANSITIONS: Record<LifecycleEvent, Transition> = {
   accepted: {
     to: 'matched',
     guard: { from: ACCEPTING_STATES, actorInAudience: true },
-    effects: ['write', 'reply_accept_result', 'tell_audience_request_taken', 'clear_timer'],
+    effects: ['write', 'reply_accept_result', 'tell_audience_request_taken', 'tell_customer', 'clear_timer'],
     by: 'accept-request.acceptRequest',
   },
   cancelled: {
     to: 'cancelled',
     guard: { from: ['awaiting_checkout', ...ACCEPTING_STATES] },
-    effects: ['write', 'tell_audience_request_taken', 'clear_timer'],
+    effects: ['write', 'tell_audience_request_taken', 'tell_customer', 'clear_timer'],
     by: 'booking.cancelBooking',
   },
   expired: {
     to: 'expired',
     guard: { from: ['open'], deadlinePassed: 'open_until' },
-    effects: ['write', 'tell_audience_request_taken', 'clear_timer'],
+    effects: ['write', 'tell_audience_request_taken', 'tell_customer', 'clear_timer'],
     by: 'request-timer.onTimer',
   },
 };

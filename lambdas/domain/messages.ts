@@ -1,8 +1,10 @@
 /**
- * Server → mechanic WebSocket messages (DESIGN §3), `type` first. The pusher
+ * Server → client WebSocket messages (DESIGN §3), `type` first: offers and
+ * their outcomes to mechanics, `session_status` and `sessions` to customers. The pusher
  * adds `sent_at` (server time, ISO 8601) to each as it sends it (Pusher port).
  */
-import type { AcceptRefusal, Booking, NewRequestReason } from './booking';
+import type { AcceptRefusal, Booking, BookingSummary, NewRequestReason } from './booking';
+import { type CustomerStatus, customerStatus } from './customer';
 
 /** `priority`: the favorite's window, theirs alone; `open`: open to their audience (everyone, or their workshop). */
 export type OfferKind = 'priority' | 'open';
@@ -52,6 +54,9 @@ export type ServerMessage =
       /** Present when offers were left out to keep the message under API Gateway's limit. */
       truncated?: true;
     }
+  | ({ type: 'session_status' } & CustomerStatus)
+  /** The answer to a customer's `sync`: their latest bookings, newest first. */
+  | { type: 'sessions'; sessions: CustomerStatus[]; server_time: string }
   | { type: 'pong' }
   | { type: 'error'; code: string; message: string };
 
@@ -116,6 +121,14 @@ export function offersAnswer(offers: readonly Offer[], serverTime: string): Offe
 
 const utf8 = new TextEncoder();
 const jsonBytes = (value: unknown): number => utf8.encode(JSON.stringify(value)).byteLength;
+/** To the customer's connections, at each change of their booking they care about. */
+export const sessionStatusUpdate = (booking: BookingSummary): ServerMessage => ({ type: 'session_status', ...customerStatus(booking) });
+
+export const sessionsAnswer = (bookings: readonly BookingSummary[], serverTime: string): ServerMessage => ({
+  type: 'sessions',
+  sessions: bookings.map(customerStatus),
+  server_time: serverTime,
+});
 
 export const pong = (): ServerMessage => ({ type: 'pong' });
 

@@ -1,4 +1,5 @@
 /** WebSocket `$disconnect` — drop the connection from the index. */
+import { disconnectCustomer } from '../use-cases/customers';
 import { disconnectMechanic } from '../use-cases/mechanics';
 import { wire } from '../wiring';
 import { table } from '../wiring/table';
@@ -7,6 +8,7 @@ import { caller, OK, webSocketHandler } from './shared/websocket';
 const deps = wire(table);
 
 export const handler = webSocketHandler(async (event) => {
-  await disconnectMechanic(deps, caller(event));
+  const who = caller(event);
+  await (who.role === 'customer' ? disconnectCustomer(deps, who) : disconnectMechanic(deps, who));
   return OK;
 });

@@ -1,7 +1,9 @@
 /**
- * WebSocket `sync` — `{"action":"sync"}`: everything this mechanic may act on now, as one `offers`
- * answer. Apps send it after every (re)connect. It takes no fields (unknown ones are ignored).
+ * WebSocket `sync` — `{"action":"sync"}`: what the caller needs after a (re)connect, as one answer. A
+ * mechanic gets `offers` (everything they may act on now); a customer gets `sessions` (their latest
+ * bookings' status). It takes no fields (unknown ones are ignored).
  */
+import { syncCustomer } from '../use-cases/customers';
 import { syncMechanic } from '../use-cases/sync';
 import { wire } from '../wiring';
 import { pusher } from '../wiring/pusher';
@@ -11,5 +13,6 @@ import { messageHandler } from './shared/websocket';
 const deps = wire(table, pusher);
 
 export const handler = messageHandler(deps, async (_event, who) => {
-  await syncMechanic(deps, who);
+  if (who.role === 'customer') await syncCustomer(deps, who);
+  else await syncMechanic(deps, who);
 });

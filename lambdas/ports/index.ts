@@ -3,9 +3,10 @@
  * implement these on AWS (and so on the sandbox); use cases never import an adapter.
  */
 import type { MetricName } from '../../contract/metrics';
+import type { CustomerConnection } from '../domain/customer';
 import type { Connection, Mechanic, MechanicProfile } from '../domain/mechanic';
 import type { ServerMessage } from '../domain/messages';
-import type { Audience, AuditEvent, Booking, RequestMetadata } from '../domain/booking';
+import type { Audience, AuditEvent, Booking, BookingSummary, RequestMetadata } from '../domain/booking';
 import type { GuardContext, LifecycleEvent } from '../domain/lifecycle';
 
 /** What a transition writes besides its new state (lifecycle.ts says which event sets what). */
@@ -52,6 +53,8 @@ export interface BookingStore {
   pendingFor(audience: string, now: string): Promise<PendingRequest[]>;
   /** The session ids, among these, of the bookings whose request this mechanic declined. */
   declinedBy(mechanicId: string, sessionIds: readonly string[]): Promise<ReadonlySet<string>>;
+  /** The customer's latest `limit` bookings, newest first (by `created_at`): their status fields only. */
+  listByCustomer(customerId: string, limit: number): Promise<BookingSummary[]>;
 }
 
 export interface MechanicStore {
@@ -76,6 +79,9 @@ export interface ConnectionStore {
   setWorkshop(connectionId: string, workshopId: string | null): Promise<void>;
   /** Copies the mechanic's `paused` onto one of their connections; a connection gone meanwhile stays gone. */
   setPaused(connectionId: string, paused: boolean): Promise<void>;
+  /** Stores a customer's connection: listed by `listByCustomer` only, never by mechanic, workshop or shard (no broadcast reaches it). */
+  putCustomer(connection: CustomerConnection): Promise<void>;
+  listByCustomer(customerId: string): Promise<CustomerConnection[]>;
 }
 
 export type PushResult = 'sent' | 'gone';

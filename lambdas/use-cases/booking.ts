@@ -21,6 +21,7 @@ import {
 import { type BookingState, isTerminal, nextDeadline } from '../domain/lifecycle';
 import type { Deps } from './deps';
 import { armRecovery, clearTimerQuietly, planRouting, type RouteDeps, routeRequest, tellEnd } from './route-request';
+import { tellCustomer } from './tell-customer';
 
 /** The longest an intake or checkout invocation runs: API Gateway's integration timeout (the functions' 29 s, rounded up). */
 export const MAX_INVOCATION_SECONDS = 30;
@@ -75,6 +76,8 @@ export async function startIntake(
   }
   if (created)
     deps.log.info('[intake] Booking received', { session_id: sessionId, plan: input.booking.plan, ...metadata, workshop_id: input.booking.workshop_id });
+  // A routed booking's customer hears where it stands from its routing (offered, open, or how it ended); one awaiting its checkout, here.
+  if (created && !routeNow) await tellCustomer(deps, booking);
   return answer(created ? await routeRequest(deps, booking) : await finishAbandonedRouting(deps, booking));
 }
 
@@ -137,6 +140,8 @@ export async function cancelBooking(
     await tellEnd(deps, booking);
     await clearTimerQuietly(deps, booking.request_id);
   }
+  // Cancelled before its checkout: never offered to anyone, so only its customer hears of it.
+  if (booking.routing === null && outcome.applied) await tellCustomer(deps, booking);
   return cancelled;
 }
 

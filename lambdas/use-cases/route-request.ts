@@ -13,6 +13,7 @@ import { newRequest, priorityOffer, requestTaken, type TakenReason, takenByYou }
 import { decideRouting, wantsPriority } from '../domain/routing';
 import type { TransitionChanges } from '../ports';
 import type { Deps } from './deps';
+import { tellCustomer } from './tell-customer';
 import { pushToAudience, pushToConnections, tellAudience } from './tell-mechanics';
 
 export type RouteDeps = Pick<
@@ -144,6 +145,7 @@ async function offerToFavorite(deps: RouteDeps, booking: Booking): Promise<Booki
   await deps.timer.set(booking.request_id, new Date(expiresAt), 'existing');
   deps.log.info('[Priority] Priority offer sent', { ...log, expires_at: expiresAt, window_seconds: deps.priorityWindowSeconds, ...delivery });
   deps.metrics.count('OffersSent');
+  await tellCustomer(deps, outcome.booking);
   return outcome.booking;
 }
 
@@ -199,6 +201,7 @@ async function openRequest(deps: RouteDeps, booking: Booking): Promise<Booking> 
   if (booking.route_to === 'workshop')
     deps.log.info("[fulfillment] Workshop routing to the workshop's mechanics", { request_id: booking.request_id, workshop_id: booking.workshop_id });
   else deps.log.info('[fulfillment] Broadcast routing to all mechanics', { request_id: booking.request_id, reason });
+  await tellCustomer(deps, outcome.booking);
   return outcome.booking;
 }
 
@@ -222,6 +225,7 @@ export const TAKEN_REASON: Partial<Record<Booking['state'], TakenReason>> = { ma
  * (another phone, a tablet) hear it with `by_you`, pushed from here: one
  * Query of that mechanic's connections, usually none besides the one that
  * accepted (left out when known), so an accept stays a handful of calls.
+ * Then the customer hears how it ended (`session_status`: one more Query).
  */
 export async function tellEnd(deps: Parameters<typeof tellAudience>[0], booking: Booking, winningConnectionId?: string): Promise<void> {
   const reason = TAKEN_REASON[booking.state];
@@ -236,6 +240,7 @@ export async function tellEnd(deps: Parameters<typeof tellAudience>[0], booking:
       takenByYou(booking.request_id),
       winningConnectionId ? { exceptConnectionId: winningConnectionId } : {},
     );
+  await tellCustomer(deps, booking);
 }
 
 /** Best effort: a timer that fires anyway finds the booking ended and only repeats `request_taken`. */

@@ -10,6 +10,7 @@
 import { describeError } from '../domain/errors';
 import type { Audience, Booking } from '../domain/booking';
 import { audienceOf } from '../domain/booking';
+import type { CustomerConnection } from '../domain/customer';
 import { type Connection, isPaused } from '../domain/mechanic';
 import type { ServerMessage } from '../domain/messages';
 import { type Exclusion, PushFailedError } from '../ports';
@@ -71,9 +72,14 @@ const excluded = (connection: Connection, options: PushExclusion): boolean =>
   options.declined?.has(connection.mechanic_id) === true ||
   (options.skipPaused === true && isPaused(connection));
 
+/** Whose connection it is, for log lines. */
+const ownerOf = (connection: Pick<Connection, 'connection_id' | 'mechanic_id'> | CustomerConnection) =>
+  'customer_id' in connection ? { customer_id: connection.customer_id } : { mechanic_id: connection.mechanic_id };
+
+/** Pushes to each connection (a mechanic's or a customer's): a 410 prunes it, a failure is retried, then counted and logged. */
 export async function pushToConnections(
   deps: PushDeps,
-  targets: readonly Pick<Connection, 'connection_id' | 'mechanic_id'>[],
+  targets: readonly (Pick<Connection, 'connection_id' | 'mechanic_id'> | CustomerConnection)[],
   message: ServerMessage,
 ): Promise<Delivery> {
   const delivery: Delivery = { delivered: 0, gone: 0, failed: 0 };
@@ -86,7 +92,7 @@ export async function pushToConnections(
         }
         delivery.gone++;
         await deps.connections.delete(connection.connection_id);
-        deps.log.info('Pruned a gone connection', { connection_id: connection.connection_id, mechanic_id: connection.mechanic_id });
+        deps.log.info('Pruned a gone connection', { connection_id: connection.connection_id, ...ownerOf(connection) });
         deps.metrics.count('StaleConnectionsPruned');
         return;
       } catch (error) {
@@ -99,7 +105,7 @@ export async function pushToConnections(
         delivery.failed++;
         deps.log.warn('Push to a connection failed', {
           connection_id: connection.connection_id,
-          mechanic_id: connection.mechanic_id,
+          ...ownerOf(connection),
           message_type: message.type,
           attempts: attempt,
           error: describeError(error),

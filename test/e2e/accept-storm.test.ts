@@ -72,8 +72,8 @@ describe(`${MECHANICS} simultaneous accepts`, () => {
     });
     expect(view.body.request).toMatchObject({ state: 'matched', mechanic_id: winner!.mechanicId });
 
-    // Assert: O(1) per accept — one push each (its own answer); no Query but the winner's one (its own other devices, for
-    // by_you), one hand-over in all (the winner's)
+    // Assert: O(1) per accept — one push each (its own answer); no Query but the winner's two (its own other devices, for
+    // by_you, and the customer's connections, for session_status matched), one hand-over in all (the winner's)
     const accepts = await eventually(() => {
       const mine = sandbox
         .invocations()
@@ -82,7 +82,7 @@ describe(`${MECHANICS} simultaneous accepts`, () => {
       return mine.length >= MECHANICS && mine;
     }, `${MECHANICS} wsAccept invocations`);
     expect(accepts.every((r) => r.ok && r.calls.PostToConnection === 1)).toBe(true);
-    expect(accepts.map((r) => r.calls.Query ?? 0).sort((a, b) => b - a)).toEqual([1, ...Array(MECHANICS - 1).fill(0)]);
+    expect(accepts.map((r) => r.calls.Query ?? 0).sort((a, b) => b - a)).toEqual([2, ...Array(MECHANICS - 1).fill(0)]);
     expect(accepts.reduce((sum, r) => sum + (r.calls.Invoke ?? 0), 0)).toBe(1);
 
     // Assert: the 199 others hear it is taken; once the fan-out is over (the split and one run per shard), the winner has not

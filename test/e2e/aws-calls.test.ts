@@ -4,8 +4,10 @@
  * path's calls do not grow with the number of connected mechanics — a
  * broadcast is one hand-over to the fan-out — the favorite's offer leaves
  * after a handful of calls, and an accept of a request already taken is one
- * read and its answer (what most of an accept storm is). The table printed
- * here is the one in the README.
+ * read and its answer (what most of an accept storm is). Every change a
+ * customer is told of (`session_status`: offered, open, an ending) costs one
+ * Query of the customer's connections, and one push per connection of theirs
+ * (none here unless said). The table printed here is the one in the README.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../sandbox/index';
@@ -77,10 +79,25 @@ describe('AWS calls per path', () => {
     const twelve = await callsOf('intakeStart', () => book({}));
     note('broadcast booking (intake), 12 mechanics', twelve);
     expect(twelve).toEqual(none);
-    expect(twelve).toEqual({ CreateSchedule: 1, PutItem: 1, Invoke: 1, UpdateItem: 1, UpdateSchedule: 1 });
+    // Query: the customer's connections (session_status open).
+    expect(twelve).toEqual({ CreateSchedule: 1, PutItem: 1, Invoke: 1, UpdateItem: 1, UpdateSchedule: 1, Query: 1 });
   });
 
-  it('a priority booking: the offer leaves after the flag, the favorite and the timer; 8 calls in all', async () => {
+  it('a customer watching their booking: the same calls, plus one push of session_status per connection of theirs', async () => {
+    // A customer of their own (the other paths' bookings must not find this connection, closed or closing), and not
+    // one of `clients`: those are the mechanics the fan-out below counts.
+    const watching = await MechanicClient.connect(sandbox, 'customer-watching', { role: 'customer' });
+    const token = await sandbox.token({ sub: 'customer-watching' });
+    try {
+      const calls = await callsOf('intakeStart', () => api(sandbox, 'POST', '/intake/start', { token, body: { plan: 'free', concern: 'Watched' } }));
+      note('broadcast booking (intake), customer online', calls);
+      expect(calls).toEqual({ CreateSchedule: 1, PutItem: 1, Invoke: 1, UpdateItem: 1, UpdateSchedule: 1, Query: 1, PostToConnection: 1 });
+    } finally {
+      await watching.close();
+    }
+  });
+
+  it('a priority booking: the offer leaves after the flag, the favorite and the timer; 9 calls in all', async () => {
     const favorite = await connect();
     const calls = await callsOf('intakeStart', () =>
       book({ preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast', concern: 'Priority calls' }),
@@ -89,7 +106,8 @@ describe('AWS calls per path', () => {
     // GetParameter only when the flag's cache is cold (first priority booking of a container).
     const { GetParameter = 0, ...rest } = calls;
     expect(GetParameter).toBeLessThanOrEqual(1);
-    expect(rest).toEqual({ CreateSchedule: 1, PutItem: 1, GetItem: 1, Query: 1, PostToConnection: 1, UpdateItem: 1, UpdateSchedule: 1 });
+    // Query ×2: the favorite's connections, then the customer's (session_status offered, after the offer left).
+    expect(rest).toEqual({ CreateSchedule: 1, PutItem: 1, GetItem: 1, Query: 2, PostToConnection: 1, UpdateItem: 1, UpdateSchedule: 1 });
   });
 
   it('accept of an offered request (favorite, one connection), of an open one, and of one already taken', async () => {
@@ -99,14 +117,15 @@ describe('AWS calls per path', () => {
     const acceptOffered = await callsOf('wsAccept', async () => favorite.accept(offered));
     note('accept (offered to the favorite)', acceptOffered);
     // The request, then the mechanic, read; the favorite was the whole audience: nobody else to tell; one Query of the
-    // favorite's own connections (by_you to any other device; here none), no push but the answer.
-    expect(acceptOffered).toEqual({ GetItem: 2, UpdateItem: 1, PostToConnection: 1, Query: 1, DeleteSchedule: 1 });
+    // favorite's own connections (by_you to any other device; here none) and one of the customer's (session_status
+    // matched), no push but the answer.
+    expect(acceptOffered).toEqual({ GetItem: 2, UpdateItem: 1, PostToConnection: 1, Query: 2, DeleteSchedule: 1 });
 
     const open = await book({ concern: 'Accept open' });
     await favorite.waitFor('new_request', open);
     const acceptOpen = await callsOf('wsAccept', async () => favorite.accept(open));
     note('accept (open to everyone)', acceptOpen);
-    expect(acceptOpen).toEqual({ GetItem: 2, UpdateItem: 1, PostToConnection: 1, Invoke: 1, Query: 1, DeleteSchedule: 1 });
+    expect(acceptOpen).toEqual({ GetItem: 2, UpdateItem: 1, PostToConnection: 1, Invoke: 1, Query: 2, DeleteSchedule: 1 });
 
     // An accept of a request already taken: the read that says so, its answer; no mechanic read, no write, nobody told.
     const loser = clients.find((c) => c !== favorite)!;
@@ -122,14 +141,14 @@ describe('AWS calls per path', () => {
     await favorite.waitFor('priority_session_request', offered);
     const decline = await callsOf('wsDecline', async () => favorite.decline(offered));
     note('decline (by the favorite)', decline);
-    // One UpdateItem remembers the decline (no later offer reaches the favorite), two move the request.
-    expect(decline).toEqual({ GetItem: 1, UpdateSchedule: 2, UpdateItem: 3, Invoke: 1 });
+    // One UpdateItem remembers the decline (no later offer reaches the favorite), two move the request; Query: the customer's connections (open).
+    expect(decline).toEqual({ GetItem: 1, UpdateSchedule: 2, UpdateItem: 3, Invoke: 1, Query: 1 });
 
     const open = await book({ concern: 'Cancel' });
     const sessionId = open.slice('req-'.length);
     const cancel = await callsOf('cancelSession', () => api(sandbox, 'POST', `/sessions/${sessionId}/cancel`, { token: customerToken }));
     note('cancel (open request)', cancel);
-    expect(cancel).toEqual({ GetItem: 1, UpdateItem: 1, Invoke: 1, DeleteSchedule: 1 });
+    expect(cancel).toEqual({ GetItem: 1, UpdateItem: 1, Invoke: 1, Query: 1, DeleteSchedule: 1 });
   });
 
   it('sync: one read of the mechanic (paused?), one Query of the pending index per audience (everyone, themselves), one BatchGetItem of their declines, one answer', async () => {

@@ -70,9 +70,10 @@ export class MechanicClient {
     socket.on('close', () => (this.closed = true));
   }
 
-  static async connect(sandbox: Sandbox, mechanicId: string): Promise<MechanicClient> {
+  /** Connects with a token for `mechanicId`; with `role: 'customer'`, as the customer of that id (`&role=customer`: it hears only their bookings' status). */
+  static async connect(sandbox: Sandbox, mechanicId: string, options: { role?: 'customer' } = {}): Promise<MechanicClient> {
     const token = await sandbox.token({ sub: mechanicId });
-    const socket = new WebSocket(`${sandbox.wsUrl}?token=${encodeURIComponent(token)}`);
+    const socket = new WebSocket(`${sandbox.wsUrl}?token=${encodeURIComponent(token)}${options.role ? `&role=${options.role}` : ''}`);
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
       socket.once('unexpected-response', (_req, res) => reject(new Error(`handshake refused: ${res.statusCode}`)));

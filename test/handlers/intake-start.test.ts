@@ -243,7 +243,7 @@ describe('the favorite and the flag', () => {
     expect(more).toEqual([]);
     expect(offer).toMatchObject({ type: 'priority_session_request', request_id: response.body.request_id, window_seconds: PRIORITY_WINDOW_SECONDS });
     expect(await wires.pushedTo(mechanic.connectionIds[0]!)).toEqual([]);
-    const expiresAt = offer && 'expires_at' in offer ? offer.expires_at : '';
+    const expiresAt = offer?.type === 'priority_session_request' ? offer.expires_at : '';
     expect(await readBooking(table, response.body.session_id)).toMatchObject({
       state: 'offered',
       routing: 'priority',

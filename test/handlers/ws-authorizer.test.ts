@@ -3,6 +3,7 @@
  * against a real JWKS served over HTTP on 127.0.0.1: a bad token is a thrown
  * "Unauthorized" (API Gateway's 401); a good token of a mechanic who may not
  * work is an explicit Deny (403); an approved mechanic is an Allow with context.
+ * With `role=customer` any valid token is a customer (Allow); an unknown role is a Deny.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -69,7 +70,7 @@ function token(options: TokenOptions = {}): Promise<string> {
 }
 
 describe('valid tokens', () => {
-  it('an approved mechanic → Allow on the methodArn, with {mechanic_id, workshop_id} context', async () => {
+  it('an approved mechanic → Allow on the methodArn, with {role: mechanic, mechanic_id, workshop_id} context', async () => {
     // Arrange
     const workshopId = `ws-${randomUUID().slice(0, 6)}`;
     const mechanic = await wires.addMechanic({ workshopId, connections: 0 });
@@ -82,8 +83,20 @@ describe('valid tokens', () => {
     expect(result).toEqual({
       principalId: mechanic.mechanicId,
       policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: event.methodArn }] },
-      context: { mechanic_id: mechanic.mechanicId, workshop_id: workshopId, paused: 'false' },
+      context: { role: 'mechanic', mechanic_id: mechanic.mechanicId, workshop_id: workshopId, paused: 'false' },
     });
+  });
+
+  it('role=mechanic is the same as no role', async () => {
+    // Arrange
+    const mechanic = await wires.addMechanic({ connections: 0 });
+
+    // Act
+    const result = await wsAuthorizer(wsAuthorizerEvent({ token: await token({ sub: mechanic.mechanicId }), role: 'mechanic' }));
+
+    // Assert
+    expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Allow' });
+    expect(result.context).toEqual({ role: 'mechanic', mechanic_id: mechanic.mechanicId, workshop_id: '' });
   });
 
   it("a mechanic of no workshop → Allow with workshop_id '' (context values must be strings)", async () => {
@@ -95,7 +108,7 @@ describe('valid tokens', () => {
 
     // Assert
     expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Allow' });
-    expect(result.context).toEqual({ mechanic_id: mechanic.mechanicId, workshop_id: '', paused: 'false' });
+    expect(result.context).toEqual({ role: 'mechanic', mechanic_id: mechanic.mechanicId, workshop_id: '', paused: 'false' });
     for (const value of Object.values(result.context ?? {})) expect(typeof value).toBe('string');
   });
 
@@ -123,6 +136,63 @@ describe('valid tokens', () => {
     // Assert
     expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Deny', Resource: event.methodArn });
     expect(logs.lines.some((l) => l.message.includes('not an approved mechanic'))).toBe(true);
+  });
+});
+
+describe('customers (role=customer)', () => {
+  it('any valid token → Allow with {role: customer, customer_id: sub}; no mechanic is looked up', async () => {
+    // Arrange: a subject nobody registered, of a shape no mechanic id may have
+    const customerId = `auth0|${randomUUID()}`;
+    const event = wsAuthorizerEvent({ token: await token({ sub: customerId }), role: 'customer' });
+
+    // Act
+    const result = await wsAuthorizer(event);
+
+    // Assert
+    expect(result).toEqual({
+      principalId: customerId,
+      policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: event.methodArn }] },
+      context: { role: 'customer', customer_id: customerId },
+    });
+  });
+
+  it("an approved mechanic's token with role=customer connects as a customer (their own bookings), not as a mechanic", async () => {
+    // Arrange
+    const mechanic = await wires.addMechanic({ connections: 0 });
+
+    // Act
+    const result = await wsAuthorizer(wsAuthorizerEvent({ token: await token({ sub: mechanic.mechanicId }), role: 'customer' }));
+
+    // Assert
+    expect(result.context).toEqual({ role: 'customer', customer_id: mechanic.mechanicId });
+  });
+
+  it('a bad token → throw "Unauthorized", as for mechanics', async () => {
+    // Arrange
+    const event = wsAuthorizerEvent({ token: await token({ sub: 'cust-1', key: strangerKey }), role: 'customer' });
+
+    // Act
+    const outcome = wsAuthorizer(event);
+
+    // Assert
+    await expect(outcome).rejects.toThrowError(/^Unauthorized$/);
+    expect(logs.lines.filter((l) => l.message.includes('invalid token')).map((l) => String(l.error))).toEqual([
+      expect.stringMatching(/JWSSignatureVerificationFailed/),
+    ]);
+  });
+
+  it.each(['admin', 'Customer', ''])('an unknown role (%j) → Deny, no context, even with a valid token of an approved mechanic', async (role) => {
+    // Arrange
+    const mechanic = await wires.addMechanic({ connections: 0 });
+    const event = wsAuthorizerEvent({ token: await token({ sub: mechanic.mechanicId }), role });
+
+    // Act
+    const result = await wsAuthorizer(event);
+
+    // Assert
+    expect(result.policyDocument.Statement).toEqual([{ Action: 'execute-api:Invoke', Effect: 'Deny', Resource: event.methodArn }]);
+    expect(result.context).toEqual({});
+    expect(logs.lines.some((l) => l.message.includes('unknown role'))).toBe(true);
   });
 });
 

@@ -1,4 +1,7 @@
-/** WebSocket `$connect` / `$disconnect`: the connection item appears in, then leaves, the connection indexes. */
+/**
+ * WebSocket `$connect` / `$disconnect`: the connection item appears in, then leaves, the connection indexes.
+ * A customer's connection is indexed under the customer only: in no shard and no workshop, so no broadcast reaches it.
+ */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { wsEvent } from '../support/handler-events';
@@ -83,6 +86,44 @@ describe('$connect', () => {
 
     // Act
     const result = await wsConnect(wsEvent({ routeKey: '$connect', connectionId }));
+
+    // Assert
+    expect(result.statusCode).toBe(401);
+    expect(await keysWithPrefix(table, `CONNECTION#${connectionId}`)).toEqual([]);
+  });
+});
+
+describe('$connect and $disconnect of a customer (role=customer)', () => {
+  const byCustomer = (customerId: string) => queryIndex('connections-by-mechanic', 'mechanic_pk', `CUSTOMER#${customerId}`);
+
+  it('indexes the connection under the customer, with no shard or workshop key; $disconnect removes it', async () => {
+    // Arrange
+    const customerId = `cust-${randomUUID().slice(0, 8)}`;
+    const connectionId = newConnectionId();
+
+    // Act
+    const connected = await wsConnect(wsEvent({ routeKey: '$connect', connectionId, customerId }));
+    const items = await byCustomer(customerId);
+    const disconnected = await wsDisconnect(wsEvent({ routeKey: '$disconnect', connectionId, customerId }));
+
+    // Assert
+    expect(connected).toEqual({ statusCode: 200, body: '' });
+    expect(items).toEqual([expect.objectContaining({ connection_id: connectionId, customer_id: customerId })]);
+    expect(items[0]).not.toHaveProperty('shard_pk');
+    expect(items[0]).not.toHaveProperty('workshop_pk');
+    expect(items[0]).not.toHaveProperty('mechanic_id');
+    expect(await byMechanic(customerId)).toEqual([]);
+    expect(disconnected).toEqual({ statusCode: 200, body: '' });
+    expect(await byCustomer(customerId)).toEqual([]);
+    expect(logs.lines.map((l) => l.message)).toEqual(expect.arrayContaining(['[connect] Customer connected', '[connect] Customer disconnected']));
+  });
+
+  it('a customer context without a customer id → 401 and nothing indexed', async () => {
+    // Arrange
+    const connectionId = newConnectionId();
+
+    // Act
+    const result = await wsConnect(wsEvent({ routeKey: '$connect', connectionId, customerId: '' }));
 
     // Assert
     expect(result.statusCode).toBe(401);

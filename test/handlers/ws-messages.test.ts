@@ -142,6 +142,59 @@ describe('$default', () => {
   });
 });
 
+describe("a customer's connection (role=customer)", () => {
+  const forbidden = { type: 'error', code: 'forbidden_for_customers', message: 'customers may send only ping, sync' };
+
+  it.each([
+    ['accept', wsAccept],
+    ['decline', wsDecline],
+  ] as const)('%s → error forbidden_for_customers naming ping and sync, 200 (connection kept), and nothing else happens', async (action, route) => {
+    // Arrange: a request open to everyone; the customer's event arrives on a live socket of the gateway
+    const socket = await wires.addMechanic();
+    const booked = await book({});
+    const before = await readBookingOfRequest(table, booked.request_id);
+    await wires.asyncDone();
+    const handedOverBefore = wires.invocations().length;
+
+    // Act
+    const result = await route(
+      wsEvent({ routeKey: action, connectionId: conn(socket), customerId: newCustomerId(), body: { action, request_id: booked.request_id } }),
+    );
+
+    // Assert
+    expect(result).toEqual(OK);
+    expect(await wires.pushedTo(conn(socket))).toEqual([expect.objectContaining({ type: 'new_request' }), forbidden]);
+    expect(await readBookingOfRequest(table, booked.request_id)).toEqual(before);
+    expect(wires.invocations()).toHaveLength(handedOverBefore);
+    expect(await wires.connectionsClosed()).toEqual([]);
+  });
+
+  it('ping → pong', async () => {
+    // Arrange
+    const socket = await wires.addMechanic();
+
+    // Act
+    const result = await wsPing(wsEvent({ routeKey: 'ping', connectionId: conn(socket), customerId: newCustomerId(), body: { action: 'ping' } }));
+
+    // Assert
+    expect(result).toEqual(OK);
+    expect(await wires.pushedTo(conn(socket))).toEqual([{ type: 'pong' }]);
+  });
+
+  it('an unknown action → error unknown_action listing what a customer may send', async () => {
+    // Arrange
+    const socket = await wires.addMechanic();
+
+    // Act
+    await wsDefault(wsEvent({ routeKey: '$default', connectionId: conn(socket), customerId: newCustomerId(), body: { action: 'pause' } }));
+
+    // Assert
+    expect(await wires.pushedTo(conn(socket))).toEqual([
+      { type: 'error', code: 'unknown_action', message: 'unknown action "pause"; expected one of ping, sync' },
+    ]);
+  });
+});
+
 describe('accept', () => {
   it('a missing request_id → error naming request_id', async () => {
     // Arrange

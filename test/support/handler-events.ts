@@ -114,6 +114,8 @@ export interface WebSocketEventOptions {
   /** The `$connect` authorizer's context; omitted = no authorizer context at all. */
   readonly mechanicId?: string;
   readonly workshopId?: string | null;
+  /** A customer's connection (`role=customer`): the context the authorizer gives it, instead of a mechanic's. */
+  readonly customerId?: string;
   /** The frame as the mechanic sent it; an object is sent as JSON. */
   readonly body?: unknown;
 }
@@ -137,17 +139,19 @@ export function wsEvent(options: WebSocketEventOptions): WebSocketEvent {
     connectionId: options.connectionId,
     apiId: WS_API_ID,
     identity: { sourceIp: '203.0.113.20', userAgent: 'mechanic-app/1.0' },
-    ...(options.mechanicId === undefined
-      ? {}
-      : {
-          // API Gateway passes the authorizer's context on, plus its own principalId and latency.
-          authorizer: {
-            mechanic_id: options.mechanicId,
-            workshop_id: options.workshopId ?? '',
-            principalId: options.mechanicId,
-            integrationLatency: 12,
-          },
-        }),
+    ...(options.customerId !== undefined
+      ? { authorizer: { role: 'customer', customer_id: options.customerId, principalId: options.customerId, integrationLatency: 12 } }
+      : options.mechanicId === undefined
+        ? {}
+        : {
+            // API Gateway passes the authorizer's context on, plus its own principalId and latency.
+            authorizer: {
+              mechanic_id: options.mechanicId,
+              workshop_id: options.workshopId ?? '',
+              principalId: options.mechanicId,
+              integrationLatency: 12,
+            },
+          }),
   };
   const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
   return {
@@ -167,9 +171,9 @@ export function wsEvent(options: WebSocketEventOptions): WebSocketEvent {
  * event has no `resource`/`path`/`httpMethod` (the REST-shaped type asks for
  * them), so this builds the WebSocket shape and casts.
  */
-export function wsAuthorizerEvent(options: { token?: string; connectionId?: string }): APIGatewayRequestAuthorizerEvent {
+export function wsAuthorizerEvent(options: { token?: string; role?: string; connectionId?: string }): APIGatewayRequestAuthorizerEvent {
   const now = new Date();
-  const query = options.token === undefined ? null : { token: options.token };
+  const query = options.token === undefined ? null : { token: options.token, ...(options.role === undefined ? {} : { role: options.role }) };
   return {
     type: 'REQUEST',
     methodArn: `arn:aws:execute-api:us-east-1:${ACCOUNT}:${WS_API_ID}/${STAGE}/$connect`,
@@ -180,7 +184,7 @@ export function wsAuthorizerEvent(options: { token?: string; connectionId?: stri
       'Sec-WebSocket-Key': ['dGhlIHNhbXBsZSBub25jZQ=='],
     },
     queryStringParameters: query,
-    multiValueQueryStringParameters: query && { token: [query.token] },
+    multiValueQueryStringParameters: query && Object.fromEntries(Object.entries(query).map(([name, value]) => [name, [value]])),
     stageVariables: {},
     requestContext: {
       routeKey: '$connect',

@@ -12,7 +12,8 @@
 import { DEFAULT_PRIORITY_WINDOW_SECONDS, DEFAULT_RECOVERY_DELAY_SECONDS, DEFAULT_REQUEST_TTL_SECONDS } from '../../contract/env';
 import type { MetricName } from '../../contract/metrics';
 import { CONNECTION_SHARDS } from '../../contract/table-schema';
-import type { Audience, AuditEvent, Booking, RequestMetadata } from '../../lambdas/domain/booking';
+import type { Audience, AuditEvent, Booking, BookingSummary, RequestMetadata } from '../../lambdas/domain/booking';
+import type { CustomerConnection } from '../../lambdas/domain/customer';
 import { timerScheduleName } from '../../lambdas/domain/ids';
 import { type GuardContext, guardHolds, type LifecycleEvent, pendingEntry, TRANSITIONS } from '../../lambdas/domain/lifecycle';
 import type { Connection, Mechanic, MechanicProfile } from '../../lambdas/domain/mechanic';
@@ -137,6 +138,23 @@ export class InMemoryBookingStore implements BookingStore {
     return new Set(sessionIds.filter((sessionId) => this.declines.get(sessionId)?.has(mechanicId)));
   }
 
+  /** What the `bookings-by-customer` index copies of each booking, newest first. */
+  async listByCustomer(customerId: string, limit: number): Promise<BookingSummary[]> {
+    return [...this.items.values()]
+      .filter((b) => b.customer_id === customerId)
+      .sort((a, b) => (a.created_at < b.created_at ? 1 : -1))
+      .slice(0, limit)
+      .map(({ session_id, request_id, state, audience, mechanic_id, expires_at, open_until }) => ({
+        session_id,
+        request_id,
+        state,
+        audience,
+        mechanic_id,
+        expires_at,
+        open_until,
+      }));
+  }
+
   /** Every stored booking (tests look at all of them). */
   all(): Booking[] {
     return [...this.items.values()].map((b) => structuredClone(b));
@@ -185,13 +203,27 @@ export class InMemoryMechanicStore implements MechanicStore {
 export class InMemoryConnectionStore implements ConnectionStore {
   readonly shards = CONNECTION_SHARDS;
   private readonly items = new Map<string, Connection>();
+  /** Apart from the mechanics' connections: no listing but `listByCustomer` finds them. */
+  private readonly customers = new Map<string, CustomerConnection>();
 
   async put(connection: Connection): Promise<void> {
     this.items.set(connection.connection_id, structuredClone(connection));
   }
 
+  async putCustomer(connection: CustomerConnection): Promise<void> {
+    this.customers.set(connection.connection_id, structuredClone(connection));
+  }
+
+  async listByCustomer(customerId: string): Promise<CustomerConnection[]> {
+    return [...this.customers.values()]
+      .filter((c) => c.customer_id === customerId)
+      .sort((a, b) => (a.connection_id < b.connection_id ? -1 : 1))
+      .map((c) => structuredClone(c));
+  }
+
   async delete(connectionId: string): Promise<void> {
     this.items.delete(connectionId);
+    this.customers.delete(connectionId);
   }
 
   async listByMechanic(mechanicId: string): Promise<Connection[]> {

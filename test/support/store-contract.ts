@@ -22,6 +22,7 @@ import {
   STATES,
   TRANSITIONS,
 } from '../../lambdas/domain/lifecycle';
+import type { CustomerConnection } from '../../lambdas/domain/customer';
 import type { Connection, MechanicProfile } from '../../lambdas/domain/mechanic';
 import type { BookingStore, ConnectionStore, MechanicStore } from '../../lambdas/ports';
 
@@ -393,6 +394,46 @@ export function describeStoreContract(name: string, makeStores: () => Promise<St
         // Assert
         expect(await stores.bookings.get(stored.session_id)).toEqual(original);
       });
+
+      it("listByCustomer: the customer's latest bookings, newest first, their status fields only; nobody else's", async () => {
+        // Arrange: three bookings of one customer, made in no particular order, and one of another customer
+        const customerId = `cust-${uid()}`;
+        const at = (created_at: string, state: BookingState) => ({ ...booking(state), customer_id: customerId, created_at, updated_at: created_at });
+        const [oldest, middle, newest] = [at(T0, 'expired'), at(T1, 'matched'), at(T2, 'offered')];
+        for (const b of [middle, newest, oldest, booking('open')]) await stores.bookings.create(b);
+        const summary = (b: Booking) => ({
+          session_id: b.session_id,
+          request_id: b.request_id,
+          state: b.state,
+          audience: b.audience,
+          mechanic_id: b.mechanic_id,
+          expires_at: b.expires_at,
+          open_until: b.open_until,
+        });
+
+        // Act
+        const all = await stores.bookings.listByCustomer(customerId, 20);
+        const latestTwo = await stores.bookings.listByCustomer(customerId, 2);
+
+        // Assert
+        expect(all).toEqual([newest, middle, oldest].map(summary));
+        expect(latestTwo).toEqual([newest, middle].map(summary));
+        expect(await stores.bookings.listByCustomer(`cust-${uid()}`, 20)).toEqual([]);
+      });
+
+      it('listByCustomer shows a booking as its last transition left it', async () => {
+        // Arrange
+        const open = booking('open', { deadline: T3 });
+        await stores.bookings.create(open);
+
+        // Act
+        await stores.bookings.transition(open.session_id, 'cancelled', { now: NOW, audit: { at: NOW, type: 'cancelled' } });
+
+        // Assert
+        expect(await stores.bookings.listByCustomer(open.customer_id, 20)).toEqual([
+          expect.objectContaining({ session_id: open.session_id, state: 'cancelled' }),
+        ]);
+      });
     });
 
     describe('MechanicStore', () => {
@@ -524,6 +565,26 @@ export function describeStoreContract(name: string, makeStores: () => Promise<St
         expect(await stores.connections.listByMechanic(replaced.mechanic_id)).toEqual([replaced]);
         expect(await collect(stores.connections.listByWorkshop(workshop))).toEqual([]);
         expect(await allConnections(stores.connections)).toEqual([replaced]);
+      });
+
+      it("a customer's connections are listed by that customer only: by no mechanic (not even one of the same id), workshop or shard", async () => {
+        // Arrange: a customer on two devices, another customer, and a mechanic whose id is the first customer's
+        const customerId = `cust-${uid()}`;
+        const customer = (id: string): CustomerConnection => ({ connection_id: `conn-${uid()}`, customer_id: id, connected_at: T0 });
+        const [phone, laptop, stranger] = [customer(customerId), customer(customerId), customer(`cust-${uid()}`)];
+        for (const c of [phone, laptop, stranger]) await stores.connections.putCustomer(c);
+        const namesake = connection(customerId);
+        await stores.connections.put(namesake);
+
+        // Act + Assert: listed
+        expect(await stores.connections.listByCustomer(customerId)).toEqual([phone, laptop].sort((a, b) => (a.connection_id < b.connection_id ? -1 : 1)));
+        expect(await stores.connections.listByCustomer(stranger.customer_id)).toEqual([stranger]);
+        expect(await stores.connections.listByMechanic(customerId)).toEqual([namesake]);
+        expect(await allConnections(stores.connections)).toEqual([namesake]);
+
+        // Act + Assert: deleted like any connection
+        await stores.connections.delete(phone.connection_id);
+        expect(await stores.connections.listByCustomer(customerId)).toEqual([laptop]);
       });
     });
   });

@@ -1,9 +1,11 @@
 /**
- * WebSocket route plumbing: the mechanic behind a connection (from the
- * `$connect` authorizer's context) and the rule that a message that makes no
- * sense gets an `error` event while the connection stays open.
+ * WebSocket route plumbing: the mechanic or customer behind a connection
+ * (from the `$connect` authorizer's context), the rule that a message that
+ * makes no sense gets an `error` event while the connection stays open, and
+ * the rule that a customer's connection sends nothing but CUSTOMER_ACTIONS.
  */
 import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import { CUSTOMER_ACTIONS } from '../../../contract/routes';
 import { AppError, describeError } from '../../domain/errors';
 import { errorEvent } from '../../domain/messages';
 import type { Deps } from '../../use-cases/deps';
@@ -11,13 +13,20 @@ import { observe } from '../../wiring';
 
 /** API Gateway passes the authorizer's context to every route of the connection. */
 export type WebSocketEvent = APIGatewayProxyWebsocketEventV2 & {
-  requestContext: APIGatewayProxyWebsocketEventV2['requestContext'] & { authorizer?: { mechanic_id?: string; workshop_id?: string; paused?: string } };
+  requestContext: APIGatewayProxyWebsocketEventV2['requestContext'] & {
+    authorizer?: { role?: string; mechanic_id?: string; workshop_id?: string; customer_id?: string; paused?: string };
+  };
 };
 
+export type Role = 'mechanic' | 'customer';
+
+/** Who is behind a connection: a mechanic (`mechanicId`, `workshopId`) or a customer (`customerId`); the other fields are empty. */
 export interface Caller {
   readonly connectionId: string;
+  readonly role: Role;
   readonly mechanicId: string;
   readonly workshopId: string | null;
+  readonly customerId: string;
   /** Whether the mechanic was paused when the connection was authorized. */
   readonly paused: boolean;
 }
@@ -25,11 +34,15 @@ export interface Caller {
 export const OK: APIGatewayProxyResult = { statusCode: 200, body: '' };
 
 export function caller(event: WebSocketEvent): Caller {
+  const context = event.requestContext.authorizer;
   return {
     connectionId: event.requestContext.connectionId,
-    mechanicId: event.requestContext.authorizer?.mechanic_id ?? '',
-    workshopId: event.requestContext.authorizer?.workshop_id || null,
-    paused: event.requestContext.authorizer?.paused === 'true',
+    // Connections made before customers could connect have no role in their context: they are mechanics.
+    role: context?.role === 'customer' ? 'customer' : 'mechanic',
+    mechanicId: context?.mechanic_id ?? '',
+    workshopId: context?.workshop_id || null,
+    customerId: context?.customer_id ?? '',
+    paused: context?.paused === 'true',
   };
 }
 
@@ -49,11 +62,20 @@ export function webSocketHandler<R>(run: (event: WebSocketEvent) => Promise<R>) 
   return observe(webSocketCorrelationId, run);
 }
 
-/** Runs a message route; a bad message becomes an `error` event (pushed with the route's own pusher), never a dropped connection. */
+/** A customer may send CUSTOMER_ACTIONS; anything else routed to `$default` is answered there (with the actions they may send). */
+const customerMayUse = (routeKey: string): boolean => routeKey === '$default' || CUSTOMER_ACTIONS.includes(routeKey);
+
+/**
+ * Runs a message route; a bad message becomes an `error` event (pushed with the route's own pusher), never a dropped
+ * connection. A customer's connection reaches only CUSTOMER_ACTIONS: every other route answers it `forbidden_for_customers`
+ * without running, so no mechanic route has to remember customers exist.
+ */
 export function messageHandler(deps: Pick<Deps, 'pusher' | 'log'>, run: (event: WebSocketEvent, who: Caller) => Promise<void>) {
   return webSocketHandler(async (event): Promise<APIGatewayProxyResult> => {
     const who = caller(event);
     try {
+      if (who.role === 'customer' && !customerMayUse(event.requestContext.routeKey))
+        throw new AppError(403, 'forbidden_for_customers', `customers may send only ${CUSTOMER_ACTIONS.join(', ')}`);
       await run(event, who);
     } catch (error) {
       const known = error instanceof AppError;
