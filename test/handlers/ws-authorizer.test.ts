@@ -96,7 +96,7 @@ describe('valid tokens', () => {
 
     // Assert
     expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Allow' });
-    expect(result.context).toEqual({ role: 'mechanic', mechanic_id: mechanic.mechanicId, workshop_id: '' });
+    expect(result.context).toEqual({ role: 'mechanic', mechanic_id: mechanic.mechanicId, workshop_id: '', paused: 'false' });
   });
 
   it("a mechanic of no workshop → Allow with workshop_id '' (context values must be strings)", async () => {
