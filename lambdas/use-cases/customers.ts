@@ -4,6 +4,7 @@
  * and answer their `sync` with where each of their latest bookings stands.
  */
 import { describeError } from '../domain/errors';
+import { isUsableSubject, MAX_SUBJECT_LENGTH } from '../domain/ids';
 import { sessionsAnswer } from '../domain/messages';
 import type { Deps } from './deps';
 
@@ -15,7 +16,9 @@ export type CustomerVerdict = { allowed: true; customerId: string } | { allowed:
 /** `$connect` authorizer with `role=customer`: any valid token is a customer, as on the customer HTTP routes. */
 export async function authorizeCustomer(deps: Pick<Deps, 'tokens' | 'log'>, token: string): Promise<CustomerVerdict> {
   try {
-    return { allowed: true, customerId: (await deps.tokens.verify(token)).subject };
+    const { subject } = await deps.tokens.verify(token);
+    if (!isUsableSubject(subject)) throw new Error(`sub longer than ${MAX_SUBJECT_LENGTH} characters`);
+    return { allowed: true, customerId: subject };
   } catch (error) {
     deps.log.info('[connect] Customer handshake refused: invalid token', { error: describeError(error) });
     return { allowed: false, why: 'invalid_token' };
