@@ -15,10 +15,21 @@ export const keys = {
   declinesOf: (sessionId: string) => `DECLINES#${sessionId}`,
 };
 
+/**
+ * A customer's index key. Any valid token is a customer, and its `sub` may be longer than DynamoDB takes in
+ * an index key (2,048 bytes; a longer one fails the write): a long id is keyed by its SHA-256 instead, under a
+ * prefix no `CUSTOMER#<id>` can spell, so no customer can name another's key.
+ */
+function customerKey(customerId: string): string {
+  if (Buffer.byteLength(customerId) <= MAX_PLAIN_CUSTOMER_KEY_BYTES) return `CUSTOMER#${customerId}`;
+  return `CUSTOMER-SHA256#${createHash('sha256').update(customerId).digest('base64url')}`;
+}
+const MAX_PLAIN_CUSTOMER_KEY_BYTES = 1024;
+
 /** Index keys of a booking item. */
 export const bookingIndex = {
   /** `bookings-by-customer`: a customer's bookings, sorted by `created_at`. */
-  customer: (customerId: string) => `CUSTOMER#${customerId}`,
+  customer: customerKey,
 };
 
 /** Index keys of a connection item. */
@@ -31,7 +42,7 @@ export const connectionIndex = {
    * (lambdas/domain/ids.ts CLIENT_ID), so the two never share a key; and a
    * customer's connection has no shard or workshop key, so no broadcast finds it.
    */
-  customer: (customerId: string) => `CUSTOMER#${customerId}`,
+  customer: customerKey,
   workshop: (workshopId: string) => `WORKSHOP#${workshopId}`,
   shard: (shard: number) => `SHARD#${shard}`,
   /** Stable shard of a connection: spreads connections evenly, no coordination needed. */

@@ -13,13 +13,6 @@ export function newSessionId(customerId: string, idempotencyKey?: string): strin
 }
 
 /** The same booking sent again gives the same fingerprint; a different one under the same key does not. */
-/**
- * The longest token `sub` we serve. A customer's id is an index key of their bookings and connections, and
- * DynamoDB refuses an index partition key over 2,048 bytes (a 5xx); IdPs' subjects are far shorter (a UUID).
- */
-export const MAX_SUBJECT_LENGTH = 512;
-export const isUsableSubject = (subject: string): boolean => subject.length <= MAX_SUBJECT_LENGTH;
-
 export function bookingFingerprint(booking: unknown): string {
   return createHash('sha256').update(JSON.stringify(booking)).digest('base64url');
 }

@@ -434,6 +434,21 @@ export function describeStoreContract(name: string, makeStores: () => Promise<St
           expect.objectContaining({ session_id: open.session_id, state: 'cancelled' }),
         ]);
       });
+      it("a customer id longer than an index key may be (a token's sub of 3,000 characters) still lists its bookings and connections", async () => {
+        // Arrange
+        const longId = `cust-${uid()}-${'x'.repeat(3000)}`;
+        const stored: Booking = { ...booking('open', { deadline: T3 }), customer_id: longId };
+        const phone: CustomerConnection = { connection_id: `conn-${uid()}`, customer_id: longId, connected_at: T0 };
+
+        // Act
+        await stores.bookings.create(stored);
+        await stores.connections.putCustomer(phone);
+
+        // Assert
+        expect((await stores.bookings.listByCustomer(longId, 20)).map((b) => b.session_id)).toEqual([stored.session_id]);
+        expect(await stores.connections.listByCustomer(longId)).toEqual([phone]);
+        expect(await stores.bookings.listByCustomer(longId.slice(0, -1), 20)).toEqual([]);
+      });
     });
 
     describe('MechanicStore', () => {
