@@ -96,6 +96,20 @@ module.exports = {
       to: { path: '^(sandbox|test)/' },
     },
     {
+      name: 'ops-cli-uses-the-public-surface',
+      comment:
+        'The ops CLI (ops/) talks to AWS or the sandbox over the wire: it reads contract/, the domain and the adapters, never a handler, use case or the wiring; of the sandbox only the pure log-line formatter, so sandbox and AWS lines read alike.',
+      severity: 'error',
+      from: { path: '^ops/' },
+      to: { path: ['^lambdas/(handlers|use-cases|wiring)/', '^(sandbox|test|lib|bin)/'], pathNot: '^sandbox/log-lines\\.ts$' },
+    },
+    {
+      name: 'nothing-imports-the-ops-cli',
+      severity: 'error',
+      from: { pathNot: '^(ops|test)/' },
+      to: { path: '^ops/' },
+    },
+    {
       name: 'sandbox-never-imports-tests',
       severity: 'error',
       from: { path: '^sandbox/' },
@@ -104,7 +118,7 @@ module.exports = {
     {
       name: 'no-circular',
       severity: 'error',
-      from: { path: '^(lambdas|lib|contract|sandbox)/' },
+      from: { path: '^(lambdas|lib|contract|ops|sandbox)/' },
       to: { circular: true },
     },
     {

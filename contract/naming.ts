@@ -11,3 +11,24 @@ export const scheduleGroupName = (stage: string): string => `priority-dispatch-$
 
 /** A function's name: the stack names the asynchronous targets so (they refer to themselves); the sandbox names every function so. */
 export const functionName = (stage: string, name: string): string => `priority-dispatch-${stage}-${name}`;
+
+/** The sandbox's table; the stack lets CloudFormation name its table (the `TableName` output). */
+export const sandboxTableName = (stage: string): string => `priority-dispatch-${stage}`;
+
+/** The stack's outputs (lib/priority-dispatch-stack.ts), as tools read them back from CloudFormation. */
+export const STACK_OUTPUTS = {
+  httpApiUrl: 'HttpApiUrl',
+  webSocketUrl: 'WebSocketUrl',
+  flagParameterName: 'FlagParameterName',
+  tableName: 'TableName',
+  scheduleGroupName: 'ScheduleGroupName',
+  deadLetterQueueUrl: 'DeadLetterQueueUrl',
+} as const;
+
+/** Where `npm start` listens by default, and the stage and region it plays. */
+export const SANDBOX_DEFAULTS = {
+  stage: 'local',
+  region: 'us-east-1',
+  httpUrl: 'http://127.0.0.1:3000',
+  awsUrl: 'http://127.0.0.1:4566',
+} as const;

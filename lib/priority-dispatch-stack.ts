@@ -8,7 +8,7 @@ import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { DEFAULT_FLAG_CACHE_TTL_SECONDS, DEFAULT_PRIORITY_WINDOW_SECONDS, DEFAULT_RECOVERY_DELAY_SECONDS, DEFAULT_REQUEST_TTL_SECONDS } from '../contract/env';
-import { DEFAULT_STAGE, flagParameterName, functionName, scheduleGroupName } from '../contract/naming';
+import { DEFAULT_STAGE, flagParameterName, functionName, STACK_OUTPUTS, scheduleGroupName } from '../contract/naming';
 import { asyncTargets, type FunctionName, type FunctionSpec, functions as manifest, isAsyncTarget } from '../contract/routes';
 import { Alarms } from './constructs/alarms';
 import { Apis } from './constructs/apis';
@@ -188,12 +188,16 @@ export class PriorityDispatchStack extends Stack {
       asyncTargets,
     });
 
-    new CfnOutput(this, 'HttpApiUrl', { description: 'Customer and admin HTTP API', value: this.apis.httpStage.url });
-    new CfnOutput(this, 'WebSocketUrl', { description: 'Mechanic WebSocket API (add ?token=<JWT>)', value: this.apis.webSocketStage.url });
-    new CfnOutput(this, 'FlagParameterName', { description: 'Feature flag: put-parameter --overwrite true|false', value: this.flag.parameter.parameterName });
-    new CfnOutput(this, 'TableName', { value: this.data.table.tableName });
-    new CfnOutput(this, 'ScheduleGroupName', { value: this.timers.group.scheduleGroupName });
-    new CfnOutput(this, 'DeadLetterQueueUrl', {
+    // Named in contract/naming.ts: the ops CLI reads them back (ops/target.ts).
+    new CfnOutput(this, STACK_OUTPUTS.httpApiUrl, { description: 'Customer and admin HTTP API', value: this.apis.httpStage.url });
+    new CfnOutput(this, STACK_OUTPUTS.webSocketUrl, { description: 'Mechanic WebSocket API (add ?token=<JWT>)', value: this.apis.webSocketStage.url });
+    new CfnOutput(this, STACK_OUTPUTS.flagParameterName, {
+      description: 'Feature flag: put-parameter --overwrite true|false',
+      value: this.flag.parameter.parameterName,
+    });
+    new CfnOutput(this, STACK_OUTPUTS.tableName, { value: this.data.table.tableName });
+    new CfnOutput(this, STACK_OUTPUTS.scheduleGroupName, { value: this.timers.group.scheduleGroupName });
+    new CfnOutput(this, STACK_OUTPUTS.deadLetterQueueUrl, {
       description: 'Undeliverable timer and fan-out events',
       value: this.timers.deadLetterQueue.queueUrl,
     });

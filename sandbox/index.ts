@@ -13,7 +13,7 @@ import {
   DEFAULT_REQUEST_TTL_SECONDS,
   ENV,
 } from '../contract/env';
-import { flagParameterName, scheduleGroupName } from '../contract/naming';
+import { flagParameterName, SANDBOX_DEFAULTS, sandboxTableName, scheduleGroupName } from '../contract/naming';
 import { startAwsEndpoint } from './aws-endpoint';
 import { DEV_AUDIENCE, DevAuth, type TokenRequest } from './dev-auth';
 import { devRoutes } from './dev-routes';
@@ -99,7 +99,7 @@ export interface Sandbox {
 }
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
-  const stage = options.stage ?? 'local';
+  const stage = options.stage ?? SANDBOX_DEFAULTS.stage;
   const dataDir = options.inMemory ? undefined : resolve(options.dataDir ?? '.sandbox');
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
@@ -110,7 +110,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     print(line);
   };
   const names = {
-    table: `priority-dispatch-${stage}`,
+    table: sandboxTableName(stage),
     flag: flagParameterName(stage),
     group: scheduleGroupName(stage),
   };
@@ -168,7 +168,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     auth,
     invoke,
     log: say,
-    devRoutes: devRoutes({ auth, faults, deadLetters }),
+    devRoutes: devRoutes({
+      auth,
+      faults,
+      deadLetters,
+      removeDeadLetter: (messageId) => scheduler.removeDeadLetter(messageId) || lambdaAsync.removeDeadLetter(messageId),
+      logs,
+    }),
   });
   const ws = await startWebSocketGatewayThread({
     port: options.wsPort ?? 3001,

@@ -34,6 +34,8 @@ export interface OnFailureRecord {
 
 /** A record as it sits in the destination queue. */
 export interface LambdaDeadLetter {
+  /** The message's id in the queue (SQS's MessageId): what `DELETE /dev/dead-letters/{id}` removes. */
+  message_id: string;
   destination_arn: string;
   /** ISO time it was sent. */
   at: string;
@@ -99,6 +101,15 @@ export class AsyncInvoker {
     return [...this.dead];
   }
 
+  /** Takes one record off the destination queue (SQS's DeleteMessage, once it was replayed); false when it is not there. */
+  removeDeadLetter(messageId: string): boolean {
+    const index = this.dead.findIndex((letter) => letter.message_id === messageId);
+    if (index === -1) return false;
+    this.dead.splice(index, 1);
+    this.deadLetterFile.write(this.dead);
+    return true;
+  }
+
   start(): void {
     this.loop.start();
   }
@@ -148,7 +159,7 @@ export class AsyncInvoker {
       responsePayload: event.lastError!,
     };
     if (destination) {
-      this.dead.push({ destination_arn: destination, at: record.timestamp, record });
+      this.dead.push({ message_id: randomUUID(), destination_arn: destination, at: record.timestamp, record });
       this.deadLetterFile.write(this.dead);
     }
     this.options.log(

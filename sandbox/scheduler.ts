@@ -62,6 +62,8 @@ export interface SchedulerOptions {
 }
 
 export interface DeadLetter {
+  /** The message's id in the queue (SQS's MessageId): what `DELETE /dev/dead-letters/{id}` removes. */
+  message_id: string;
   schedule_name: string;
   group: string;
   target_arn: string;
@@ -164,6 +166,15 @@ export class SchedulerService {
     return [...this.dead];
   }
 
+  /** Takes one dead letter off the queue (SQS's DeleteMessage, once it was replayed); false when it is not there. */
+  removeDeadLetter(messageId: string): boolean {
+    const index = this.dead.findIndex((letter) => letter.message_id === messageId);
+    if (index === -1) return false;
+    this.dead.splice(index, 1);
+    this.deadLetterFile.write(this.dead);
+    return true;
+  }
+
   // ---- firing ------------------------------------------------------------------
 
   private async fire(key: string, schedule: StoredSchedule): Promise<void> {
@@ -190,6 +201,7 @@ export class SchedulerService {
     const tooOld = Date.now() + delay - current.run.dueAt! > MaximumEventAgeInSeconds * 1000;
     if (attempt > MaximumRetryAttempts || tooOld) {
       const letter: DeadLetter = {
+        message_id: randomUUID(),
         schedule_name: current.Name,
         group: current.GroupName,
         target_arn: target.Arn,

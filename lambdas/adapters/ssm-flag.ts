@@ -10,6 +10,9 @@ import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import type { Clock, FeatureFlag, Logger } from '../ports';
 import { describeError } from '../domain/errors';
 
+/** The parameter's value as the handlers read it: `true` (any case, spaces around) is on, anything else off. */
+export const isOnValue = (value: string | undefined): boolean => value?.trim().toLowerCase() === 'true';
+
 export class SsmFeatureFlag implements FeatureFlag {
   private readonly parameters: SSMProvider;
   /** Until when (epoch ms, by the injected clock) a failed read keeps counting as off. */
@@ -29,7 +32,7 @@ export class SsmFeatureFlag implements FeatureFlag {
     if (this.clock.now().getTime() < this.offAfterFailureUntil) return false;
     try {
       const value = await this.parameters.get(this.parameterName, { maxAge: this.maxAgeSeconds });
-      return value?.trim().toLowerCase() === 'true';
+      return isOnValue(value);
     } catch (error) {
       // Off is the old, safe behaviour: everyone gets the request at once.
       this.log.warn('[Flag] Could not read the feature flag; treating priority as off', {

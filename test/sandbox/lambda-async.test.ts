@@ -89,6 +89,7 @@ describe('asynchronous invocation', () => {
     const [letter, ...more] = await eventually(() => async.deadLetters().length > 0 && async.deadLetters(), 'the on-failure record');
     expect(more).toEqual([]);
     expect(letter).toEqual({
+      message_id: expect.any(String),
       destination_arn: DLQ,
       at: expect.any(String),
       record: {

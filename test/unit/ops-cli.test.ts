@@ -1,0 +1,159 @@
+/** The ops CLI's pure parts: the command line, target resolution from a stack's outputs, the text output. */
+import { describe, expect, it } from 'vitest';
+import { parseOpsArgs } from '../../ops/args';
+import { fromSandbox } from '../../ops/dead-letters';
+import { OpsError, UsageError } from '../../ops/errors';
+import { table } from '../../ops/format';
+import { jsonLine } from '../../ops/tail';
+import { need, outputsOf, sandboxTarget, stageTarget } from '../../ops/target';
+
+const NO_ENV = {};
+
+describe('parseOpsArgs', () => {
+  it.each([
+    [['flag', 'on'], { name: 'flag set', on: true }],
+    [['flag', 'off'], { name: 'flag set', on: false }],
+    [['flag', 'status'], { name: 'flag status' }],
+    [['mechanics', 'put', 'mech-1', '--status', 'suspended'], { name: 'mechanics put', id: 'mech-1', status: 'suspended' }],
+    [['requests', 'list', '--state', 'open', '--audience', 'mechanic#m1'], { name: 'requests list', state: 'open', audience: 'mechanic#m1' }],
+    [['requests', 'show', 'req-abc'], { name: 'requests show', id: 'req-abc' }],
+    [['dead-letters', 'replay', 'a', 'b'], { name: 'dead-letters replay', ids: ['a', 'b'], all: false }],
+    [['dead-letters', 'replay', '--all'], { name: 'dead-letters replay', ids: [], all: true }],
+    [['tail', '--from-start'], { name: 'tail', fromStart: true }],
+    [[], { name: 'help' }],
+    [['--help'], { name: 'help' }],
+  ])('%j', (args, command) => {
+    expect(parseOpsArgs(args, NO_ENV).command).toMatchObject(command);
+  });
+
+  it.each([
+    [['flag', 'maybe'], 'unknown command "flag maybe"'],
+    [['flag', 'on', 'now'], 'unexpected argument "now"'],
+    [['mechanics', 'put', 'm', '--status', 'fired'], '--status must be one of approved, pending, suspended'],
+    [['requests', 'list', '--audience', 'mechanics'], '--audience must be everyone, mechanic#<id> or workshop#<id>'],
+    [['requests', 'list', '--audience', 'everyone', '--customer', 'c'], 'give one'],
+    [['requests', 'show'], 'needs a session id or request id'],
+    [['dead-letters', 'replay', 'a', '--all'], 'not both'],
+    [['tail', '--all'], '--all does not apply to "tail"'],
+    [['flag', 'status', '--region'], "Option '--region <value>' argument missing"],
+  ])('%j is a usage error', (args, message) => {
+    expect(() => parseOpsArgs(args, NO_ENV)).toThrow(UsageError);
+    expect(() => parseOpsArgs(args, NO_ENV)).toThrow(message);
+  });
+
+  it('takes the region and the admin token from the environment unless given', () => {
+    const env = { AWS_DEFAULT_REGION: 'eu-west-1', PRIORITY_DISPATCH_ADMIN_TOKEN: 'jwt' };
+    expect(parseOpsArgs(['flag', 'status', '--stage', 'prod', '--json'], env)).toMatchObject({
+      json: true,
+      target: { stage: 'prod', region: 'eu-west-1', adminToken: 'jwt' },
+    });
+    expect(parseOpsArgs(['flag', 'status', '--region', 'us-west-2'], env).target.region).toBe('us-west-2');
+  });
+});
+
+describe('target resolution', () => {
+  const cdkOutputs = {
+    'PriorityDispatch-prod': {
+      HttpApiUrl: 'https://abc.execute-api.eu-west-1.amazonaws.com/',
+      FlagParameterName: '/priority-dispatch/prod/ENABLE_FAVORITES_PRIORITY',
+      TableName: 'PriorityDispatch-prod-DataTable-XYZ',
+      DeadLetterQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dlq',
+    },
+  };
+
+  it('the sandbox by default: its endpoints, stage local, the operator key', () => {
+    expect(sandboxTarget({})).toMatchObject({
+      mode: 'sandbox',
+      stage: 'local',
+      endpoint: 'http://127.0.0.1:4566',
+      httpUrl: 'http://127.0.0.1:3000',
+      tableName: 'priority-dispatch-local',
+      flagParameterName: '/priority-dispatch/local/ENABLE_FAVORITES_PRIORITY',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    expect(sandboxTarget({ endpointUrl: 'http://127.0.0.1:1', httpUrl: 'http://127.0.0.1:2/' })).toMatchObject({
+      endpoint: 'http://127.0.0.1:1',
+      httpUrl: 'http://127.0.0.1:2',
+    });
+  });
+
+  it('a stage: cdk --outputs-file and describe-stacks JSON give the same target, with the default credential chain', () => {
+    const described = {
+      Stacks: [
+        {
+          StackName: 'PriorityDispatch-prod',
+          Outputs: Object.entries(cdkOutputs['PriorityDispatch-prod']).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+        },
+      ],
+    };
+    const fromCdk = stageTarget({ stage: 'prod', region: 'eu-west-1' }, outputsOf(cdkOutputs, 'prod'));
+    const fromCloudFormation = stageTarget({ stage: 'prod', region: 'eu-west-1' }, outputsOf(described, 'prod'));
+
+    expect(fromCdk).toMatchObject({
+      mode: 'aws',
+      region: 'eu-west-1',
+      httpUrl: 'https://abc.execute-api.eu-west-1.amazonaws.com',
+      tableName: 'PriorityDispatch-prod-DataTable-XYZ',
+      deadLetterQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dlq',
+    });
+    expect([fromCdk.endpoint, fromCdk.credentials], "AWS's endpoints, the SDK's default credential chain").toEqual([undefined, undefined]);
+    expect(fromCdk.functionName('requestTimer')).toBe('priority-dispatch-prod-requestTimer');
+    expect({ ...fromCloudFormation, functionName: undefined }).toEqual({ ...fromCdk, functionName: undefined });
+  });
+
+  it('a stage without outputs still knows its flag; a command needing an output names it', () => {
+    const target = stageTarget({ stage: 'prod', region: 'eu-west-1' });
+    expect(target.flagParameterName).toBe('/priority-dispatch/prod/ENABLE_FAVORITES_PRIORITY');
+    expect(() => need(target, 'tableName')).toThrow(OpsError);
+    expect(() => need(target, 'tableName')).toThrow("the stack's TableName output");
+  });
+
+  it('a stage needs a region; an outputs file of another stack is refused', () => {
+    expect(() => stageTarget({ stage: 'prod' })).toThrow(UsageError);
+    expect(() => outputsOf(cdkOutputs, 'staging')).toThrow('no entry for the stack PriorityDispatch-staging');
+  });
+});
+
+describe('output', () => {
+  it('table pads columns and shows an absent value as -', () => {
+    expect(
+      table(
+        ['A', 'LONGER'],
+        [
+          ['xyz', null],
+          ['q', 'v'],
+        ],
+      ),
+    ).toBe('A    LONGER\nxyz  -\nq    v');
+  });
+
+  it('a Lambda on-failure record and a Scheduler dead letter read the same way', () => {
+    expect(
+      fromSandbox({
+        message_id: 'm1',
+        at: 't',
+        record: {
+          requestContext: { functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:priority-dispatch-local-fanOut:$LATEST' },
+          requestPayload: { a: 1 },
+          responsePayload: { errorType: 'Boom', errorMessage: 'it broke' },
+        },
+      }),
+    ).toEqual({
+      id: 'm1',
+      at: 't',
+      kind: 'lambda',
+      function_arn: 'arn:aws:lambda:us-east-1:000000000000:function:priority-dispatch-local-fanOut',
+      event: { a: 1 },
+      error: 'Boom: it broke',
+    });
+    expect(fromSandbox({ message_id: 'm2', at: 't', target_arn: 'arn:x', input: '{"request_id":"req-1"}', error: 'gone' })).toMatchObject({
+      kind: 'scheduler',
+      event: { request_id: 'req-1' },
+    });
+  });
+
+  it('tail --json prints every line as JSON: a handler line as-is, a sandbox line wrapped', () => {
+    expect(jsonLine('{"level":"INFO"}')).toBe('{"level":"INFO"}');
+    expect(JSON.parse(jsonLine('12:00:00.000 [sandbox] hello'))).toEqual({ source: 'sandbox', message: '12:00:00.000 [sandbox] hello' });
+  });
+});
