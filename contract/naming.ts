@@ -11,3 +11,6 @@ export const scheduleGroupName = (stage: string): string => `priority-dispatch-$
 
 /** A function's name: the stack names the asynchronous targets so (they refer to themselves); the sandbox names every function so. */
 export const functionName = (stage: string, name: string): string => `priority-dispatch-${stage}-${name}`;
+
+/** The CloudWatch dashboard of the business metrics and the alarms. */
+export const dashboardName = (stage: string): string => `PriorityDispatch-${stage}`;
