@@ -1,4 +1,4 @@
-/** `npm start`'s banner: one screen (it was 31 lines up to 712 columns, six JWTs included) with what a newcomer needs. */
+/** `npm start`'s banner: one screen (it was 30 lines up to 712 columns, 91 rows on an 80-column terminal, six JWTs included) with what a newcomer needs. */
 import { describe, expect, it } from 'vitest';
 import { banner, type BannerInput } from '../../sandbox/banner';
 import { DEMO } from '../../sandbox/seed';
