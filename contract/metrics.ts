@@ -8,8 +8,16 @@ export const METRICS_NAMESPACE = 'PriorityDispatch';
 export const SERVICE_NAME = 'priority-dispatch';
 
 export const METRIC_NAMES = [
+  /** A booking stored at intake (paid ones too, before their checkout); a retried intake counts nothing. */
+  'BookingsCreated',
+  /** A priority offer pushed to a favorite (each favorite in order counts one). */
   'OffersSent',
+  /** Any win: the favorite's, a workshop mechanic's or anyone's once open. */
   'OffersAccepted',
+  /** A win by the favorite holding the window: with OffersSent, the favorite acceptance rate. */
+  'FavoriteAccepted',
+  /** Milliseconds from the routing's start (intake, or checkout for a paid booking) to the win. */
+  'TimeToMatchMs',
   'FallbacksFired',
   'BroadcastsDelivered',
   'StaleConnectionsPruned',

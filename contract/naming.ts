@@ -23,6 +23,7 @@ export const STACK_OUTPUTS = {
   tableName: 'TableName',
   scheduleGroupName: 'ScheduleGroupName',
   deadLetterQueueUrl: 'DeadLetterQueueUrl',
+  dashboardUrl: 'DashboardUrl',
 } as const;
 
 /** Where `npm start` listens by default, and the stage and region it plays. */
@@ -32,3 +33,5 @@ export const SANDBOX_DEFAULTS = {
   httpUrl: 'http://127.0.0.1:3000',
   awsUrl: 'http://127.0.0.1:4566',
 } as const;
+/** The CloudWatch dashboard of the business metrics and the alarms. */
+export const dashboardName = (stage: string): string => `PriorityDispatch-${stage}`;

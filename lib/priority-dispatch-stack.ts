@@ -2,16 +2,18 @@
  * The whole of priority-dispatch in one stack: the table, the feature flag,
  * one function per manifest entry (contract/routes.ts) with exactly the grants its
  * manifest flags ask for, the request timers (schedule group, scheduler role,
- * dead-letter queue) and the two APIs.
+ * dead-letter queue), the two APIs, the alarms and a dashboard of them all.
  */
-import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { DEFAULT_FLAG_CACHE_TTL_SECONDS, DEFAULT_PRIORITY_WINDOW_SECONDS, DEFAULT_RECOVERY_DELAY_SECONDS, DEFAULT_REQUEST_TTL_SECONDS } from '../contract/env';
-import { DEFAULT_STAGE, flagParameterName, functionName, STACK_OUTPUTS, scheduleGroupName } from '../contract/naming';
+import { DEFAULT_STAGE, dashboardName, flagParameterName, functionName, STACK_OUTPUTS, scheduleGroupName } from '../contract/naming';
 import { asyncTargets, type FunctionName, type FunctionSpec, functions as manifest, isAsyncTarget } from '../contract/routes';
 import { Alarms } from './constructs/alarms';
 import { Apis } from './constructs/apis';
+import { Dashboard } from './constructs/dashboard';
 import { Data } from './constructs/data';
 import { FeatureFlag } from './constructs/flag';
 import { type LogLevel, ProjectFunction } from './constructs/node-function';
@@ -103,6 +105,7 @@ export class PriorityDispatchStack extends Stack {
   readonly timers: RequestTimers;
   readonly apis: Apis;
   readonly alarms: Alarms;
+  readonly dashboard: Dashboard;
 
   constructor(scope: Construct, id: string, props: PriorityDispatchStackProps = {}) {
     super(scope, id, props);
@@ -187,6 +190,12 @@ export class PriorityDispatchStack extends Stack {
       functions: lambdas,
       asyncTargets,
     });
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      dashboardName: dashboardName(stage),
+      // Found, not listed: an alarm added anywhere in the stack (the DLQ's lives with the queue) shows up without a second edit.
+      alarms: this.node.findAll().filter((construct): construct is Alarm => construct instanceof Alarm),
+      pushFailuresAlarm: this.alarms.pushFailures,
+    });
 
     // Named in contract/naming.ts: the ops CLI reads them back (ops/target.ts).
     new CfnOutput(this, STACK_OUTPUTS.httpApiUrl, { description: 'Customer and admin HTTP API', value: this.apis.httpStage.url });
@@ -194,6 +203,10 @@ export class PriorityDispatchStack extends Stack {
     new CfnOutput(this, STACK_OUTPUTS.flagParameterName, {
       description: 'Feature flag: put-parameter --overwrite true|false',
       value: this.flag.parameter.parameterName,
+    });
+    new CfnOutput(this, STACK_OUTPUTS.dashboardUrl, {
+      description: 'Business metrics and every alarm',
+      value: `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${dashboardName(stage)}`,
     });
     new CfnOutput(this, STACK_OUTPUTS.tableName, { value: this.data.table.tableName });
     new CfnOutput(this, STACK_OUTPUTS.scheduleGroupName, { value: this.timers.group.scheduleGroupName });

@@ -21,6 +21,7 @@ export const loggerPort = (logger: PowertoolsLogger): Logger => ({
 
 export const metricsPort = (metrics: PowertoolsMetrics): Metrics => ({
   count: (name: MetricName, value = 1) => metrics.addMetric(name, MetricUnit.Count, value),
+  milliseconds: (name: MetricName, value: number) => metrics.addMetric(name, MetricUnit.Milliseconds, value),
 });
 
 /** A Lambda handler; `context` is what the Lambda runtime passes (tests may leave it out). */

@@ -118,6 +118,20 @@ export function requestStatus(booking: Booking): 'pending' | 'matched' | 'cancel
   return isTerminal(booking.state) ? (booking.state as 'matched' | 'cancelled' | 'expired') : 'pending';
 }
 
+/** Won by a favorite while the request was theirs alone (their window): not a win from the open request after it lapsed. */
+export const wonByFavorite = (booking: Pick<Booking, 'state' | 'audience' | 'mechanic_id'>): boolean =>
+  booking.state === 'matched' && booking.mechanic_id !== null && booking.audience === audienceKey.mechanic(booking.mechanic_id);
+
+/**
+ * How long the customer waited for a mechanic: from the routing's start (the `created` event: the intake, or a paid
+ * booking's checkout, so time spent paying is not counted) to the `accepted` event; undefined unless both are there.
+ */
+export function timeToMatchMs(booking: Pick<Booking, 'events'>): number | undefined {
+  const started = booking.events.find((event) => event.type === 'created')?.at;
+  const won = booking.events.find((event) => event.type === 'accepted')?.at;
+  return started && won ? Date.parse(won) - Date.parse(started) : undefined;
+}
+
 /** Whom a message about this request goes to. `shard` is one slice of everyone (a fan-out invocation's share). */
 export type Audience =
   | { readonly kind: 'mechanic'; readonly mechanicId: string }

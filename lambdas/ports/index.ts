@@ -157,6 +157,8 @@ export interface Logger {
 export interface Metrics {
   /** Adds `value` (default 1) to the metric. */
   count(name: MetricName, value?: number): void;
+  /** Records one duration; CloudWatch keeps its statistics (average, percentiles) rather than a sum. */
+  milliseconds(name: MetricName, value: number): void;
 }
 
 export interface VerifiedToken {

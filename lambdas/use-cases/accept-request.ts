@@ -11,7 +11,7 @@
  * `request_taken` with `by_you` from here (one Query of its connections);
  * then the timer is cleared.
  */
-import { type AcceptRefusal, acceptRefusal, type Booking } from '../domain/booking';
+import { type AcceptRefusal, acceptRefusal, type Booking, timeToMatchMs, wonByFavorite } from '../domain/booking';
 import { isTerminal } from '../domain/lifecycle';
 import { isRequestId, sessionIdOf } from '../domain/ids';
 import { canWork } from '../domain/mechanic';
@@ -85,6 +85,9 @@ export async function acceptRequest(deps: AcceptDeps, input: AcceptInput): Promi
   const booking = outcome.booking;
   deps.log.info('[Accept] Request matched', { request_id: booking.request_id, mechanic_id: input.mechanicId, routing: booking.routing });
   deps.metrics.count('OffersAccepted');
+  if (wonByFavorite(booking)) deps.metrics.count('FavoriteAccepted');
+  const waited = timeToMatchMs(booking);
+  if (waited !== undefined) deps.metrics.milliseconds('TimeToMatchMs', waited);
   await deps.pusher.send(input.connectionId, acceptResult(booking.request_id, null));
   await finishEnding(deps, booking, input.connectionId);
   return true;

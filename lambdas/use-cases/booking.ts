@@ -74,8 +74,10 @@ export async function startIntake(
   if (!created && booking.intake_fingerprint !== fingerprint) {
     throw conflict('idempotency_key_reused', 'Idempotency-Key was already used for a different booking');
   }
-  if (created)
+  if (created) {
     deps.log.info('[intake] Booking received', { session_id: sessionId, plan: input.booking.plan, ...metadata, workshop_id: input.booking.workshop_id });
+    deps.metrics.count('BookingsCreated');
+  }
   // A routed booking's customer hears where it stands from its routing (offered, open, or how it ended); one awaiting its checkout, here.
   if (created && !routeNow) await tellCustomer(deps, booking);
   return answer(created ? await routeRequest(deps, booking) : await finishAbandonedRouting(deps, booking));

@@ -360,10 +360,10 @@ describe('WebSocket API', () => {
 });
 
 describe('outputs', () => {
-  it('has the HTTP URL, WebSocket URL, flag name, table name, schedule group and DLQ', () => {
+  it('has the HTTP URL, WebSocket URL, flag name, table name, schedule group, DLQ and dashboard', () => {
     const outputs = template.toJSON().Outputs;
     expect(sorted(Object.keys(outputs))).toEqual(
-      sorted(['HttpApiUrl', 'WebSocketUrl', 'FlagParameterName', 'TableName', 'ScheduleGroupName', 'DeadLetterQueueUrl']),
+      sorted(['HttpApiUrl', 'WebSocketUrl', 'FlagParameterName', 'TableName', 'ScheduleGroupName', 'DeadLetterQueueUrl', 'DashboardUrl']),
     );
     expect(outputs.DeadLetterQueueUrl).toEqual({
       Description: 'Undeliverable timer and fan-out events',

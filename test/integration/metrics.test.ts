@@ -1,7 +1,7 @@
 /**
- * The operability metrics (offers sent, offers accepted, fallbacks fired,
- * broadcasts delivered, stale connections pruned, push failures, requests
- * expired) are counted through the Metrics port where the events happen —
+ * The operability metrics (bookings created, offers sent, offers accepted and
+ * those the favorite won, the time to match, fallbacks fired, broadcasts
+ * delivered, stale connections pruned, push failures, requests expired) are counted through the Metrics port where the events happen —
  * deliveries in the fan-out's own runs. How Powertools turns them into
  * CloudWatch Embedded Metric Format is pinned in test/unit/powertools.test.ts.
  */
@@ -43,11 +43,14 @@ describe('business metrics', () => {
     await h.fanOutDone();
 
     // Assert: new_request reached the favorite and the two others twice (fallback, then the second request); the stale one is gone
+    expect(h.metrics.total('BookingsCreated')).toBe(2);
     expect(h.metrics.total('OffersSent')).toBe(1);
     expect(h.metrics.total('FallbacksFired')).toBe(1);
     expect(h.metrics.total('BroadcastsDelivered')).toBe(6);
     expect(h.metrics.total('StaleConnectionsPruned')).toBe(1);
     expect(h.metrics.total('OffersAccepted')).toBe(1);
+    expect(h.metrics.total('FavoriteAccepted')).toBe(0);
+    expect(h.metrics.measured).toEqual([{ name: 'TimeToMatchMs', value: h.priorityWindowSeconds * 1000 }]);
     expect(h.metrics.total('RequestsExpired')).toBe(1);
     expect(h.metrics.total('PushFailures')).toBe(0);
   });

@@ -48,6 +48,13 @@ export class RecordingMetrics implements Metrics {
   total(name: MetricName): number {
     return this.counted.filter((c) => c.name === name).reduce((sum, c) => sum + c.value, 0);
   }
+
+  /** Durations, kept apart: CloudWatch averages them, it does not sum them. */
+  readonly measured: { name: MetricName; value: number }[] = [];
+
+  milliseconds(name: MetricName, value: number): void {
+    this.measured.push({ name, value });
+  }
 }
 
 /** The injected clock: time moves only when a test says so. */

@@ -119,7 +119,7 @@ describe('Powertools behind the Logger and Metrics ports', () => {
     expect(logLines().map((l) => l.entry.message)).toEqual(['written']);
   });
 
-  it('publishes the counted metrics as EMF in the PriorityDispatch namespace with the service dimension, once per invocation', async () => {
+  it('publishes the counted and measured metrics as EMF in the PriorityDispatch namespace with the service dimension, once per invocation', async () => {
     // Arrange
     const { metrics, observe } = container();
     const handler = observe(
@@ -128,6 +128,7 @@ describe('Powertools behind the Logger and Metrics ports', () => {
         metrics.count('FallbacksFired');
         metrics.count('BroadcastsDelivered', 3);
         metrics.count('BroadcastsDelivered', 2);
+        metrics.milliseconds('TimeToMatchMs', 4250);
       },
     );
 
@@ -155,6 +156,7 @@ describe('Powertools behind the Logger and Metrics ports', () => {
             Metrics: [
               { Name: 'FallbacksFired', Unit: 'Count' },
               { Name: 'BroadcastsDelivered', Unit: 'Count' },
+              { Name: 'TimeToMatchMs', Unit: 'Milliseconds' },
             ],
           },
         ],
@@ -162,6 +164,7 @@ describe('Powertools behind the Logger and Metrics ports', () => {
       service: SERVICE_NAME,
       FallbacksFired: 1,
       BroadcastsDelivered: [3, 2],
+      TimeToMatchMs: 4250,
     });
   });
 

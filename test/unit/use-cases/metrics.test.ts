@@ -1,12 +1,13 @@
 /**
  * The business metrics are counted through the Metrics port where the events
- * happen: offers at routing, fallbacks at the window's end (or a decline),
- * deliveries, prunes and failures in the fan-out, acceptances, expiries.
+ * happen: bookings at intake, offers at routing, fallbacks at the window's end
+ * (or a decline), deliveries, prunes and failures in the fan-out, acceptances
+ * (the favorite's apart) with the time to match, expiries.
  * The reference is test/integration/metrics.test.ts.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { acceptRequest } from '../../../lambdas/use-cases/accept-request';
-import { startIntake } from '../../../lambdas/use-cases/booking';
+import { completeCheckout, startIntake } from '../../../lambdas/use-cases/booking';
 import { onTimer } from '../../../lambdas/use-cases/request-timer';
 import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory-ports';
 import { addMechanic, at, booking, deliverFanOut, newCustomerId, openBooking, phone, priorityBooking } from './fixtures';
@@ -34,13 +35,51 @@ describe('business metrics', () => {
 
     // Assert
     expect(failures).toEqual([]);
+    expect(deps.metrics.total('BookingsCreated')).toBe(1);
     expect(deps.metrics.total('OffersSent')).toBe(1);
     expect(deps.metrics.total('FallbacksFired')).toBe(1);
     expect(deps.metrics.total('BroadcastsDelivered')).toBe(3); // favorite + two others; the stale one is gone
     expect(deps.metrics.total('StaleConnectionsPruned')).toBe(1);
     expect(deps.metrics.total('OffersAccepted')).toBe(1);
+    expect(deps.metrics.total('FavoriteAccepted')).toBe(0); // another mechanic won, after the window
+    expect(deps.metrics.measured).toEqual([{ name: 'TimeToMatchMs', value: deps.priorityWindowSeconds * 1000 }]);
     expect(deps.metrics.total('PushFailures')).toBe(0);
     expect(deps.metrics.total('RequestsExpired')).toBe(0);
+  });
+
+  it("count a favorite's win inside the window apart, and measure its wait from the routing's start", async () => {
+    // Arrange
+    const favorite = await addMechanic(deps);
+    const answer = await startIntake(deps, { customerId: newCustomerId(), booking: priorityBooking(favorite.mechanicId) });
+    deps.clock.advance(42);
+
+    // Act
+    await acceptRequest(deps, { requestId: answer.request_id!, mechanicId: favorite.mechanicId, connectionId: phone(favorite) });
+
+    // Assert
+    expect(deps.metrics.total('OffersSent')).toBe(1);
+    expect(deps.metrics.total('OffersAccepted')).toBe(1);
+    expect(deps.metrics.total('FavoriteAccepted')).toBe(1);
+    expect(deps.metrics.measured).toEqual([{ name: 'TimeToMatchMs', value: 42_000 }]);
+  });
+
+  it('count a paid booking once, at intake, and measure its wait from the checkout, not from the intake', async () => {
+    // Arrange
+    const mechanic = await addMechanic(deps);
+    const customerId = newCustomerId();
+    const intake = await startIntake(deps, { customerId, booking: booking({ plan: 'paid' }) });
+    deps.clock.advance(300); // paying
+    const checkout = await completeCheckout(deps, { customerId, sessionId: intake.session_id });
+    await completeCheckout(deps, { customerId, sessionId: intake.session_id }); // the webhook, retried
+    deps.clock.advance(7);
+
+    // Act
+    await acceptRequest(deps, { requestId: checkout.request_id!, mechanicId: mechanic.mechanicId, connectionId: phone(mechanic) });
+
+    // Assert
+    expect(deps.metrics.total('BookingsCreated')).toBe(1);
+    expect(deps.metrics.total('FavoriteAccepted')).toBe(0);
+    expect(deps.metrics.measured).toEqual([{ name: 'TimeToMatchMs', value: 7_000 }]);
   });
 
   it('count push failures where they happen, in the fan-out', async () => {
@@ -74,11 +113,11 @@ describe('business metrics', () => {
     expect(deps.metrics.total('FallbacksFired')).toBe(0);
   });
 
-  it('count nothing for routing alone: a broadcast is counted when the fan-out delivers it', async () => {
+  it('count only the booking for routing alone: a broadcast is counted when the fan-out delivers it', async () => {
     // Act
     await openBooking(deps);
 
     // Assert
-    expect(deps.metrics.counted).toEqual([]);
+    expect(deps.metrics.counted).toEqual([{ name: 'BookingsCreated', value: 1 }]);
   });
 });
