@@ -15,6 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FunctionName } from '../contract/routes';
 import { DueLoop } from './due-loop';
+import { DeadLetterQueue } from './dead-letter-queue';
 import { JsonFile } from './json-file';
 
 /** Lambda's default: two retries after the first attempt. */
@@ -70,8 +71,7 @@ export interface AsyncInvokerOptions {
 export class AsyncInvoker {
   private readonly file: JsonFile<QueuedEvent[]>;
   private readonly queue: QueuedEvent[];
-  private readonly deadLetterFile: JsonFile<LambdaDeadLetter[]>;
-  private readonly dead: LambdaDeadLetter[];
+  private readonly dead: DeadLetterQueue<LambdaDeadLetter>;
   private readonly retryDelaysMs: readonly number[];
   private readonly loop: DueLoop<QueuedEvent>;
   private stopped = false;
@@ -79,8 +79,7 @@ export class AsyncInvoker {
   constructor(private readonly options: AsyncInvokerOptions) {
     this.file = new JsonFile<QueuedEvent[]>(options.dataDir, 'async-invocations.json');
     this.queue = this.file.read([]);
-    this.deadLetterFile = new JsonFile<LambdaDeadLetter[]>(options.dataDir, 'lambda-dead-letters.json');
-    this.dead = this.deadLetterFile.read([]);
+    this.dead = new DeadLetterQueue<LambdaDeadLetter>(options.dataDir, 'lambda-dead-letters.json');
     this.retryDelaysMs = options.retryDelaysMs ?? DEFAULT_ASYNC_RETRY_DELAYS_MS;
     this.loop = new DueLoop(
       options.tickMs ?? 100,
@@ -98,16 +97,12 @@ export class AsyncInvoker {
 
   /** The records sent to on-failure destinations. */
   deadLetters(): LambdaDeadLetter[] {
-    return [...this.dead];
+    return this.dead.list();
   }
 
   /** Takes one record off the destination queue (SQS's DeleteMessage, once it was replayed); false when it is not there. */
   removeDeadLetter(messageId: string): boolean {
-    const index = this.dead.findIndex((letter) => letter.message_id === messageId);
-    if (index === -1) return false;
-    this.dead.splice(index, 1);
-    this.deadLetterFile.write(this.dead);
-    return true;
+    return this.dead.delete(messageId);
   }
 
   start(): void {
@@ -159,8 +154,7 @@ export class AsyncInvoker {
       responsePayload: event.lastError!,
     };
     if (destination) {
-      this.dead.push({ message_id: randomUUID(), destination_arn: destination, at: record.timestamp, record });
-      this.deadLetterFile.write(this.dead);
+      this.dead.send({ message_id: randomUUID(), destination_arn: destination, at: record.timestamp, record });
     }
     this.options.log(
       `lambda: ${event.function} failed ${event.failures} times; event ${destination ? `sent to ${destination}` : 'dropped (no on-failure destination)'}: ${event.lastError!.errorMessage}`,

@@ -25,6 +25,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AwsError, send, sendRestJsonError, type AwsService } from './aws-wire';
 import { DueLoop } from './due-loop';
+import { DeadLetterQueue } from './dead-letter-queue';
 import { JsonFile } from './json-file';
 
 const REGION = 'us-east-1';
@@ -131,18 +132,17 @@ type Body = Record<string, unknown>;
 
 export class SchedulerService {
   private readonly file: JsonFile<SchedulerState>;
-  private readonly deadLetterFile: JsonFile<DeadLetter[]>;
   private readonly state: SchedulerState;
-  private readonly dead: DeadLetter[];
+  private readonly dead: DeadLetterQueue<DeadLetter>;
   private readonly retryBaseDelayMs: number;
   private readonly loop: DueLoop<StoredSchedule>;
 
   constructor(private readonly options: SchedulerOptions) {
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 1000;
     this.file = new JsonFile<SchedulerState>(options.dataDir, 'schedules.json');
-    this.deadLetterFile = new JsonFile<DeadLetter[]>(options.dataDir, 'dead-letters.json');
+
     this.state = this.file.read({ groups: {}, schedules: {} });
-    this.dead = this.deadLetterFile.read([]);
+    this.dead = new DeadLetterQueue<DeadLetter>(options.dataDir, 'dead-letters.json');
     // The default group always exists, as in every AWS account.
     this.state.groups[DEFAULT_GROUP] ??= { Name: DEFAULT_GROUP, CreationDate: Date.now(), LastModificationDate: Date.now(), Tags: [] };
     this.loop = new DueLoop(
@@ -163,16 +163,12 @@ export class SchedulerService {
   }
 
   deadLetters(): DeadLetter[] {
-    return [...this.dead];
+    return this.dead.list();
   }
 
   /** Takes one dead letter off the queue (SQS's DeleteMessage, once it was replayed); false when it is not there. */
   removeDeadLetter(messageId: string): boolean {
-    const index = this.dead.findIndex((letter) => letter.message_id === messageId);
-    if (index === -1) return false;
-    this.dead.splice(index, 1);
-    this.deadLetterFile.write(this.dead);
-    return true;
+    return this.dead.delete(messageId);
   }
 
   // ---- firing ------------------------------------------------------------------
@@ -211,8 +207,7 @@ export class SchedulerService {
         attempts: attempt,
         at: new Date().toISOString(),
       };
-      this.dead.push(letter);
-      this.deadLetterFile.write(this.dead);
+      this.dead.send(letter);
       const why = tooOld ? `its event age would pass ${MaximumEventAgeInSeconds}s` : `${attempt} attempts`;
       this.options.log(
         `scheduler: dead-lettered ${key} after ${why} → ${letter.dead_letter_arn ?? '(no dead-letter queue: event dropped)'}; last error: ${failure}`,
