@@ -5,7 +5,7 @@ import { fromSandbox } from '../../ops/dead-letters';
 import { OpsError, UsageError } from '../../ops/errors';
 import { table } from '../../ops/format';
 import { jsonLine } from '../../ops/tail';
-import { need, outputsOf, sandboxTarget, stageTarget } from '../../ops/target';
+import { isMissingStack, need, outputsOf, sandboxTarget, stageTarget } from '../../ops/target';
 
 const NO_ENV = {};
 
@@ -105,7 +105,46 @@ describe('target resolution', () => {
     const target = stageTarget({ stage: 'prod', region: 'eu-west-1' });
     expect(target.flagParameterName).toBe('/priority-dispatch/prod/ENABLE_FAVORITES_PRIORITY');
     expect(() => need(target, 'tableName')).toThrow(OpsError);
-    expect(() => need(target, 'tableName')).toThrow("the stack's TableName output");
+    expect(() => need(target, 'tableName')).toThrow("the stack's outputs lack TableName");
+  });
+
+  it("a stage without --outputs: DescribeStacks's answer, as the SDK gives it, is the target", () => {
+    // The shape of https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html
+    // (its example's StackId, dates and status), as DescribeStacksCommand parses it, with this stack's outputs.
+    const described = {
+      $metadata: { httpStatusCode: 200, requestId: 'b9b4b068-3a41-11e5-94eb-example' },
+      Stacks: [
+        {
+          StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/PriorityDispatch-prod/aaf549a0-a413-11df-adb3-5081b3858e83',
+          StackName: 'PriorityDispatch-prod',
+          CreationTime: new Date('2010-07-27T22:28:28Z'),
+          StackStatus: 'UPDATE_COMPLETE',
+          DisableRollback: false,
+          Outputs: [
+            { OutputKey: 'HttpApiUrl', OutputValue: 'https://abc.execute-api.eu-west-1.amazonaws.com/', Description: 'Customer and admin HTTP API' },
+            {
+              OutputKey: 'DeadLetterQueueUrl',
+              OutputValue: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dlq',
+              Description: 'Undeliverable timer and fan-out events',
+            },
+            { OutputKey: 'TableName', OutputValue: 'PriorityDispatch-prod-DataTable-XYZ' },
+          ],
+          Tags: [],
+        },
+      ],
+    };
+    expect(stageTarget({ stage: 'prod', region: 'eu-west-1' }, outputsOf(described, 'prod'))).toMatchObject({
+      httpUrl: 'https://abc.execute-api.eu-west-1.amazonaws.com',
+      tableName: 'PriorityDispatch-prod-DataTable-XYZ',
+      deadLetterQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dlq',
+    });
+  });
+
+  it("a missing stack is DescribeStacks's ValidationError saying so, not any ValidationError", () => {
+    const error = (name: string, message: string) => Object.assign(new Error(message), { name });
+    expect(isMissingStack(error('ValidationError', 'Stack with id PriorityDispatch-prod does not exist'))).toBe(true);
+    expect(isMissingStack(error('ValidationError', '1 validation error detected: Value at stackName failed to satisfy constraint'))).toBe(false);
+    expect(isMissingStack(error('ExpiredToken', 'The security token included in the request is expired'))).toBe(false);
   });
 
   it('a stage needs a region; an outputs file of another stack is refused', () => {
