@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { STATES, type BookingState } from '../lambdas/domain/lifecycle';
 import { MECHANIC_STATUSES, type MechanicStatus } from '../lambdas/domain/mechanic';
+import { LIST_CAP, LIST_VISIBILITY_SECONDS } from './dead-letters';
 import { UsageError } from './errors';
 import type { TargetOptions } from './target';
 
@@ -26,10 +27,13 @@ Commands (each says what it reads or writes):
                               --state keeps those in one state: ${STATES.join(', ')}
   requests show <id>          one booking with its request and audit trail (DynamoDB GetItem);
                               <id> is a session id or a request id (req-…)
-  dead-letters list           what reached the dead-letter queue (sandbox: GET /dev/dead-letters)
+  dead-letters list           what reached the dead-letter queue (sandbox: GET /dev/dead-letters; a stage: SQS
+                              ReceiveMessage, up to ${LIST_CAP}, which hides the listed messages from other readers
+                              and from the DLQ alarm for ${LIST_VISIBILITY_SECONDS} s: SQS cannot peek)
   dead-letters replay <message-id>… | --all
                               invoke each letter's function again, asynchronously, with its event (Lambda Invoke,
                               InvocationType Event); only once Lambda accepted it is the letter deleted
+                              (a stage: SQS DeleteMessage)
   tail [--from-start]         follow the functions' log lines, one readable line each, until Ctrl-C
                               (sandbox: GET /dev/logs); --from-start prints every line since the sandbox started
 

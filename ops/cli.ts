@@ -7,7 +7,7 @@ import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { stackName } from '../contract/naming';
 import { type Invocation, parseOpsArgs, USAGE } from './args';
 import { clientsFor } from './clients';
-import { awsDeadLetterQueue, replayDeadLetters, sandboxDeadLetterQueue } from './dead-letters';
+import { replayDeadLetters, sandboxDeadLetterQueue, sqsDeadLetterQueue } from './dead-letters';
 import { EXIT, OpsError, UsageError } from './errors';
 import { readFlag, setFlag } from './flag';
 import { bookingText, deadLettersText, flagText, mechanicsText, replayedText, requestsText } from './format';
@@ -59,7 +59,8 @@ async function run(invocation: Invocation, signal: AbortSignal): Promise<Result 
   if (command.name === 'help') return { data: { usage: USAGE }, text: USAGE };
   const target = await targetOf(invocation);
   const clients = clientsFor(target);
-  const deadLetterQueue = () => (target.mode === 'sandbox' ? sandboxDeadLetterQueue(target) : awsDeadLetterQueue());
+  const deadLetterQueue = () =>
+    target.mode === 'sandbox' ? sandboxDeadLetterQueue(target) : sqsDeadLetterQueue(clients.sqs(), need(target, 'deadLetterQueueUrl'));
   switch (command.name) {
     case 'flag status':
       return result(await readFlag(clients.ssm(), target.flagParameterName), flagText);

@@ -1,7 +1,7 @@
 /** The ops CLI's pure parts: the command line, target resolution from a stack's outputs, the text output. */
 import { describe, expect, it } from 'vitest';
 import { parseOpsArgs } from '../../ops/args';
-import { fromSandbox } from '../../ops/dead-letters';
+import { fromSandbox, fromSqs } from '../../ops/dead-letters';
 import { OpsError, UsageError } from '../../ops/errors';
 import { table } from '../../ops/format';
 import { jsonLine } from '../../ops/tail';
@@ -189,6 +189,80 @@ describe('output', () => {
       kind: 'scheduler',
       event: { request_id: 'req-1' },
     });
+  });
+
+  it("SQS: Lambda's on-failure record reads as a dead letter of its function, with the event it failed on", () => {
+    // The example invocation record of https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+    // (a crash: responsePayload has an errorMessage and no errorType), with our fan-out's name and event,
+    // in a ReceiveMessage answer (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html).
+    const record = {
+      version: '1.0',
+      timestamp: '2019-11-14T18:16:05.568Z',
+      requestContext: {
+        requestId: 'e4b46cbf-b738-xmpl-8880-a18cdf61200e',
+        functionArn: 'arn:aws:lambda:us-east-2:123456789012:function:priority-dispatch-prod-fanOut:$LATEST',
+        condition: 'RetriesExhausted',
+        approximateInvokeCount: 3,
+      },
+      requestPayload: { kind: 'new_request', request_id: 'req-1' },
+      responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+      responsePayload: { errorMessage: 'RequestId: e4b46cbf-b738-xmpl-8880-a18cdf61200e Process exited before completing request' },
+    };
+    const message = {
+      MessageId: '5fea7756-0ea4-451a-a703-a558b933e274',
+      ReceiptHandle: 'MbZj6wDWli+JvwwJaBV+3dcjk2YW2vA3+STFFljTM8tJJg6HRG6PYSasuWXPJB+Cw',
+      MD5OfBody: 'fafb00f5732ab283681e124bf8747ed1',
+      Body: JSON.stringify(record),
+      Attributes: { SentTimestamp: '1573755365568' },
+    };
+
+    expect(fromSqs(message)).toEqual({
+      id: '5fea7756-0ea4-451a-a703-a558b933e274',
+      at: '2019-11-14T18:16:05.568Z',
+      kind: 'lambda',
+      function_arn: 'arn:aws:lambda:us-east-2:123456789012:function:priority-dispatch-prod-fanOut',
+      event: { kind: 'new_request', request_id: 'req-1' },
+      error: 'RequestId: e4b46cbf-b738-xmpl-8880-a18cdf61200e Process exited before completing request',
+    });
+    const expired = { ...record, requestContext: { ...record.requestContext, condition: 'EventAgeExceeded' }, responsePayload: undefined };
+    expect(fromSqs({ ...message, Body: JSON.stringify(expired) }).error, 'an event that expired unrun').toBe('EventAgeExceeded');
+  });
+
+  it("SQS: Scheduler's dead letter reads as the timer's, its body the schedule's input, its attributes the error", () => {
+    // The message attributes https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html
+    // lists for a dead-letter event ("Retrieve the dead-letter event"), for one of our timer schedules.
+    const attribute = (StringValue: string) => ({ StringValue, DataType: 'String' });
+    const message = {
+      MessageId: 'e3b4b0a1-9c7d-4a8e-8f6b-2f1d7c0e5a11',
+      Body: '{"request_id":"req-1","due_at":"2026-11-28T10:40:04.326Z"}',
+      Attributes: { SentTimestamp: '1795862404326' },
+      MessageAttributes: {
+        ERROR_CODE: attribute('Lambda.TooManyRequestsException'),
+        ERROR_MESSAGE: attribute('Rate Exceeded.'),
+        EXECUTION_ID: attribute('3a9c6d5e-2b1f-4c8a-9e7d-6f5a4b3c2d1e'),
+        EXHAUSTED_RETRY_CONDITION: attribute('MaximumRetryAttempts'),
+        IS_PAYLOAD_TRUNCATED: attribute('false'),
+        RETRY_ATTEMPTS: attribute('10'),
+        SCHEDULED_TIME: attribute('2026-11-28T10:39:00Z'),
+        SCHEDULE_ARN: attribute('arn:aws:scheduler:eu-west-1:123456789012:schedule/priority-dispatch-prod/timer-req-1'),
+        TARGET_ARN: attribute('arn:aws:lambda:eu-west-1:123456789012:function:priority-dispatch-prod-requestTimer'),
+      },
+    };
+
+    expect(fromSqs(message)).toEqual({
+      id: 'e3b4b0a1-9c7d-4a8e-8f6b-2f1d7c0e5a11',
+      at: '2026-11-28T10:40:04.326Z',
+      kind: 'scheduler',
+      function_arn: 'arn:aws:lambda:eu-west-1:123456789012:function:priority-dispatch-prod-requestTimer',
+      event: { request_id: 'req-1', due_at: '2026-11-28T10:40:04.326Z' },
+      error: 'Lambda.TooManyRequestsException: Rate Exceeded. (schedule timer-req-1)',
+    });
+  });
+
+  it('SQS: a message from neither sender is refused by name, not replayed blindly', () => {
+    expect(() => fromSqs({ MessageId: 'm9', Body: '{"hello":1}', Attributes: { SentTimestamp: '0' } })).toThrow(
+      expect.objectContaining({ code: 'unknown_dead_letter', message: expect.stringContaining('message m9') }),
+    );
   });
 
   it('tail --json prints every line as JSON: a handler line as-is, a sandbox line wrapped', () => {
