@@ -35,7 +35,9 @@ Commands (each says what it reads or writes):
                               InvocationType Event); only once Lambda accepted it is the letter deleted
                               (a stage: SQS DeleteMessage)
   tail [--from-start]         follow the functions' log lines, one readable line each, until Ctrl-C
-                              (sandbox: GET /dev/logs); --from-start prints every line since the sandbox started
+                              (sandbox: GET /dev/logs; a stage: CloudWatch Logs FilterLogEvents on each log group
+                              of the LogGroupNames output, a few seconds behind); --from-start prints every line
+                              since the sandbox started, or a stage's last hour
 
 Target (default: the sandbox of \`npm start\`):
   --endpoint-url <url>        the AWS endpoint (default http://127.0.0.1:4566, the sandbox's)

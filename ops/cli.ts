@@ -86,7 +86,7 @@ async function run(invocation: Invocation, signal: AbortSignal): Promise<Result 
       return result(replayed, replayedText);
     }
     case 'tail':
-      await tail(target, { fromStart: command.fromStart, json: invocation.json, signal, print: (line) => process.stdout.write(`${line}\n`) });
+      await tail(target, { fromStart: command.fromStart, json: invocation.json, signal, print: (line) => process.stdout.write(`${line}\n`) }, clients.logs);
       return undefined;
   }
 }

@@ -29,6 +29,8 @@ export interface Target {
   httpUrl?: string;
   tableName?: string;
   deadLetterQueueUrl?: string;
+  /** The functions' log groups (a stage's only: the sandbox serves its lines itself). */
+  logGroupNames?: string[];
   adminToken?: string;
   /** The asynchronously invoked functions have fixed names in the stack as in the sandbox. */
   functionName: (name: string) => string;
@@ -68,6 +70,7 @@ export function stageTarget(options: TargetOptions & { stage: string }, outputs:
     httpUrl: options.httpUrl ?? (outputs[STACK_OUTPUTS.httpApiUrl] && trimSlash(outputs[STACK_OUTPUTS.httpApiUrl])),
     tableName: outputs[STACK_OUTPUTS.tableName],
     deadLetterQueueUrl: outputs[STACK_OUTPUTS.deadLetterQueueUrl],
+    logGroupNames: outputs[STACK_OUTPUTS.logGroupNames]?.split(','),
     adminToken: options.adminToken,
     functionName: (name) => functionName(options.stage, name),
   };
@@ -94,10 +97,15 @@ export function outputsOf(json: unknown, stage: string): Record<string, string> 
 }
 
 /** A value the command needs that this target lacks: exit 1, naming the output that gives it. */
-export function need<K extends 'httpUrl' | 'tableName' | 'deadLetterQueueUrl'>(target: Target, key: K): NonNullable<Target[K]> {
+export function need<K extends 'httpUrl' | 'tableName' | 'deadLetterQueueUrl' | 'logGroupNames'>(target: Target, key: K): NonNullable<Target[K]> {
   const value = target[key];
   if (value) return value as NonNullable<Target[K]>;
-  const output = { httpUrl: STACK_OUTPUTS.httpApiUrl, tableName: STACK_OUTPUTS.tableName, deadLetterQueueUrl: STACK_OUTPUTS.deadLetterQueueUrl }[key];
+  const output = {
+    httpUrl: STACK_OUTPUTS.httpApiUrl,
+    tableName: STACK_OUTPUTS.tableName,
+    deadLetterQueueUrl: STACK_OUTPUTS.deadLetterQueueUrl,
+    logGroupNames: STACK_OUTPUTS.logGroupNames,
+  }[key];
   throw new OpsError('missing_output', `the stack's outputs lack ${output}: deploy the stack again (that adds it), or give a newer --outputs file`);
 }
 

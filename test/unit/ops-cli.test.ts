@@ -4,7 +4,7 @@ import { parseOpsArgs } from '../../ops/args';
 import { fromSandbox, fromSqs } from '../../ops/dead-letters';
 import { OpsError, UsageError } from '../../ops/errors';
 import { table } from '../../ops/format';
-import { jsonLine } from '../../ops/tail';
+import { advance, jsonLine, LATE_EVENT_MS, logEventLine } from '../../ops/tail';
 import { isMissingStack, need, outputsOf, sandboxTarget, stageTarget } from '../../ops/target';
 
 const NO_ENV = {};
@@ -263,6 +263,47 @@ describe('output', () => {
     expect(() => fromSqs({ MessageId: 'm9', Body: '{"hello":1}', Attributes: { SentTimestamp: '0' } })).toThrow(
       expect.objectContaining({ code: 'unknown_dead_letter', message: expect.stringContaining('message m9') }),
     );
+  });
+
+  // FilterLogEvents answers events in the shape of https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_FilterLogEvents.html
+  // (its example's eventId and times); the message is a real Powertools line from a handler (README "Log format"),
+  // with the newline Lambda keeps.
+  const powertoolsLine =
+    '{"level":"WARN","message":"[Priority] Favorite cannot take priority, broadcasting now","timestamp":"2014-03-28T19:36:18.988Z","service":"priority-dispatch","cold_start":false,"function_arn":"arn:aws:lambda:eu-west-1:123456789012:function:PriorityDispatch-prod-IntakeStartFunction-AbC","function_memory_size":"256","function_name":"PriorityDispatch-prod-IntakeStartFunction-AbC","function_request_id":"2e70f5e7-89d3-4a99-a726-7752c2a3ca03","sampling_rate":0,"correlation_id":"f7fb5c76","request_id":"req-1","mechanic_id":"mech-alice","why":"mechanic_offline"}';
+  const logEvent = (eventId: string, timestamp: number, message = `${powertoolsLine}\n`) => ({
+    logStreamName: '2014/03/28/[$LATEST]7f8a2b3c4d5e6f708192a3b4c5d6e7f8',
+    timestamp,
+    message,
+    ingestionTime: timestamp + 16009,
+    eventId,
+  });
+
+  it("tail against a stage: a CloudWatch Logs event prints as the sandbox's line for it, and as the handler's JSON with --json", () => {
+    const event = logEvent('31132629274945519779805322857203735586714454643391594505', 1396035378988);
+
+    expect(logEventLine(event.message, 'PriorityDispatch-prod-IntakeStartLogs-XyZ', false)).toBe(
+      '19:36:18.988 WARN [Priority] Favorite cannot take priority, broadcasting now  request_id=req-1 mechanic_id=mech-alice why=mechanic_offline correlation_id=f7fb5c76',
+    );
+    expect(logEventLine(event.message, 'PriorityDispatch-prod-IntakeStartLogs-XyZ', true)).toBe(powertoolsLine);
+    expect(JSON.parse(logEventLine('REPORT RequestId: 2e70f5e7 Duration: 12.3 ms\n', 'PriorityDispatch-prod-IntakeStartLogs-XyZ', true))).toEqual({
+      source: 'PriorityDispatch-prod-IntakeStartLogs-XyZ',
+      message: 'REPORT RequestId: 2e70f5e7 Duration: 12.3 ms',
+    });
+  });
+
+  it('tail against a stage: each event prints once, a late one still prints, the cursor stays LATE_EVENT_MS behind', () => {
+    const t = 1396035378988;
+    const first = advance({ startTime: t - 60_000, printed: new Map() }, [logEvent('a', t), logEvent('b', t)]);
+    expect(first.fresh.map((e) => e.eventId)).toEqual(['a', 'b']);
+    expect(first.cursor.startTime).toBe(t - LATE_EVENT_MS);
+
+    // The next call starts inclusive and behind: a and b come again, c is new, d was ingested late but is newer than the cursor.
+    const second = advance(first.cursor, [logEvent('d', t - 3_000), logEvent('a', t), logEvent('b', t), logEvent('c', t + 20_000)]);
+    expect(second.fresh.map((e) => e.eventId)).toEqual(['d', 'c']);
+    expect(second.cursor.startTime).toBe(t + 20_000 - LATE_EVENT_MS);
+    expect([...second.cursor.printed.keys()], 'what the cursor no longer reaches is forgotten').toEqual(['c']);
+
+    expect(advance(second.cursor, []).cursor, 'a quiet group keeps its cursor').toEqual(second.cursor);
   });
 
   it('tail --json prints every line as JSON: a handler line as-is, a sandbox line wrapped', () => {
