@@ -43,7 +43,8 @@ Target (default: the sandbox of \`npm start\`):
   --endpoint-url <url>        the AWS endpoint (default http://127.0.0.1:4566, the sandbox's)
   --http-url <url>            the HTTP API (default http://127.0.0.1:3000)
   --stage <name>              a deployed stack, PriorityDispatch-<name>, with your AWS credentials (default chain)
-  --outputs <file>            its outputs: \`cdk deploy --outputs-file <file>\` or
+  --outputs <file>            its outputs from a file instead of CloudFormation DescribeStacks (the default):
+                              \`cdk deploy --outputs-file <file>\` or
                               \`aws cloudformation describe-stacks --stack-name PriorityDispatch-<name>\` saved as JSON
   --region <region>           AWS region (default AWS_REGION, AWS_DEFAULT_REGION)
   --admin-token <jwt>         admin-scope token for mechanics put (env PRIORITY_DISPATCH_ADMIN_TOKEN;
