@@ -24,6 +24,8 @@ export const STACK_OUTPUTS = {
   scheduleGroupName: 'ScheduleGroupName',
   deadLetterQueueUrl: 'DeadLetterQueueUrl',
   dashboardUrl: 'DashboardUrl',
+  /** Every function's log group, comma-separated: CloudFormation names them, so only the stack can say. */
+  logGroupNames: 'LogGroupNames',
 } as const;
 
 /** Where `npm start` listens by default, and the stage and region it plays. */

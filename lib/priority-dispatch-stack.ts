@@ -4,7 +4,7 @@
  * manifest flags ask for, the request timers (schedule group, scheduler role,
  * dead-letter queue), the two APIs, the alarms and a dashboard of them all.
  */
-import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -213,6 +213,13 @@ export class PriorityDispatchStack extends Stack {
     new CfnOutput(this, STACK_OUTPUTS.deadLetterQueueUrl, {
       description: 'Undeliverable timer and fan-out events',
       value: this.timers.deadLetterQueue.queueUrl,
+    });
+    new CfnOutput(this, STACK_OUTPUTS.logGroupNames, {
+      description: "The functions' log groups, comma-separated (npx priority-dispatch tail --stage)",
+      value: Fn.join(
+        ',',
+        specs.map(([name]) => functions[name].logGroup.logGroupName),
+      ),
     });
   }
 }

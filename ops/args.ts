@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { STATES, type BookingState } from '../lambdas/domain/lifecycle';
 import { MECHANIC_STATUSES, type MechanicStatus } from '../lambdas/domain/mechanic';
+import { LIST_CAP, LIST_VISIBILITY_SECONDS } from './dead-letters';
 import { UsageError } from './errors';
 import type { TargetOptions } from './target';
 
@@ -26,18 +27,24 @@ Commands (each says what it reads or writes):
                               --state keeps those in one state: ${STATES.join(', ')}
   requests show <id>          one booking with its request and audit trail (DynamoDB GetItem);
                               <id> is a session id or a request id (req-…)
-  dead-letters list           what reached the dead-letter queue (sandbox: GET /dev/dead-letters)
+  dead-letters list           what reached the dead-letter queue (sandbox: GET /dev/dead-letters; a stage: SQS
+                              ReceiveMessage, up to ${LIST_CAP}, which hides the listed messages from other readers
+                              and from the DLQ alarm for ${LIST_VISIBILITY_SECONDS} s: SQS cannot peek)
   dead-letters replay <message-id>… | --all
                               invoke each letter's function again, asynchronously, with its event (Lambda Invoke,
                               InvocationType Event); only once Lambda accepted it is the letter deleted
+                              (a stage: SQS DeleteMessage)
   tail [--from-start]         follow the functions' log lines, one readable line each, until Ctrl-C
-                              (sandbox: GET /dev/logs); --from-start prints every line since the sandbox started
+                              (sandbox: GET /dev/logs; a stage: CloudWatch Logs FilterLogEvents on each log group
+                              of the LogGroupNames output, a few seconds behind); --from-start prints every line
+                              since the sandbox started, or a stage's last hour
 
 Target (default: the sandbox of \`npm start\`):
   --endpoint-url <url>        the AWS endpoint (default http://127.0.0.1:4566, the sandbox's)
   --http-url <url>            the HTTP API (default http://127.0.0.1:3000)
   --stage <name>              a deployed stack, PriorityDispatch-<name>, with your AWS credentials (default chain)
-  --outputs <file>            its outputs: \`cdk deploy --outputs-file <file>\` or
+  --outputs <file>            its outputs from a file instead of CloudFormation DescribeStacks (the default):
+                              \`cdk deploy --outputs-file <file>\` or
                               \`aws cloudformation describe-stacks --stack-name PriorityDispatch-<name>\` saved as JSON
   --region <region>           AWS region (default AWS_REGION, AWS_DEFAULT_REGION)
   --admin-token <jwt>         admin-scope token for mechanics put (env PRIORITY_DISPATCH_ADMIN_TOKEN;

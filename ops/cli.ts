@@ -3,16 +3,18 @@
  * the target, runs one command and prints its result. Exit codes: 0 done, 1 the operation failed, 2 usage error.
  */
 import { readFileSync } from 'node:fs';
+import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { stackName } from '../contract/naming';
 import { type Invocation, parseOpsArgs, USAGE } from './args';
 import { clientsFor } from './clients';
-import { awsDeadLetterQueue, replayDeadLetters, sandboxDeadLetterQueue } from './dead-letters';
+import { replayDeadLetters, sandboxDeadLetterQueue, sqsDeadLetterQueue } from './dead-letters';
 import { EXIT, OpsError, UsageError } from './errors';
 import { readFlag, setFlag } from './flag';
 import { bookingText, deadLettersText, flagText, mechanicsText, replayedText, requestsText } from './format';
 import { listMechanics, putMechanic } from './mechanics';
 import { listRequests, showRequest } from './requests';
 import { tail } from './tail';
-import { need, outputsOf, sandboxTarget, stageTarget, type Target } from './target';
+import { isMissingStack, need, outputsOf, sandboxTarget, stageRegion, stageTarget, type Target } from './target';
 
 /** What a command answers: data for `--json`, text for people. */
 interface Result {
@@ -21,13 +23,27 @@ interface Result {
 }
 const result = <T>(data: T, toText: (data: T) => string): Result => ({ data, text: toText(data) });
 
-function targetOf(invocation: Invocation): Target {
+async function targetOf(invocation: Invocation): Promise<Target> {
   const { stage, outputs } = invocation.target;
   if (stage === undefined) {
     if (outputs !== undefined) throw new UsageError('--outputs describes a deployed stage: give --stage too');
     return sandboxTarget(invocation.target);
   }
-  return stageTarget({ ...invocation.target, stage }, outputs === undefined ? undefined : outputsOf(readJson(outputs), stage));
+  const options = { ...invocation.target, stage };
+  const described = outputs === undefined ? await describeStack(stage, stageRegion(options), options.endpointUrl) : readJson(outputs);
+  return stageTarget(options, outputsOf(described, stage));
+}
+
+/** The stack's outputs straight from CloudFormation, when no --outputs file was given. */
+async function describeStack(stage: string, region: string, endpoint: string | undefined): Promise<unknown> {
+  try {
+    return await clientsFor({ region, endpoint })
+      .cloudFormation()
+      .send(new DescribeStacksCommand({ StackName: stackName(stage) }));
+  } catch (error) {
+    if (isMissingStack(error)) throw new OpsError('stack_not_found', `stack ${stackName(stage)} not found in ${region}`);
+    throw error;
+  }
 }
 
 function readJson(file: string): unknown {
@@ -41,9 +57,10 @@ function readJson(file: string): unknown {
 async function run(invocation: Invocation, signal: AbortSignal): Promise<Result | undefined> {
   const { command } = invocation;
   if (command.name === 'help') return { data: { usage: USAGE }, text: USAGE };
-  const target = targetOf(invocation);
+  const target = await targetOf(invocation);
   const clients = clientsFor(target);
-  const deadLetterQueue = () => (target.mode === 'sandbox' ? sandboxDeadLetterQueue(target) : awsDeadLetterQueue());
+  const deadLetterQueue = () =>
+    target.mode === 'sandbox' ? sandboxDeadLetterQueue(target) : sqsDeadLetterQueue(clients.sqs(), need(target, 'deadLetterQueueUrl'));
   switch (command.name) {
     case 'flag status':
       return result(await readFlag(clients.ssm(), target.flagParameterName), flagText);
@@ -69,7 +86,7 @@ async function run(invocation: Invocation, signal: AbortSignal): Promise<Result 
       return result(replayed, replayedText);
     }
     case 'tail':
-      await tail(target, { fromStart: command.fromStart, json: invocation.json, signal, print: (line) => process.stdout.write(`${line}\n`) });
+      await tail(target, { fromStart: command.fromStart, json: invocation.json, signal, print: (line) => process.stdout.write(`${line}\n`) }, clients.logs);
       return undefined;
   }
 }

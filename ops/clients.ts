@@ -1,6 +1,9 @@
 /** The AWS SDK clients and the HTTP API calls a command needs, built from its target (once each, when first asked). */
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { OpsError } from './errors';
@@ -10,9 +13,13 @@ export interface Clients {
   ssm(): SSMClient;
   db(): DynamoDBDocumentClient;
   lambda(): LambdaClient;
+  /** The rest reach AWS only: the sandbox has no SQS, CloudWatch Logs or CloudFormation. */
+  sqs(): SQSClient;
+  logs(): CloudWatchLogsClient;
+  cloudFormation(): CloudFormationClient;
 }
 
-export function clientsFor(target: Target): Clients {
+export function clientsFor(target: Pick<Target, 'region' | 'endpoint' | 'credentials'>): Clients {
   const config = { region: target.region, endpoint: target.endpoint, credentials: target.credentials };
   const once = <T>(make: () => T): (() => T) => {
     let made: T | undefined;
@@ -22,6 +29,9 @@ export function clientsFor(target: Target): Clients {
     ssm: once(() => new SSMClient(config)),
     db: once(() => DynamoDBDocumentClient.from(new DynamoDBClient(config))),
     lambda: once(() => new LambdaClient(config)),
+    sqs: once(() => new SQSClient(config)),
+    logs: once(() => new CloudWatchLogsClient(config)),
+    cloudFormation: once(() => new CloudFormationClient(config)),
   };
 }
 

@@ -360,11 +360,13 @@ describe('WebSocket API', () => {
 });
 
 describe('outputs', () => {
-  it('has the HTTP URL, WebSocket URL, flag name, table name, schedule group, DLQ and dashboard', () => {
+  it('has the HTTP URL, WebSocket URL, flag name, table name, schedule group, DLQ, dashboard and log groups', () => {
     const outputs = template.toJSON().Outputs;
     expect(sorted(Object.keys(outputs))).toEqual(
-      sorted(['HttpApiUrl', 'WebSocketUrl', 'FlagParameterName', 'TableName', 'ScheduleGroupName', 'DeadLetterQueueUrl', 'DashboardUrl']),
+      sorted(['HttpApiUrl', 'WebSocketUrl', 'FlagParameterName', 'TableName', 'ScheduleGroupName', 'DeadLetterQueueUrl', 'DashboardUrl', 'LogGroupNames']),
     );
+    // Every function's own log group, which the ops CLI's tail reads.
+    expect(outputs.LogGroupNames.Value).toEqual({ 'Fn::Join': [',', names.map((name) => ({ Ref: logicalId(stack.functions[name].logGroup) }))] });
     expect(outputs.DeadLetterQueueUrl).toEqual({
       Description: 'Undeliverable timer and fan-out events',
       Value: { Ref: logicalId(stack.timers.deadLetterQueue) },
