@@ -6,7 +6,7 @@
  */
 import type { ConsoleConfig } from '../contract/console';
 
-const config = JSON.parse(document.getElementById('config')?.textContent ?? '{}') as Partial<ConsoleConfig>;
+export const config = JSON.parse(document.getElementById('config')?.textContent ?? '{}') as ConsoleConfig;
 
 export const wsUrl = (token: string, role?: 'customer'): string => `${config.wsUrl}?token=${encodeURIComponent(token)}${role ? `&role=${role}` : ''}`;
 

@@ -7,4 +7,11 @@ export const CONSOLE_PATH = '/console/';
 export interface ConsoleConfig {
   /** The WebSocket API's URL, stage included (`ws://127.0.0.1:3001/local`): its port differs from the page's. */
   readonly wsUrl: string;
+  /** For the ops view, which calls AWS as the ops CLI does: the AWS endpoint (the sandbox's), its region and the stage's names. */
+  readonly aws: {
+    readonly endpoint: string;
+    readonly region: string;
+    readonly flagParameterName: string;
+    readonly scheduleGroupName: string;
+  };
 }

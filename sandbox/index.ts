@@ -169,12 +169,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   // The console learns the WebSocket API's address, known once that gateway listens (below).
   let wsUrl = '';
+  const consoleAws = { endpoint: aws.url, region: SANDBOX_REGION, flagParameterName: names.flag, scheduleGroupName: names.group };
   const http = await startHttpGateway({
     port: options.httpPort ?? 3000,
     auth,
     invoke,
     log: say,
-    staticSite: await consoleSite(() => ({ wsUrl })),
+    staticSite: await consoleSite(() => ({ wsUrl, aws: consoleAws })),
     devRoutes: devRoutes({
       auth,
       faults,

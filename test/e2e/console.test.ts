@@ -7,6 +7,7 @@
  * without it the tracked files are left alone.
  */
 import { existsSync } from 'node:fs';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { resolve } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,7 +40,7 @@ describe.skipIf(missing && !process.env.CI)(
       await sandbox?.stop();
     });
 
-    const open = async (view: 'customer' | 'mechanic'): Promise<Page> => {
+    const open = async (view: 'customer' | 'mechanic' | 'ops'): Promise<Page> => {
       const page = await browser.newPage({ viewport: { width: 1100, height: 720 } });
       await page.goto(`${sandbox.consoleUrl}#${view}`);
       return page;
@@ -137,6 +138,37 @@ describe.skipIf(missing && !process.env.CI)(
       await erin.getByTestId('mechanic-resume').click();
 
       await erinElsewhere.getByTestId('mechanic-availability').filter({ hasText: 'Available' }).waitFor(WAIT);
+    });
+
+    it("shows a pending request's timer and flips the flag in SSM, as ops would with the AWS CLI", async () => {
+      const ssm = new SSMClient({ endpoint: sandbox.awsUrl, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+      const flag = async () => (await ssm.send(new GetParameterCommand({ Name: sandbox.flagParameterName }))).Parameter?.Value;
+      const customer = await open('customer');
+      await customer.getByTestId('customer-id').fill('customer-console-ops');
+      await customer.getByTestId('customer-book').click();
+      const sessionId = await customer.getByTestId('booking').getAttribute('data-session-id', WAIT);
+      const ops = await open('ops');
+
+      await ops
+        .getByTestId('ops-flag')
+        .filter({ hasText: /^true$/ })
+        .waitFor(WAIT);
+      await ops.locator(`[data-testid="ops-timer"][data-name="timer-req-${sessionId}"]`).waitFor(WAIT);
+      await ops.getByTestId('ops-dead-letters').filter({ hasText: /^0$/ }).waitFor(WAIT);
+      await screenshot(ops, 'ops');
+      await ops.getByTestId('ops-flag-off').click();
+
+      await ops
+        .getByTestId('ops-flag')
+        .filter({ hasText: /^false$/ })
+        .waitFor(WAIT);
+      expect(await flag()).toBe('false');
+      await ops.getByTestId('ops-flag-on').click();
+      await ops
+        .getByTestId('ops-flag')
+        .filter({ hasText: /^true$/ })
+        .waitFor(WAIT);
+      expect(await flag()).toBe('true');
     });
   },
 );
