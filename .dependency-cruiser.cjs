@@ -110,6 +110,28 @@ module.exports = {
       to: { path: '^ops/' },
     },
     {
+      name: 'console-uses-the-public-surface',
+      comment:
+        'The web console (console/) runs in a browser and talks to the public APIs only: it imports contract/, lambdas/domain types for the message shapes, and the SSM and Scheduler SDK clients its ops view calls AWS with; never sandbox or handler code.',
+      severity: 'error',
+      from: { path: '^console/' },
+      to: { pathNot: ['^console/', '^contract/', '^lambdas/domain/', 'node_modules/@aws-sdk/client-(ssm|scheduler)/'] },
+    },
+    {
+      name: 'console-takes-only-types-from-the-domain',
+      comment: 'A runtime import from lambdas/domain would ship product code to the browser: message shapes only, as `import type`.',
+      severity: 'error',
+      from: { path: '^console/' },
+      to: { path: '^lambdas/domain/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'nothing-imports-the-console',
+      comment: 'The console is a bundle for the browser; only its tests read its pure parts.',
+      severity: 'error',
+      from: { pathNot: '^(console|test)/' },
+      to: { path: '^console/' },
+    },
+    {
       name: 'sandbox-never-imports-tests',
       severity: 'error',
       from: { path: '^sandbox/' },
@@ -118,7 +140,7 @@ module.exports = {
     {
       name: 'no-circular',
       severity: 'error',
-      from: { path: '^(lambdas|lib|contract|ops|sandbox)/' },
+      from: { path: '^(console|lambdas|lib|contract|ops|sandbox)/' },
       to: { circular: true },
     },
     {

@@ -22,6 +22,7 @@ export async function startAwsEndpoint(options: { host?: string; port: number; s
 }
 
 async function route(services: Record<string, AwsService>, req: IncomingMessage, res: ServerResponse, faults?: Faults): Promise<void> {
+  if (allowBrowsers(req, res)) return;
   const name = signingService(req);
   const service = name ? services[name] : undefined;
   const sendError = REST_ERRORS[name ?? ''] ?? sendJsonProtocolError;
@@ -58,6 +59,25 @@ async function route(services: Record<string, AwsService>, req: IncomingMessage,
     if (error instanceof AwsError) return sendError(res, error);
     send(res, 500, { __type: 'InternalFailure', message: (error as Error).message });
   }
+}
+
+/**
+ * CORS, as AWS's service endpoints answer the SDK running in a browser (the web console's ops view signs its
+ * SSM and Scheduler calls there): any origin, the headers the preflight asks for (`*` would not cover
+ * Authorization), and the response headers the SDK reads. True when the request was a preflight, now answered.
+ */
+function allowBrowsers(req: IncomingMessage, res: ServerResponse): boolean {
+  if (!req.headers.origin) return false;
+  res.setHeader('access-control-allow-origin', '*');
+  res.setHeader('access-control-expose-headers', 'x-amzn-requestid, x-amzn-errortype, x-amz-request-id, date');
+  if (req.method !== 'OPTIONS') return false;
+  res.writeHead(204, {
+    'access-control-allow-methods': 'GET, POST, PUT, DELETE',
+    'access-control-allow-headers': req.headers['access-control-request-headers'] ?? '',
+    'access-control-max-age': '600',
+  });
+  res.end();
+  return true;
 }
 
 /** The AWS operation a request calls: from `X-Amz-Target` (JSON protocols) or method and path (Scheduler's and Lambda's REST). */

@@ -11,7 +11,7 @@ export interface BannerInput {
   readonly options: Pick<SandboxOptions, 'priorityWindowSeconds' | 'requestTtlSeconds' | 'schedulerPrecision'>;
   readonly flagOn: boolean;
   readonly startedInSeconds: number;
-  /** The web console's address, once the sandbox serves one (it does not yet, so nothing is printed for it). */
+  /** The web console's address (omitted: nothing is printed for it). */
   readonly consoleUrl?: string;
 }
 

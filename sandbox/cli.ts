@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const sandboxOptions = options();
   const sandbox = await startSandbox(sandboxOptions);
   const flagOn = (await fetchFlag(sandbox.awsUrl, sandbox.flagParameterName)) === 'true';
-  console.log(`\n${banner({ sandbox, options: sandboxOptions, flagOn, startedInSeconds: (Date.now() - started) / 1000 })}\n`);
+  console.log(`\n${banner({ sandbox, options: sandboxOptions, flagOn, startedInSeconds: (Date.now() - started) / 1000, consoleUrl: sandbox.consoleUrl })}\n`);
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

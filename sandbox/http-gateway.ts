@@ -2,7 +2,8 @@
  * API Gateway HTTP API on one port: the routes of contract/routes.ts, payload
  * v2.0 events, the JWT authorizer (signature against the JWKS, iss, aud,
  * exp, route scopes) and the v2 response mapping, answering unknown routes
- * and oversized payloads as API Gateway does. Also serves the dev token issuer.
+ * and oversized payloads as API Gateway does. Also serves the dev token issuer
+ * and, apart from the API, the web console's static files (sandbox/console-site.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -13,6 +14,7 @@ import { ADMIN_SCOPE } from '../contract/scopes';
 import { AwsError, lowerCaseHeaders, readBody } from './aws-wire';
 import { DEV_AUDIENCE, type DevAuth } from './dev-auth';
 import { SANDBOX_ACCOUNT } from './account';
+import type { StaticSite } from './console-site';
 import { listen, type Listening } from './listen';
 
 /** API Gateway's own limit on a request payload. */
@@ -25,6 +27,8 @@ export interface HttpGatewayOptions {
   invoke: (fn: FunctionName, event: unknown) => Promise<unknown>;
   /** Extra local-only routes (`/dev/...`) answered before the API routes; return false when not handled. */
   devRoutes?: (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<boolean>;
+  /** A static site on the same origin (the console): not part of the API's route table; return false when not handled. */
+  staticSite?: StaticSite;
   log: (line: string) => void;
 }
 
@@ -57,6 +61,7 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
   });
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (options.staticSite?.(req, res)) return;
     let body: Buffer;
     try {
       body = await readBody(req, HTTP_API_MAX_PAYLOAD_BYTES);

@@ -15,6 +15,8 @@ import {
 } from '../contract/env';
 import { flagParameterName, SANDBOX_DEFAULTS, sandboxTableName, scheduleGroupName } from '../contract/naming';
 import { startAwsEndpoint } from './aws-endpoint';
+import { consoleSite } from './console-site';
+import { CONSOLE_PATH } from '../contract/console';
 import { DEV_AUDIENCE, DevAuth, type TokenRequest } from './dev-auth';
 import { devRoutes } from './dev-routes';
 import { Faults } from './faults';
@@ -77,6 +79,8 @@ export interface SandboxOptions {
 
 export interface Sandbox {
   readonly httpUrl: string;
+  /** The web console (a static site on the HTTP port). */
+  readonly consoleUrl: string;
   readonly wsUrl: string;
   readonly awsUrl: string;
   readonly connectionsEndpoint: string;
@@ -163,11 +167,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     faults,
   });
 
+  // The console learns the WebSocket API's address, known once that gateway listens (below).
+  let wsUrl = '';
+  const consoleAws = { endpoint: aws.url, region: SANDBOX_REGION, flagParameterName: names.flag, scheduleGroupName: names.group };
   const http = await startHttpGateway({
     port: options.httpPort ?? 3000,
     auth,
     invoke,
     log: say,
+    staticSite: await consoleSite(() => ({ wsUrl, aws: consoleAws })),
     devRoutes: devRoutes({
       auth,
       faults,
@@ -186,6 +194,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     faults,
     principals,
   });
+  wsUrl = ws.url;
 
   const env: Record<string, string> = {
     AWS_REGION: SANDBOX_REGION,
@@ -250,6 +259,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   let stopped = false;
   return {
     httpUrl: http.url,
+    consoleUrl: `${http.url}${CONSOLE_PATH}`,
     wsUrl: ws.url,
     awsUrl: aws.url,
     connectionsEndpoint: ws.connectionsEndpoint,

@@ -1,0 +1,37 @@
+/**
+ * The web console: one page, a view per role chosen by the URL's hash
+ * (`#customer`, `#mechanic`, `#ops`), so each browser tab can be someone else.
+ * Standard web components, no framework; esbuild bundles it at sandbox start.
+ */
+import { CustomerView } from './customer-view';
+import { h } from './dom';
+import { MechanicView } from './mechanic-view';
+import { OpsView } from './ops-view';
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'pd-customer': CustomerView;
+    'pd-mechanic': MechanicView;
+    'pd-ops': OpsView;
+  }
+}
+
+customElements.define('pd-customer', CustomerView);
+customElements.define('pd-mechanic', MechanicView);
+customElements.define('pd-ops', OpsView);
+
+const VIEWS = { customer: 'pd-customer', mechanic: 'pd-mechanic', ops: 'pd-ops' } as const;
+type View = keyof typeof VIEWS;
+
+const main = document.querySelector('main')!;
+const nav = document.querySelector('nav')!;
+
+function route(): void {
+  const wanted = location.hash.slice(1);
+  const view: View = Object.hasOwn(VIEWS, wanted) ? (wanted as View) : 'customer';
+  for (const link of nav.querySelectorAll('a')) link.toggleAttribute('aria-current', link.hash === `#${view}`);
+  if (main.firstElementChild?.localName !== VIEWS[view]) main.replaceChildren(h(VIEWS[view]));
+}
+
+window.addEventListener('hashchange', route);
+route();

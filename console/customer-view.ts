@@ -1,0 +1,182 @@
+/**
+ * The customer's view: book (plan, concern, vehicle, favorites in order,
+ * priority or not) with `POST /intake/start`, then watch each booking live
+ * through the customer's WebSocket (`session_status`, and `sessions` after a
+ * (re)connect), and cancel with `POST /sessions/{id}/cancel`.
+ */
+import type { CustomerStatus } from '../lambdas/domain/customer';
+import type { ServerMessage } from '../lambdas/domain/messages';
+import { call, devToken, wsUrl } from './api';
+import { LiveSocket } from './live-socket';
+import { field, h } from './dom';
+import { customerStatusText, isFinal } from './status-text';
+
+interface Booking {
+  status: CustomerStatus;
+  /** The favorites this page booked with, in order (none for a booking learnt from `sync`). */
+  favorites: readonly string[];
+  readonly text: HTMLElement;
+  readonly cancel: HTMLButtonElement;
+}
+
+export class CustomerView extends HTMLElement {
+  private readonly customerId = h('input', { value: 'customer-demo', 'data-testid': 'customer-id', required: true });
+  private readonly plan = h(
+    'select',
+    { 'data-testid': 'customer-plan' },
+    ...['free', 'trial', 'credit', 'paid'].map((plan) => h('option', { value: plan }, plan)),
+  );
+  private readonly concern = h('input', { value: 'Brakes squeal', 'data-testid': 'customer-concern', required: true });
+  private readonly make = h('input', { placeholder: 'Toyota', 'data-testid': 'customer-make' });
+  private readonly model = h('input', { placeholder: 'Corolla', 'data-testid': 'customer-model' });
+  private readonly year = h('input', { placeholder: '2019', inputmode: 'numeric', 'data-testid': 'customer-year' });
+  private readonly favorites = [1, 2, 3].map((n) => h('input', { placeholder: `mech-… (${n})`, 'data-testid': `customer-favorite-${n}` }));
+  private readonly priority = h('input', { type: 'checkbox', checked: true, 'data-testid': 'customer-priority' });
+  private readonly connection = h('p', { class: 'connection', 'data-testid': 'customer-connection' }, 'Not connected');
+  private readonly error = h('p', { class: 'error', 'data-testid': 'customer-error' });
+  private readonly list = h('ul', { class: 'cards', 'data-testid': 'customer-bookings' });
+  private readonly bookings = new Map<string, Booking>();
+  private socket: LiveSocket | undefined;
+  private socketSub: string | undefined;
+  private token: string | undefined;
+  private ticker: ReturnType<typeof setInterval> | undefined;
+
+  connectedCallback(): void {
+    const form = h(
+      'form',
+      {
+        class: 'panel',
+        onsubmit: (event) => {
+          event.preventDefault();
+          void this.book();
+        },
+      },
+      h('h2', {}, 'Book a session'),
+      field('Customer id', this.customerId),
+      field('Plan', this.plan),
+      field('Concern', this.concern),
+      h('fieldset', {}, h('legend', {}, 'Vehicle (optional)'), field('Make', this.make), field('Model', this.model), field('Year', this.year)),
+      h('fieldset', {}, h('legend', {}, 'Favorite mechanics, in order'), ...this.favorites.map((input, i) => field(`Favorite ${i + 1}`, input))),
+      h('label', { class: 'check' }, this.priority, h('span', {}, 'Priority: offer it to my favorites first')),
+      h('button', { type: 'submit', 'data-testid': 'customer-book' }, 'Book'),
+      this.error,
+    );
+    this.replaceChildren(form, h('section', { class: 'panel' }, h('h2', {}, 'My bookings'), this.connection, this.list));
+    this.ticker = setInterval(() => this.renderAll(), 1000);
+  }
+
+  disconnectedCallback(): void {
+    clearInterval(this.ticker);
+    this.socket?.close();
+  }
+
+  private async book(): Promise<void> {
+    this.error.textContent = '';
+    const favorites = this.favorites.map((input) => input.value.trim()).filter(Boolean);
+    try {
+      await this.connect(this.customerId.value.trim());
+      const vehicle = { make: this.make.value.trim(), model: this.model.value.trim(), year: Number(this.year.value) };
+      const answer = await call<{ session_id: string; status: string }>(
+        'POST',
+        '/intake/start',
+        {
+          plan: this.plan.value,
+          concern: this.concern.value,
+          ...(vehicle.make && vehicle.model && vehicle.year ? { vehicle } : {}),
+          ...(favorites.length ? { preferred_mechanic_ids: favorites } : {}),
+          routing_type: this.priority.checked ? 'priority_broadcast' : 'broadcast',
+        },
+        this.token,
+      );
+      // Its first status may have come over the socket before this answer: then that one stays.
+      const booking =
+        this.bookings.get(answer.session_id) ??
+        this.upsert({ session_id: answer.session_id, state: answer.status === 'awaiting_checkout' ? 'awaiting_checkout' : 'routing' }, 'first');
+      booking.favorites = favorites;
+      this.render(answer.session_id);
+    } catch (error) {
+      this.error.textContent = (error as Error).message;
+    }
+  }
+
+  /** One socket per customer id: booking as someone else reconnects as them. Resolves once connected (or given up on, after 10 s). */
+  private async connect(sub: string): Promise<void> {
+    if (this.socketSub === sub && this.socket) return;
+    this.socket?.close();
+    this.bookings.clear();
+    this.list.replaceChildren();
+    this.socketSub = sub;
+    this.token = await devToken(sub);
+    await new Promise<void>((resolve) => {
+      setTimeout(resolve, 10_000);
+      this.socket = new LiveSocket({
+        // A fresh token for each (re)connect; the HTTP calls use the latest.
+        url: async () => {
+          this.token = await devToken(sub);
+          return wsUrl(this.token, 'customer');
+        },
+        onMessage: (message) => this.onMessage(message),
+        onState: (state, detail) => {
+          this.connection.textContent = state === 'connected' ? `Connected as ${sub}` : `${state}${detail ? `: ${detail}` : ''}`;
+          if (state === 'connected') resolve();
+        },
+      });
+    });
+  }
+
+  private onMessage(message: ServerMessage): void {
+    if (message.type === 'session_status') {
+      const { type: _type, ...status } = message;
+      this.upsert(status, 'first');
+      this.render(status.session_id);
+    } else if (message.type === 'sessions') {
+      for (const status of message.sessions) {
+        this.upsert(status, 'last');
+        this.render(status.session_id);
+      }
+    }
+  }
+
+  /** Records a status (new bookings go `first` or `last` in the list); a late duplicate never revives an ended booking. */
+  private upsert(status: CustomerStatus, position: 'first' | 'last'): Booking {
+    const known = this.bookings.get(status.session_id);
+    if (known) {
+      if (!isFinal(known.status.state)) known.status = status;
+      return known;
+    }
+    const text = h('span', { class: 'status', 'data-testid': 'booking-status' });
+    const cancel = h(
+      'button',
+      { type: 'button', class: 'secondary', 'data-testid': 'booking-cancel', onclick: () => void this.cancel(status.session_id) },
+      'Cancel',
+    );
+    const card = h('li', { class: 'card', 'data-testid': 'booking', 'data-session-id': status.session_id }, h('code', {}, status.session_id), text, cancel);
+    if (position === 'first') this.list.prepend(card);
+    else this.list.append(card);
+    const booking: Booking = { status, favorites: [], text, cancel };
+    this.bookings.set(status.session_id, booking);
+    return booking;
+  }
+
+  private async cancel(sessionId: string): Promise<void> {
+    this.error.textContent = '';
+    try {
+      await call('POST', `/sessions/${encodeURIComponent(sessionId)}/cancel`, undefined, this.token);
+    } catch (error) {
+      this.error.textContent = (error as Error).message;
+    }
+  }
+
+  private renderAll(): void {
+    for (const sessionId of this.bookings.keys()) this.render(sessionId);
+  }
+
+  private render(sessionId: string): void {
+    const booking = this.bookings.get(sessionId)!;
+    const { status } = booking;
+    const remaining = status.expires_at && this.socket ? this.socket.clock.remaining(status.expires_at) : undefined;
+    booking.text.textContent = customerStatusText(status, booking.favorites, remaining);
+    booking.text.dataset.state = status.state;
+    booking.cancel.hidden = isFinal(status.state);
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The ops view: what an operator does with the AWS CLI or `npx priority-dispatch`,
+ * from the browser. The flag is read and flipped in SSM Parameter Store and the
+ * requests' timers listed from EventBridge Scheduler, through the AWS SDK
+ * signing with SigV4 against the AWS endpoint (the sandbox's; it answers
+ * browsers' CORS as AWS does). Dead letters come from the sandbox's
+ * `GET /dev/dead-letters` (in AWS: the SQS queue, which the sandbox does not emulate).
+ */
+import { GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { call, config } from './api';
+import { h } from './dom';
+
+const REFRESH_EVERY_MS = 5_000;
+/** The sandbox's operator key (README "Operate the sandbox"): it takes any. Against AWS the operator would sign in instead. */
+const SANDBOX_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+/** A page of timers is enough to watch a demo; the CLI lists them all. */
+const MAX_TIMERS = 20;
+
+export class OpsView extends HTMLElement {
+  private readonly ssm = new SSMClient({ endpoint: config.aws.endpoint, region: config.aws.region, credentials: SANDBOX_CREDENTIALS });
+  private readonly scheduler = new SchedulerClient({ endpoint: config.aws.endpoint, region: config.aws.region, credentials: SANDBOX_CREDENTIALS });
+  private readonly flag = h('strong', { 'data-testid': 'ops-flag' }, '…');
+  private readonly flagDetail = h('span', { class: 'muted' });
+  private readonly timers = h('tbody', { 'data-testid': 'ops-timers' });
+  private readonly deadLetters = h('strong', { 'data-testid': 'ops-dead-letters' }, '…');
+  private readonly error = h('p', { class: 'error', 'data-testid': 'ops-error' });
+  private refresher: ReturnType<typeof setInterval> | undefined;
+
+  connectedCallback(): void {
+    const button = (label: string, testid: string, onclick: () => void) => h('button', { type: 'button', 'data-testid': testid, onclick }, label);
+    this.replaceChildren(
+      h(
+        'section',
+        { class: 'panel' },
+        h('h2', {}, 'Feature flag'),
+        h('p', {}, h('code', {}, config.aws.flagParameterName), ' = ', this.flag),
+        h('p', {}, this.flagDetail),
+        h(
+          'div',
+          { class: 'row' },
+          button('Turn on', 'ops-flag-on', () => void this.setFlag(true)),
+          button('Turn off', 'ops-flag-off', () => void this.setFlag(false)),
+        ),
+        h('p', { class: 'muted' }, 'Functions read it through a cache: a change takes effect within the flag cache TTL (10 s by default).'),
+        h('h2', {}, 'Dead letters'),
+        h('p', {}, this.deadLetters, ' in the queue'),
+        this.error,
+      ),
+      h(
+        'section',
+        { class: 'panel' },
+        h('h2', {}, 'Request timers'),
+        h('p', { class: 'muted' }, `Schedules in ${config.aws.scheduleGroupName}: one per pending request, due when its window or its expiry ends.`),
+        h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'schedule'), h('th', {}, 'at'), h('th', {}, 'due at'))), this.timers),
+      ),
+    );
+    void this.refresh();
+    this.refresher = setInterval(() => void this.refresh(), REFRESH_EVERY_MS);
+  }
+
+  disconnectedCallback(): void {
+    clearInterval(this.refresher);
+  }
+
+  private async refresh(): Promise<void> {
+    try {
+      await Promise.all([this.readFlag(), this.readTimers(), this.readDeadLetters()]);
+      this.error.textContent = '';
+    } catch (error) {
+      this.error.textContent = (error as Error).message;
+    }
+  }
+
+  private async readFlag(): Promise<void> {
+    const { Parameter } = await this.ssm.send(new GetParameterCommand({ Name: config.aws.flagParameterName }));
+    this.flag.textContent = Parameter?.Value ?? '(none)';
+    this.flagDetail.textContent = `version ${Parameter?.Version}, changed ${Parameter?.LastModifiedDate?.toISOString() ?? '—'}`;
+  }
+
+  private async setFlag(on: boolean): Promise<void> {
+    try {
+      await this.ssm.send(new PutParameterCommand({ Name: config.aws.flagParameterName, Value: on ? 'true' : 'false', Overwrite: true }));
+      await this.readFlag();
+    } catch (error) {
+      this.error.textContent = (error as Error).message;
+    }
+  }
+
+  private async readTimers(): Promise<void> {
+    const { Schedules = [] } = await this.scheduler.send(new ListSchedulesCommand({ GroupName: config.aws.scheduleGroupName, MaxResults: MAX_TIMERS }));
+    const rows = await Promise.all(
+      Schedules.map(async ({ Name }) => {
+        const schedule = await this.scheduler.send(new GetScheduleCommand({ GroupName: config.aws.scheduleGroupName, Name }));
+        const input = JSON.parse(schedule.Target?.Input ?? '{}') as { due_at?: string };
+        return h(
+          'tr',
+          { 'data-testid': 'ops-timer', 'data-name': Name ?? '' },
+          h('td', {}, h('code', {}, Name ?? '')),
+          h('td', {}, schedule.ScheduleExpression ?? ''),
+          h('td', {}, input.due_at ?? '—'),
+        );
+      }),
+    );
+    this.timers.replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: '3', class: 'muted' }, 'No timers: no request is pending.'))]));
+  }
+
+  private async readDeadLetters(): Promise<void> {
+    const { count } = await call<{ count: number }>('GET', '/dev/dead-letters');
+    this.deadLetters.textContent = String(count);
+  }
+}

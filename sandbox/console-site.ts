@@ -1,0 +1,68 @@
+/**
+ * The web console as a static site: `console/` bundled by esbuild at start
+ * (in memory) and served under `/console/` on the HTTP port. In AWS these
+ * files would sit in S3 behind CloudFront; here the HTTP gateway answers
+ * them before its API routes, and none of them is an API route. The page
+ * talks only to the public APIs; the one thing it learns from the sandbox is
+ * where the WebSocket API is (a JSON script in index.html), since the test
+ * sandboxes pick free ports.
+ */
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { resolve } from 'node:path';
+import { build } from 'esbuild';
+import { CONSOLE_PATH, type ConsoleConfig } from '../contract/console';
+
+const SOURCE = resolve(import.meta.dirname, '..', 'console');
+
+export type StaticSite = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/** Bundles the console once; the returned handler answers `/console/…` (true) and leaves every other path to the API (false). */
+export async function consoleSite(config: () => ConsoleConfig): Promise<StaticSite> {
+  const bundle = await build({
+    entryPoints: [resolve(SOURCE, 'app.ts')],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    sourcemap: 'inline',
+    logLevel: 'error',
+  });
+  const appJs = bundle.outputFiles[0]!.contents;
+  const styleCss = readFileSync(resolve(SOURCE, 'style.css'));
+  const indexHtml = readFileSync(resolve(SOURCE, 'index.html'), 'utf8');
+
+  return (req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === '/console') return redirect(res, CONSOLE_PATH);
+    if (!path.startsWith(CONSOLE_PATH) || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
+    switch (path.slice(CONSOLE_PATH.length)) {
+      case '':
+      case 'index.html':
+        return file(res, 'text/html; charset=utf-8', indexHtml.replace('<!-- config -->', configScript(config())));
+      case 'app.js':
+        return file(res, 'text/javascript; charset=utf-8', appJs);
+      case 'style.css':
+        return file(res, 'text/css; charset=utf-8', styleCss);
+      default:
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found');
+        return true;
+    }
+  };
+}
+
+/** `<` escaped so no value can close the script element. */
+const configScript = (config: ConsoleConfig): string =>
+  `<script id="config" type="application/json">${JSON.stringify(config).replace(/</g, '\\u003c')}</script>`;
+
+function file(res: ServerResponse, contentType: string, body: string | Uint8Array): true {
+  // Built at start and never changed while it runs: no caching keeps a restarted sandbox's page current.
+  res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' }).end(body);
+  return true;
+}
+
+function redirect(res: ServerResponse, location: string): true {
+  res.writeHead(301, { location }).end();
+  return true;
+}
