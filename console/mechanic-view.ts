@@ -47,7 +47,7 @@ export class MechanicView extends HTMLElement {
           button('Disconnect', 'mechanic-disconnect', () => this.disconnect(), true),
         ),
         this.connection,
-        // The API tells availability only in answer to pause and resume.
+        // Told by the answer to sync (after every connect) and to pause and resume.
         h('p', {}, 'Availability: ', this.availability),
         h(
           'div',
@@ -97,6 +97,7 @@ export class MechanicView extends HTMLElement {
         this.show({ ...message, kind: 'open' });
         return;
       case 'offers':
+        this.availability.textContent = message.paused ? 'Paused' : 'Available';
         for (const offer of message.offers) this.show(offer);
         return;
       case 'request_taken':

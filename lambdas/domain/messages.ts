@@ -51,6 +51,8 @@ export type ServerMessage =
       offers: Offer[];
       /** The server's time the list was read at: a client compares `expires_at` with it, not with its own clock. */
       server_time: string;
+      /** Whether the mechanic is paused now: a reconnected app shows it without asking (`availability` tells changes). */
+      paused: boolean;
       /** Present when offers were left out to keep the message under API Gateway's limit. */
       truncated?: true;
     }
@@ -104,8 +106,8 @@ export const OFFERS_MAX_BYTES = 100_000;
  * The answer to `sync`: `offers` in the order given (soonest deadline first), as many as fit in
  * OFFERS_MAX_BYTES; `truncated` when some did not. The ones left out expire later than any sent.
  */
-export function offersAnswer(offers: readonly Offer[], serverTime: string): OffersMessage {
-  const envelope = { type: 'offers', offers: [] as Offer[], server_time: serverTime, truncated: true } as const;
+export function offersAnswer(offers: readonly Offer[], serverTime: string, paused: boolean): OffersMessage {
+  const envelope = { type: 'offers', offers: [] as Offer[], server_time: serverTime, paused, truncated: true } as const;
   let bytes = jsonBytes(envelope);
   const fitting: Offer[] = [];
   for (const offer of offers) {
@@ -115,8 +117,8 @@ export function offersAnswer(offers: readonly Offer[], serverTime: string): Offe
     fitting.push(offer);
   }
   return fitting.length < offers.length
-    ? { type: 'offers', offers: fitting, server_time: serverTime, truncated: true }
-    : { type: 'offers', offers: fitting, server_time: serverTime };
+    ? { type: 'offers', offers: fitting, server_time: serverTime, paused, truncated: true }
+    : { type: 'offers', offers: fitting, server_time: serverTime, paused };
 }
 
 const utf8 = new TextEncoder();

@@ -37,7 +37,7 @@ export async function syncMechanic(deps: SyncDeps, input: SyncingMechanic): Prom
     .filter((request) => !declined.has(request.session_id))
     .map(offerOf)
     .sort((a, b) => (a.expires_at === b.expires_at ? compare(a.request_id, b.request_id) : compare(a.expires_at, b.expires_at)));
-  const answer = offersAnswer(offers, now);
+  const answer = offersAnswer(offers, now, paused);
   await deps.pusher.send(input.connectionId, answer);
   deps.log.info('[Sync] Offers sent', {
     mechanic_id: input.mechanicId,

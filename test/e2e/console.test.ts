@@ -129,12 +129,15 @@ describe.skipIf(missing && !process.env.CI)(
       await carol.getByTestId('offer').waitFor({ ...WAIT, state: 'detached' });
     });
 
-    it('pauses and resumes a mechanic, every connection of theirs showing it', async () => {
+    it('pauses and resumes a mechanic, every connection of theirs showing it, and a new connection learning it from sync', async () => {
       const erin = await mechanic('mech-erin');
       const erinElsewhere = await mechanic('mech-erin');
+      await erin.getByTestId('mechanic-availability').filter({ hasText: 'Available' }).waitFor(WAIT);
 
       await erin.getByTestId('mechanic-pause').click();
       await erinElsewhere.getByTestId('mechanic-availability').filter({ hasText: 'Paused' }).waitFor(WAIT);
+      const erinLater = await mechanic('mech-erin');
+      await erinLater.getByTestId('mechanic-availability').filter({ hasText: 'Paused' }).waitFor(WAIT);
       await erin.getByTestId('mechanic-resume').click();
 
       await erinElsewhere.getByTestId('mechanic-availability').filter({ hasText: 'Available' }).waitFor(WAIT);

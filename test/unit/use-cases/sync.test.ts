@@ -47,6 +47,7 @@ describe('syncMechanic', () => {
 
     // Assert
     expect(answer.offers.map((o) => [o.request_id, o.kind])).toEqual([[offered.requestId, 'priority']]);
+    expect(answer.paused).toBe(true);
   });
 
   it('lists the priority offer, the open request and the workshop request, soonest deadline first, to the asking connection only', async () => {
@@ -68,6 +69,7 @@ describe('syncMechanic', () => {
     expect(answer).toEqual({
       type: 'offers',
       server_time: at(250),
+      paused: false,
       offers: [
         {
           request_id: offered.requestId,
@@ -128,7 +130,7 @@ describe('syncMechanic', () => {
     const answer = await sync(favorite, 'ws-north');
 
     // Assert
-    expect(answer).toEqual({ type: 'offers', offers: [], server_time: at(600) });
+    expect(answer).toEqual({ type: 'offers', offers: [], server_time: at(600), paused: false });
   });
 
   it('leaves out requests that ended: accepted, cancelled', async () => {
@@ -178,7 +180,7 @@ describe('syncMechanic', () => {
     const answer = await sync(other);
 
     // Assert
-    expect(answer).toEqual({ type: 'offers', offers: [], server_time: at(0) });
+    expect(answer).toEqual({ type: 'offers', offers: [], server_time: at(0), paused: false });
     expect(declineReads).toBe(0);
   });
 });
