@@ -34,7 +34,7 @@ export async function declineRequest(deps: RouteDeps, input: { requestId: string
   const outcome = await deps.bookings.transition(booking.session_id, 'declined', {
     now,
     guard: { actor },
-    changes: windowOverChanges(booking, 'preferred_mechanic_declined', now),
+    changes: windowOverChanges(nextMechanicId, 'preferred_mechanic_declined', now),
     audit: { at: now, type: 'declined', mechanic_id: input.mechanicId, ...next },
   });
   if (!outcome.applied) return;

@@ -51,7 +51,7 @@ export async function onTimer(deps: RouteDeps, input: { requestId: string; dueAt
       const next = nextFavorite(booking!);
       const outcome = await deps.bookings.transition(booking!.session_id, 'window_ended', {
         now,
-        changes: windowOverChanges(booking!, 'preferred_mechanic_no_response', now),
+        changes: windowOverChanges(next, 'preferred_mechanic_no_response', now),
         audit: next
           ? { at: now, type: 'priority_window_ended', mechanic_id: lapsed, next_mechanic_id: next }
           : { at: now, type: 'fallback_started', reason: 'preferred_mechanic_no_response' },

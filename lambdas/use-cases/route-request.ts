@@ -65,7 +65,7 @@ export async function planRouting(deps: Pick<Deps, 'flag' | 'priorityWindowSecon
 }
 
 /** A routing to the next favorite: they hold the request now (`priority_mechanic_id`), and get their own window. */
-const nextFavoriteChanges = (mechanicId: string, now: string): TransitionChanges => ({
+const nextFavoriteChanges = (mechanicId: string, now: string): TransitionChanges & { readonly route_to: RouteTo } => ({
   route_to: 'favorite',
   audience: audienceKey.mechanic(mechanicId),
   routing_since: now,
@@ -74,16 +74,16 @@ const nextFavoriteChanges = (mechanicId: string, now: string): TransitionChanges
 
 /**
  * What ending a favorite's window writes (it lapsed, or they declined): a new
- * routing to the next favorite in the customer's order, or after the last, to
- * everyone, with the seed's fallback audit fields.
+ * routing to `next`, the next favorite in the customer's order (the caller's
+ * `nextFavorite`, which its audit names too), or after the last, to everyone,
+ * with the seed's fallback audit fields.
  */
 export function windowOverChanges(
-  booking: Booking,
+  next: string | undefined,
   reason: 'preferred_mechanic_no_response' | 'preferred_mechanic_declined',
   now: string,
-): TransitionChanges & { readonly route_to: RouteTo } {
-  const next = nextFavorite(booking);
-  if (next) return { ...nextFavoriteChanges(next, now), route_to: 'favorite' };
+): TransitionChanges {
+  if (next) return nextFavoriteChanges(next, now);
   return {
     route_to: 'everyone',
     audience: audienceKey.everyone,
