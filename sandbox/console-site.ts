@@ -1,6 +1,8 @@
 /**
- * The web console as a static site: `console/` bundled by esbuild at start
- * (in memory) and served under `/console/` on the HTTP port. In AWS these
+ * The web console as a static site: `console/` bundled by esbuild when it is
+ * first asked for (in memory; a sandbox nobody opens the console of, as in
+ * most tests, never pays for the build) and served under `/console/` on the
+ * HTTP port. In AWS these
  * files would sit in S3 behind CloudFront; here the HTTP gateway answers
  * them before its API routes, and none of them is an API route. The page
  * talks only to the public APIs; the one thing it learns from the sandbox is
@@ -17,19 +19,9 @@ const SOURCE = resolve(import.meta.dirname, '..', 'console');
 
 export type StaticSite = (req: IncomingMessage, res: ServerResponse) => boolean;
 
-/** Bundles the console once; the returned handler answers `/console/…` (true) and leaves every other path to the API (false). */
-export async function consoleSite(config: () => ConsoleConfig): Promise<StaticSite> {
-  const bundle = await build({
-    entryPoints: [resolve(SOURCE, 'app.ts')],
-    bundle: true,
-    write: false,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    sourcemap: 'inline',
-    logLevel: 'error',
-  });
-  const appJs = bundle.outputFiles[0]!.contents;
+/** The handler answers `/console/…` (true) and leaves every other path to the API (false); the app is bundled once, on first request. */
+export function consoleSite(config: () => ConsoleConfig): StaticSite {
+  let appJs: Promise<Uint8Array> | undefined;
   const styleCss = readFileSync(resolve(SOURCE, 'style.css'));
   const indexHtml = readFileSync(resolve(SOURCE, 'index.html'), 'utf8');
 
@@ -42,7 +34,12 @@ export async function consoleSite(config: () => ConsoleConfig): Promise<StaticSi
       case 'index.html':
         return file(res, 'text/html; charset=utf-8', indexHtml.replace('<!-- config -->', configScript(config())));
       case 'app.js':
-        return file(res, 'text/javascript; charset=utf-8', appJs);
+        appJs ??= bundleApp();
+        appJs.then(
+          (js) => file(res, 'text/javascript; charset=utf-8', js),
+          (error: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`the console did not build: ${String(error)}`),
+        );
+        return true;
       case 'style.css':
         return file(res, 'text/css; charset=utf-8', styleCss);
       default:
@@ -52,12 +49,26 @@ export async function consoleSite(config: () => ConsoleConfig): Promise<StaticSi
   };
 }
 
+async function bundleApp(): Promise<Uint8Array> {
+  const bundle = await build({
+    entryPoints: [resolve(SOURCE, 'app.ts')],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    sourcemap: 'inline',
+    logLevel: 'error',
+  });
+  return bundle.outputFiles[0]!.contents;
+}
+
 /** `<` escaped so no value can close the script element. */
 const configScript = (config: ConsoleConfig): string =>
   `<script id="config" type="application/json">${JSON.stringify(config).replace(/</g, '\\u003c')}</script>`;
 
 function file(res: ServerResponse, contentType: string, body: string | Uint8Array): true {
-  // Built at start and never changed while it runs: no caching keeps a restarted sandbox's page current.
+  // Built once and never changed while it runs: no caching keeps a restarted sandbox's page current.
   res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' }).end(body);
   return true;
 }

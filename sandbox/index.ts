@@ -175,7 +175,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     auth,
     invoke,
     log: say,
-    staticSite: await consoleSite(() => ({ wsUrl, aws: consoleAws })),
+    staticSite: consoleSite(() => ({ wsUrl, aws: consoleAws })),
     devRoutes: devRoutes({
       auth,
       faults,
