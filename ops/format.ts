@@ -4,6 +4,7 @@ import type { Mechanic } from '../lambdas/domain/mechanic';
 import type { DeadLetter, Replayed } from './dead-letters';
 import type { FlagState } from './flag';
 import type { RequestRow } from './requests';
+import { field } from '../sandbox/log-lines';
 
 /** Columns padded to their widest cell; an absent value is `-`. */
 export function table(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
@@ -50,7 +51,7 @@ export function bookingText(booking: Booking): string {
     ['updated', booking.updated_at],
   ];
   const events = booking.events.map(({ at, type, ...details }) => {
-    const rest = Object.entries(details).map(([name, value]) => `${name}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
+    const rest = Object.entries(details).map(([name, value]) => field(name, value));
     return `  ${String(at)}  ${type}${rest.length > 0 ? `  ${rest.join(' ')}` : ''}`;
   });
   return `${table(['', ''], fields).split('\n').slice(1).join('\n')}\nevents:\n${events.join('\n')}`;

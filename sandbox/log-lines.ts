@@ -18,6 +18,9 @@ const QUIET_FIELDS = new Set([
   'xray_trace_id',
 ]);
 
+/** One field as a readable line shows it: `name=value`, a string as it is, anything else as JSON. */
+export const field = (name: string, value: unknown): string => `${name}=${typeof value === 'string' ? value : JSON.stringify(value)}`;
+
 export function readable(line: string): string {
   let entry: Record<string, unknown>;
   try {
@@ -32,7 +35,7 @@ export function readable(line: string): string {
   const { correlation_id: correlationId, ...fields } = entry;
   const details = [...Object.entries(fields), ['correlation_id', correlationId] as const]
     .filter(([name, value]) => !QUIET_FIELDS.has(name) && value !== undefined && value !== null)
-    .map(([name, value]) => `${name}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .map(([name, value]) => field(name, value))
     .join(' ');
   return `${time}${level} ${entry.message}${details ? `  ${details}` : ''}`;
 }
