@@ -48,7 +48,7 @@ export type LifecycleEvent =
  * - `from`: the current state is one of these (`new` = the item does not exist yet);
  * - `routeTo`: the booking is being routed to this audience;
  * - `actorInAudience`: the acting mechanic is the booking's audience (the favorite, their workshop, or everyone);
- * - `actorIsAudience`: the acting mechanic alone is the audience (the favorite holding the window);
+ * - `actorIsAudience`: the acting mechanic alone is the audience (the favorite offered the window, or being offered it);
  * - `deadlinePassed`: that deadline is at or before now;
  * - `routingSinceIs`: the routing is still the one the caller read (`routing_since` unchanged), so of two
  *   invocations working on the same routing (two timer firings, or an intake the timer took over), one moves it
@@ -131,7 +131,9 @@ export const TRANSITIONS: Record<LifecycleEvent, Transition> = {
   },
   declined: {
     to: 'routing',
-    guard: { from: ['offered'], actorIsAudience: true },
+    // From `routing` too: the favorite's offer is pushed before `offer_sent` is written, so their decline may come
+    // first. Its new `routing_since` then refuses that `offer_sent` (routingSinceIs), and the window ends all the same.
+    guard: { from: ['routing', 'offered'], actorIsAudience: true },
     effects: ['arm_timer_for_recovery', 'write', 'route'],
     by: 'decline-request.declineRequest',
   },

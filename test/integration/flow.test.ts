@@ -401,6 +401,35 @@ describe('decline', () => {
     expect(await h.timerDue(answer.request_id!)).toBe('2026-11-24T12:30:30.000Z');
   });
 
+  it("the favorite's decline answering the push before the intake records offer_sent still ends the window; the late offer_sent write is refused", async () => {
+    // Arrange: the favorite's app declines as soon as the offer is delivered, before the intake writes `offer_sent`.
+    await h.setFlag('true');
+    const favorite = await h.addMechanic();
+    const other = await h.addMechanic();
+    const pusher = h.deps.pusher;
+    let declined = false;
+    vi.spyOn(pusher, 'send').mockImplementation(async function (this: typeof pusher, connectionId, message) {
+      const result = await Object.getPrototypeOf(pusher).send.call(pusher, connectionId, message);
+      if (message.type === 'priority_session_request' && !declined) {
+        declined = true;
+        h.clock.advance(2);
+        await declineRequest(h.deps, { requestId: message.request_id, mechanicId: favorite.mechanicId, connectionId: favorite.connectionIds[0]! });
+      }
+      return result;
+    });
+
+    // Act
+    const answer = await startIntake(h.deps, { customerId: 'cust-9c', booking: priorityBooking(favorite.mechanicId) });
+
+    // Assert
+    expect(declined).toBe(true);
+    const stored = (await h.deps.bookings.get(answer.session_id))!;
+    expect(stored).toMatchObject({ state: 'open', audience: 'everyone', new_request_reason: 'priority_declined', routing_since: '2026-11-24T12:00:02.000Z' });
+    expect(stored.events.map((e) => e.type)).toEqual(['created', 'declined', 'broadcast_sent']);
+    expect(await h.pushedTo(other.connectionIds[0]!)).toEqual([expect.objectContaining({ type: 'new_request', reason: 'priority_declined' })]);
+    expect(await h.timerDue(answer.request_id!)).toBe('2026-11-24T12:30:02.000Z');
+  });
+
   it("someone else's decline changes nothing", async () => {
     // Arrange
     await h.setFlag('true');

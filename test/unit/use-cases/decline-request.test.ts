@@ -12,7 +12,7 @@ import { cancelBooking } from '../../../lambdas/use-cases/booking';
 import { declineRequest } from '../../../lambdas/use-cases/decline-request';
 import { onTimer } from '../../../lambdas/use-cases/request-timer';
 import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory-ports';
-import { addMechanic, at, deliverFanOut, offeredBooking, openBooking, phone, received, stored, type TestMechanic } from './fixtures';
+import { addMechanic, at, deliverFanOut, offeredBooking, openBooking, phone, received, receivedTypes, stored, type TestMechanic } from './fixtures';
 
 let deps: InMemoryDeps;
 let favorite: TestMechanic;
@@ -136,6 +136,35 @@ describe('declineRequest', () => {
     expect(won).toBe(true);
     expect(deps.fanOut.sent.filter((s) => s.message.type === 'new_request')).toHaveLength(1);
     expect(deps.metrics.total('FallbacksFired')).toBe(1);
+  });
+
+  it('a decline that arrives after the offer was pushed but before offer_sent was written still ends the window, and the late offer_sent is refused', async () => {
+    // Arrange: the favorite's app answers the push at once, while the intake has yet to record `offer_sent`.
+    const send = deps.pusher.send.bind(deps.pusher);
+    let declining: Promise<void> | undefined;
+    deps.pusher.send = async (connectionId, message) => {
+      const result = await send(connectionId, message);
+      if (message.type === 'priority_session_request' && connectionId === phone(favorite) && !declining) {
+        deps.clock.advance(2);
+        declining = decline(message.request_id, favorite);
+        await declining;
+      }
+      return result;
+    };
+
+    // Act
+    const { requestId } = await offeredBooking(deps, favorite);
+
+    // Assert
+    expect(declining).toBeDefined();
+    const booking = await stored(deps, requestId);
+    expect(booking).toMatchObject({ state: 'open', audience: 'everyone', new_request_reason: 'priority_declined', routing_since: at(2) });
+    expect(booking.events.map((e) => e.type)).toEqual(['created', 'declined', 'broadcast_sent']);
+    expect(deps.log.messages('[Decline]')).toEqual([]);
+    expect(deps.timer.timer(requestId)?.due).toBe(at(2 + 1800));
+    await deliverFanOut(deps);
+    expect(receivedTypes(deps, other)).toEqual(['new_request']);
+    expect(receivedTypes(deps, favorite)).toEqual(['priority_session_request']);
   });
 
   it("someone else's decline changes nothing: no push, no timer move, the window stays", async () => {
