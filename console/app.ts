@@ -6,6 +6,9 @@
 import { CustomerView } from './customer-view';
 import { h } from './dom';
 import { MechanicView } from './mechanic-view';
+import { OpsMechanics } from './ops-mechanics';
+import { OpsPending } from './ops-pending';
+import { OpsSettings } from './ops-settings';
 import { OpsView } from './ops-view';
 
 declare global {
@@ -13,12 +16,19 @@ declare global {
     'pd-customer': CustomerView;
     'pd-mechanic': MechanicView;
     'pd-ops': OpsView;
+    'pd-ops-settings': OpsSettings;
+    'pd-ops-mechanics': OpsMechanics;
+    'pd-ops-pending': OpsPending;
   }
 }
 
 customElements.define('pd-customer', CustomerView);
 customElements.define('pd-mechanic', MechanicView);
 customElements.define('pd-ops', OpsView);
+// The ops view's panels.
+customElements.define('pd-ops-settings', OpsSettings);
+customElements.define('pd-ops-mechanics', OpsMechanics);
+customElements.define('pd-ops-pending', OpsPending);
 
 const VIEWS = { customer: 'pd-customer', mechanic: 'pd-mechanic', ops: 'pd-ops' } as const;
 type View = keyof typeof VIEWS;

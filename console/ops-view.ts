@@ -1,25 +1,30 @@
 /**
  * The ops view: what an operator does with the AWS CLI or `npx priority-dispatch`,
- * from the browser. The flag is read and flipped in SSM Parameter Store and the
- * requests' timers listed from EventBridge Scheduler, through the AWS SDK
- * signing with SigV4 against the AWS endpoint (the sandbox's; it answers
- * browsers' CORS as AWS does). Dead letters come from the sandbox's
- * `GET /dev/dead-letters` (in AWS: the SQS queue, which the sandbox does not emulate).
+ * from the browser, through the AWS SDK signing with SigV4 against the AWS
+ * endpoint (console/ops-aws.ts). The flag is read and flipped in SSM Parameter
+ * Store; the settings in effect come from the functions' environment (Lambda,
+ * console/ops-settings.ts); pending requests and connected mechanics from the
+ * table's indexes (DynamoDB, console/ops-pending.ts and console/ops-mechanics.ts);
+ * the requests' timers from EventBridge Scheduler. Dead letters come from the
+ * sandbox's `GET /dev/dead-letters` (in AWS: the SQS queue, which the sandbox
+ * does not emulate). Everything is read again every 5 seconds.
  */
 import { GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { call, config } from './api';
 import { h } from './dom';
+import { awsClientConfig } from './ops-aws';
 
 const REFRESH_EVERY_MS = 5_000;
-/** The sandbox's operator key (README "Operate the sandbox"): it takes any. Against AWS the operator would sign in instead. */
-const SANDBOX_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 /** A page of timers is enough to watch a demo; the CLI lists them all. */
 const MAX_TIMERS = 20;
 
 export class OpsView extends HTMLElement {
-  private readonly ssm = new SSMClient({ endpoint: config.aws.endpoint, region: config.aws.region, credentials: SANDBOX_CREDENTIALS });
-  private readonly scheduler = new SchedulerClient({ endpoint: config.aws.endpoint, region: config.aws.region, credentials: SANDBOX_CREDENTIALS });
+  private readonly ssm = new SSMClient(awsClientConfig);
+  private readonly scheduler = new SchedulerClient(awsClientConfig);
+  private readonly settings = h('pd-ops-settings');
+  private readonly mechanics = h('pd-ops-mechanics');
+  private readonly pending = h('pd-ops-pending');
   private readonly flag = h('strong', { 'data-testid': 'ops-flag' }, '…');
   private readonly flagDetail = h('span', { class: 'muted' });
   private readonly timers = h('tbody', { 'data-testid': 'ops-timers' });
@@ -31,28 +36,39 @@ export class OpsView extends HTMLElement {
     const button = (label: string, testid: string, onclick: () => void) => h('button', { type: 'button', 'data-testid': testid, onclick }, label);
     this.replaceChildren(
       h(
-        'section',
-        { class: 'panel' },
-        h('h2', {}, 'Feature flag'),
-        h('p', {}, h('code', {}, config.aws.flagParameterName), ' = ', this.flag),
-        h('p', {}, this.flagDetail),
+        'div',
+        { class: 'column' },
         h(
-          'div',
-          { class: 'row' },
-          button('Turn on', 'ops-flag-on', () => void this.setFlag(true)),
-          button('Turn off', 'ops-flag-off', () => void this.setFlag(false)),
+          'section',
+          { class: 'panel' },
+          h('h2', {}, 'Feature flag'),
+          h('p', {}, h('code', {}, config.aws.flagParameterName), ' = ', this.flag),
+          h('p', {}, this.flagDetail),
+          h(
+            'div',
+            { class: 'row' },
+            button('Turn on', 'ops-flag-on', () => void this.setFlag(true)),
+            button('Turn off', 'ops-flag-off', () => void this.setFlag(false)),
+          ),
+          h('h2', {}, 'Dead letters'),
+          h('p', {}, this.deadLetters, ' in the queue'),
+          this.error,
         ),
-        h('p', { class: 'muted' }, 'Functions read it through a cache: a change takes effect within the flag cache TTL (10 s by default).'),
-        h('h2', {}, 'Dead letters'),
-        h('p', {}, this.deadLetters, ' in the queue'),
-        this.error,
+        this.settings,
+        this.mechanics,
       ),
       h(
-        'section',
-        { class: 'panel' },
-        h('h2', {}, 'Request timers'),
-        h('p', { class: 'muted' }, `Schedules in ${config.aws.scheduleGroupName}: one per pending request, due when its window or its expiry ends.`),
-        h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'schedule'), h('th', {}, 'at'), h('th', {}, 'due at'))), this.timers),
+        'div',
+        { class: 'column' },
+        this.pending,
+        // The live chart of the business metrics (<metrics-chart>) goes here, between the pending requests and their timers.
+        h(
+          'section',
+          { class: 'panel' },
+          h('h2', {}, 'Request timers'),
+          h('p', { class: 'muted' }, `Schedules in ${config.aws.scheduleGroupName}: one per pending request, due when its window or its expiry ends.`),
+          h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'schedule'), h('th', {}, 'at'), h('th', {}, 'due at'))), this.timers),
+        ),
       ),
     );
     void this.refresh();
@@ -63,13 +79,11 @@ export class OpsView extends HTMLElement {
     clearInterval(this.refresher);
   }
 
+  /** Every panel at once; a read that fails says so here and leaves its panel as it was. */
   private async refresh(): Promise<void> {
-    try {
-      await Promise.all([this.readFlag(), this.readTimers(), this.readDeadLetters()]);
-      this.error.textContent = '';
-    } catch (error) {
-      this.error.textContent = (error as Error).message;
-    }
+    const reads = [this.readFlag(), this.readTimers(), this.readDeadLetters(), this.settings.refresh(), this.mechanics.refresh(), this.pending.refresh()];
+    const failures = (await Promise.allSettled(reads)).filter((read) => read.status === 'rejected');
+    this.error.textContent = failures.map((failure) => (failure.reason as Error).message).join('; ');
   }
 
   private async readFlag(): Promise<void> {

@@ -13,5 +13,12 @@ export interface ConsoleConfig {
     readonly region: string;
     readonly flagParameterName: string;
     readonly scheduleGroupName: string;
+    /** Pending requests and connections are read from it (its `pending-by-audience` and `connections-by-mechanic` indexes). */
+    readonly tableName: string;
+    /**
+     * The function whose environment says the priority window and the flag cache TTL in effect (Lambda
+     * GetFunctionConfiguration): the intake, which reads the flag and opens a booking's first window.
+     */
+    readonly intakeFunctionName: string;
   };
 }

@@ -37,6 +37,15 @@ export interface FunctionSpec {
   readonly memoryMb?: number;
 }
 
+/** A function's timeout when the manifest gives none: API Gateway gives up on an integration after 29 s. */
+export const DEFAULT_FUNCTION_TIMEOUT_SECONDS = 29;
+
+/** The timeout the stack configures and the sandbox enforces. */
+export const timeoutSecondsOf = (spec: FunctionSpec): number => spec.timeoutSeconds ?? DEFAULT_FUNCTION_TIMEOUT_SECONDS;
+
+/** The memory the stack configures (and the sandbox reports): pushing is CPU-bound SDK work (DESIGN §6), and Lambda CPU scales with memory. */
+export const memoryMbOf = (spec: FunctionSpec): number => spec.memoryMb ?? (spec.pushes ? 1024 : 256);
+
 /**
  * Table actions, audited per use case (each line says which calls need them).
  * The sandbox does not enforce IAM, so keep these in step with the adapters.

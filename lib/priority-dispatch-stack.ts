@@ -10,7 +10,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { DEFAULT_FLAG_CACHE_TTL_SECONDS, DEFAULT_PRIORITY_WINDOW_SECONDS, DEFAULT_RECOVERY_DELAY_SECONDS, DEFAULT_REQUEST_TTL_SECONDS } from '../contract/env';
 import { DEFAULT_STAGE, dashboardName, flagParameterName, functionName, STACK_OUTPUTS, scheduleGroupName } from '../contract/naming';
-import { asyncTargets, type FunctionName, type FunctionSpec, functions as manifest, isAsyncTarget } from '../contract/routes';
+import { asyncTargets, type FunctionName, type FunctionSpec, functions as manifest, isAsyncTarget, memoryMbOf, timeoutSecondsOf } from '../contract/routes';
 import { Alarms } from './constructs/alarms';
 import { Apis } from './constructs/apis';
 import { Dashboard } from './constructs/dashboard';
@@ -24,8 +24,6 @@ export const PLACEHOLDER_JWT_ISSUER = 'https://issuer.invalid';
 export const DEFAULT_JWT_AUDIENCE = 'priority-dispatch';
 /** Handlers cache the flag; a flip must reach every container quickly. */
 export const MAX_FLAG_CACHE_TTL = Duration.seconds(15);
-/** A function's timeout when the manifest gives none: API Gateway gives up on an integration after 29 s. */
-export const DEFAULT_FUNCTION_TIMEOUT_SECONDS = 29;
 /** Shortest recovery delay: Scheduler's one-minute precision, and longer than any API invocation (29 s) it must not overtake. */
 export const MIN_RECOVERY_DELAY = Duration.seconds(60);
 /** Longest recovery delay: a customer whose routing died is not kept waiting longer. */
@@ -143,9 +141,8 @@ export class PriorityDispatchStack extends Stack {
         description: spec.description,
         functionName: isAsyncTarget(name) ? functionName(stage, name) : undefined,
         // The async targets run longer than API Gateway's 29 s; the manifest says how long.
-        timeout: Duration.seconds(spec.timeoutSeconds ?? DEFAULT_FUNCTION_TIMEOUT_SECONDS),
-        // Pushing is CPU-bound SDK work (DESIGN §6), and Lambda CPU scales with memory.
-        memorySize: spec.memoryMb ?? (spec.pushes ? 1024 : 256),
+        timeout: Duration.seconds(timeoutSecondsOf(spec)),
+        memorySize: memoryMbOf(spec),
         logRetention: RetentionDays.ONE_MONTH,
         logLevel: props.logLevel,
         removalPolicy,

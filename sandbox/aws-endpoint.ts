@@ -63,7 +63,7 @@ async function route(services: Record<string, AwsService>, req: IncomingMessage,
 
 /**
  * CORS, as AWS's service endpoints answer the SDK running in a browser (the web console's ops view signs its
- * SSM and Scheduler calls there): any origin, the headers the preflight asks for (`*` would not cover
+ * SSM, Scheduler, Lambda and DynamoDB calls there): any origin, the headers the preflight asks for (`*` would not cover
  * Authorization), and the response headers the SDK reads. True when the request was a preflight, now answered.
  */
 function allowBrowsers(req: IncomingMessage, res: ServerResponse): boolean {
@@ -85,7 +85,10 @@ export function operationOf(service: string, req: IncomingMessage): string {
   const target = req.headers['x-amz-target'];
   if (typeof target === 'string') return target.split('.').pop() ?? '';
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-  if (service === 'lambda') return req.method === 'POST' && path.endsWith('/invocations') ? 'Invoke' : '';
+  if (service === 'lambda') {
+    if (req.method === 'POST' && path.endsWith('/invocations')) return 'Invoke';
+    return req.method === 'GET' && path.endsWith('/configuration') ? 'GetFunctionConfiguration' : '';
+  }
   if (service !== 'scheduler') return '';
   const kind = path.startsWith('/schedule-groups') ? 'ScheduleGroup' : path.startsWith('/tags') ? 'Tags' : 'Schedule';
   const one = /^\/(schedules|schedule-groups)\/[^/]+$/.test(path);

@@ -162,14 +162,26 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       dynamodb: dynamodb.handle,
       ssm: ssm.handle,
       scheduler: scheduler.handle,
-      lambda: lambdaApi({ functionOfArn: (arn) => host?.functionOfArn(arn), run: invoke, queue: (fn, payload) => lambdaAsync.invoke(fn, payload) }),
+      lambda: lambdaApi({
+        functionOfArn: (arn) => host?.functionOfArn(arn),
+        run: invoke,
+        queue: (fn, payload) => lambdaAsync.invoke(fn, payload),
+        configuration: (fn) => host!.configuration(fn),
+      }),
     },
     faults,
   });
 
   // The console learns the WebSocket API's address, known once that gateway listens (below).
   let wsUrl = '';
-  const consoleAws = { endpoint: aws.url, region: SANDBOX_REGION, flagParameterName: names.flag, scheduleGroupName: names.group };
+  const consoleAws = {
+    endpoint: aws.url,
+    region: SANDBOX_REGION,
+    flagParameterName: names.flag,
+    scheduleGroupName: names.group,
+    tableName: names.table,
+    intakeFunctionName: lambdaFunctionName(stage, 'intakeStart'),
+  };
   const http = await startHttpGateway({
     port: options.httpPort ?? 3000,
     auth,

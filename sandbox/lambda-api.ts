@@ -1,17 +1,22 @@
 /**
- * Lambda's Invoke API on the sandbox's AWS endpoint, so handlers fan work out
+ * Lambda's API on the sandbox's AWS endpoint, so handlers fan work out
  * with `@aws-sdk/client-lambda` (and operators use `aws lambda invoke`) as on
- * AWS (https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html):
- *   POST /2015-03-31/functions/{FunctionName}/invocations
- * `X-Amz-Invocation-Type: Event` queues the event for Lambda's asynchronous
- * invocation (sandbox/lambda-async.ts: retries, on-failure destination) and
- * answers 202; `RequestResponse`, the default, runs the function and answers
- * 200 with its result, or, when it failed, 200 with `X-Amz-Function-Error:
- * Unhandled` and the error as payload; `DryRun` answers 204.
+ * AWS. Two operations:
+ * - Invoke (https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html),
+ *   `POST /2015-03-31/functions/{FunctionName}/invocations`:
+ *   `X-Amz-Invocation-Type: Event` queues the event for Lambda's asynchronous
+ *   invocation (sandbox/lambda-async.ts: retries, on-failure destination) and
+ *   answers 202; `RequestResponse`, the default, runs the function and answers
+ *   200 with its result, or, when it failed, 200 with `X-Amz-Function-Error:
+ *   Unhandled` and the error as payload; `DryRun` answers 204.
+ * - GetFunctionConfiguration (https://docs.aws.amazon.com/lambda/latest/api/API_GetFunctionConfiguration.html),
+ *   `GET /2015-03-31/functions/{FunctionName}/configuration`: the function's
+ *   settings and environment, as `aws lambda get-function-configuration` shows
+ *   them (the web console's ops view reads the priority window there).
  */
 import type { FunctionName } from '../contract/routes';
 import { AwsError, send, type AwsService } from './aws-wire';
-import { InvocationError } from './lambda-host';
+import { type FunctionConfiguration, InvocationError } from './lambda-host';
 import { SANDBOX_ACCOUNT, SANDBOX_REGION } from './account';
 
 /** The payload quotas API_Invoke documents: 6 MB synchronous, 1 MB asynchronous (256 KB until October 2025). */
@@ -28,11 +33,23 @@ export interface LambdaApiOptions {
   run: (name: FunctionName, payload: unknown) => Promise<unknown>;
   /** Queues an asynchronous invocation: `AsyncInvoker.invoke`. */
   queue: (name: FunctionName, payload: unknown) => void;
+  /** The function's configuration: `LambdaHost.configuration`. */
+  configuration: (name: FunctionName) => FunctionConfiguration;
 }
 
 export function lambdaApi(options: LambdaApiOptions): AwsService {
+  /** The function a path's `{FunctionName}` names, or AWS's 404. The sandbox has one version of each function: any qualifier (`:$LATEST`, an alias) names it. */
+  const functionNamed = (encoded: string): FunctionName => {
+    const arn = fullArn(decodeURIComponent(encoded));
+    const fn = options.functionOfArn(arn);
+    if (!fn) throw new AwsError(404, 'ResourceNotFoundException', `Function not found: ${arn}`);
+    return fn;
+  };
+
   return async (req, res, body) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const configuration = /^\/2015-03-31\/functions\/([^/]+)\/configuration$/.exec(path);
+    if (req.method === 'GET' && configuration) return send(res, 200, options.configuration(functionNamed(configuration[1]!)));
     const route = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(path);
     if (req.method !== 'POST' || !route) throw new AwsError(404, 'UnknownOperationException', `The sandbox does not emulate ${req.method} ${path}`);
 
@@ -46,10 +63,7 @@ export function lambdaApi(options: LambdaApiOptions): AwsService {
       );
     if (body.length > limit) throw new AwsError(413, 'RequestTooLargeException', `Request must be smaller than ${limit} bytes for the Invoke operation`);
 
-    // The sandbox has one version of each function: any qualifier (`:$LATEST`, an alias) names it.
-    const arn = fullArn(decodeURIComponent(route[1]!));
-    const fn = options.functionOfArn(arn);
-    if (!fn) throw new AwsError(404, 'ResourceNotFoundException', `Function not found: ${arn}`);
+    const fn = functionNamed(route[1]!);
 
     let payload: unknown;
     try {

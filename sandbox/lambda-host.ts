@@ -11,11 +11,13 @@
  * Handlers' log lines (stdout and stderr, as Lambda sends both to CloudWatch)
  * come back through `onLogLine`.
  */
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { functionName } from '../contract/naming';
-import { functions, type FunctionName, type FunctionSpec, isAsyncTarget } from '../contract/routes';
+import { functions, type FunctionName, type FunctionSpec, isAsyncTarget, memoryMbOf, timeoutSecondsOf } from '../contract/routes';
 import type { Faults } from './faults';
 import type { RoleCredentials } from './iam';
 import type { CallCounts, Invocation, InvocationResult } from './lambda-container';
@@ -44,6 +46,38 @@ export interface InvocationRecord {
   /** AWS calls it made, by operation. */
   readonly calls: CallCounts;
 }
+
+/**
+ * What Lambda's GetFunctionConfiguration answers about a function
+ * (https://docs.aws.amazon.com/lambda/latest/api/API_GetFunctionConfiguration.html), as far as the sandbox
+ * knows it: the manifest's settings, the environment it gives the function, and the Node.js it really runs on.
+ */
+export interface FunctionConfiguration {
+  readonly FunctionName: string;
+  readonly FunctionArn: string;
+  readonly Runtime: string;
+  readonly Role: string;
+  readonly Handler: string;
+  readonly CodeSize: number;
+  readonly Description: string;
+  readonly Timeout: number;
+  readonly MemorySize: number;
+  /** ISO 8601 as Lambda writes it (`2026-11-27T10:00:00.000+0000`): here, when the sandbox started. */
+  readonly LastModified: string;
+  readonly Version: '$LATEST';
+  readonly Environment: { readonly Variables: Record<string, string> };
+  readonly State: 'Active';
+  readonly LastUpdateStatus: 'Successful';
+  readonly PackageType: 'Zip';
+  readonly Architectures: readonly string[];
+}
+
+/**
+ * Variables Lambda sets in every execution environment itself ("reserved"): not part of a function's
+ * configuration, so GetFunctionConfiguration leaves them out
+ * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-runtime.html).
+ */
+const RESERVED_VARIABLES = new Set(['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_LAMBDA_INITIALIZATION_TYPE']);
 
 export interface LambdaHostOptions {
   stage: string;
@@ -101,6 +135,8 @@ export class LambdaHost {
   readonly finished: InvocationRecord[] = [];
   private nextId = 1;
   private nextContainer = 1;
+  /** When the functions were "deployed": the sandbox's start. */
+  private readonly deployedAt = new Date();
 
   private constructor(
     private readonly options: LambdaHostOptions,
@@ -130,6 +166,32 @@ export class LambdaHost {
     return (Object.keys(functions) as FunctionName[]).find((name) => arn === this.arnOf(name) || arn.startsWith(`${this.arnOf(name)}:`));
   }
 
+  /** The function's configuration, as GetFunctionConfiguration answers it. */
+  configuration(name: FunctionName): FunctionConfiguration {
+    const spec: FunctionSpec = functions[name];
+    const functionName = lambdaFunctionName(this.options.stage, name);
+    return {
+      FunctionName: functionName,
+      FunctionArn: this.arnOf(name),
+      Runtime: `nodejs${process.versions.node.split('.')[0]}.x`,
+      // The role sandbox/iam.ts gives the function's credentials.
+      Role: `arn:aws:iam::${SANDBOX_ACCOUNT}:role/${name}-role`,
+      // NodejsFunction's handler: the bundle's `handler` export.
+      Handler: 'index.handler',
+      CodeSize: statSync(fileURLToPath(this.bundles[name])).size,
+      Description: spec.description,
+      Timeout: timeoutSecondsOf(spec),
+      MemorySize: memoryMbOf(spec),
+      LastModified: this.deployedAt.toISOString().replace('Z', '+0000'),
+      Version: '$LATEST',
+      Environment: { Variables: Object.fromEntries(Object.entries(this.options.env).filter(([variable]) => !RESERVED_VARIABLES.has(variable))) },
+      State: 'Active',
+      LastUpdateStatus: 'Successful',
+      PackageType: 'Zip',
+      Architectures: [process.arch === 'arm64' ? 'arm64' : 'x86_64'],
+    };
+  }
+
   /** Containers per function now (idle and busy), for tests and the operator. */
   containerCounts(): Partial<Record<FunctionName, number>> {
     return Object.fromEntries([...this.containers].map(([name, list]) => [name, list.length]));
@@ -142,8 +204,7 @@ export class LambdaHost {
     const container = await this.acquire(name);
     const id = this.nextId++;
     // The function's own timeout, as the stack configures it: a handler still running then fails.
-    const spec: FunctionSpec = functions[name];
-    const timeoutSeconds = spec.timeoutSeconds ?? 29;
+    const timeoutSeconds = timeoutSecondsOf(functions[name]);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         // Lambda stops the container of a timed-out invocation: it is not used again.

@@ -1,7 +1,8 @@
 /**
- * The sandbox's Lambda Invoke API, driven by the real `@aws-sdk/client-lambda`
+ * The sandbox's Lambda API, driven by the real `@aws-sdk/client-lambda`
  * (and the real CLI when installed) against a started sandbox: `Event` queues
  * the run, `RequestResponse` answers the function's result or its error,
+ * GetFunctionConfiguration shows a function's settings and environment,
  * and Lambda's exceptions come back as the SDK's classes.
  */
 import { randomUUID } from 'node:crypto';
@@ -9,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  GetFunctionConfigurationCommand,
   InvalidRequestContentException,
   InvokeCommand,
   type InvokeCommandInput,
@@ -18,6 +20,7 @@ import {
   TooManyRequestsException,
 } from '@aws-sdk/client-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ENV } from '../../contract/env';
 import type { Sandbox } from '../../sandbox/index';
 import { functionArn, lambdaFunctionName } from '../../sandbox/lambda-host';
 import { awsClis } from '../support/aws-cli';
@@ -31,12 +34,16 @@ const FUNCTION = 'getSession';
 const loggedEvent = (marker: string) => ({ headers: { 'x-correlation-id': marker } });
 const ran = (marker: string) => sandbox.logs.some((line) => line.includes(marker));
 
+/** Not the defaults, so the configuration shown is the one this sandbox was started with. */
+const PRIORITY_WINDOW_SECONDS = 42;
+const FLAG_CACHE_TTL_SECONDS = 7;
+
 let sandbox: Sandbox;
 let lambda: LambdaClient;
 let functionName: string;
 
 beforeAll(async () => {
-  sandbox = await startTestSandbox({ seed: false });
+  sandbox = await startTestSandbox({ seed: false, priorityWindowSeconds: PRIORITY_WINDOW_SECONDS, flagCacheTtlSeconds: FLAG_CACHE_TTL_SECONDS });
   lambda = client();
   functionName = lambdaFunctionName(sandbox.stage, FUNCTION);
 });
@@ -169,6 +176,65 @@ describe('Invoke', () => {
   });
 });
 
+describe('GetFunctionConfiguration', () => {
+  const configurationOf = (name: string) => lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name }));
+
+  it("shows a function's settings from the manifest and the environment the sandbox gives it", async () => {
+    // Act
+    const configuration = await configurationOf(lambdaFunctionName(sandbox.stage, 'intakeStart'));
+
+    // Assert
+    expect(configuration).toMatchObject({
+      FunctionName: lambdaFunctionName(sandbox.stage, 'intakeStart'),
+      FunctionArn: functionArn(sandbox.stage, 'intakeStart'),
+      Handler: 'index.handler',
+      Timeout: 29,
+      // It pushes: 1024 MB, as the stack configures it.
+      MemorySize: 1024,
+      Version: '$LATEST',
+      State: 'Active',
+      LastUpdateStatus: 'Successful',
+      PackageType: 'Zip',
+      $metadata: { httpStatusCode: 200 },
+    });
+    expect(configuration.Runtime).toMatch(/^nodejs\d+\.x$/);
+    expect(configuration.CodeSize).toBeGreaterThan(0);
+    expect(configuration.LastModified).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$/);
+    expect(configuration.Environment?.Variables).toMatchObject({
+      [ENV.priorityWindowSeconds]: String(PRIORITY_WINDOW_SECONDS),
+      [ENV.flagCacheTtlSeconds]: String(FLAG_CACHE_TTL_SECONDS),
+      [ENV.tableName]: sandbox.tableName,
+      [ENV.flagParameterName]: sandbox.flagParameterName,
+    });
+    // Lambda sets its reserved variables itself: they are not configuration.
+    expect(configuration.Environment?.Variables).not.toHaveProperty('AWS_REGION');
+  });
+
+  it("gives each function the manifest's own timeout and memory, by name, qualified name or ARN", async () => {
+    // Act
+    const byName = await configurationOf(lambdaFunctionName(sandbox.stage, 'requestTimer'));
+    const qualified = await configurationOf(`${lambdaFunctionName(sandbox.stage, 'requestTimer')}:$LATEST`);
+    const byArn = await configurationOf(functionArn(sandbox.stage, 'requestTimer'));
+
+    // Assert
+    expect(byName).toMatchObject({ Timeout: 180, MemorySize: 256 });
+    expect(qualified.FunctionArn).toBe(byName.FunctionArn);
+    expect(byArn.FunctionArn).toBe(byName.FunctionArn);
+  });
+
+  it('refuses an unknown function with ResourceNotFoundException (404)', async () => {
+    // Act
+    const error = await configurationOf('no-such-function').catch((e: unknown) => e);
+
+    // Assert
+    expect(error).toBeInstanceOf(ResourceNotFoundException);
+    expect(error).toMatchObject({
+      message: 'Function not found: arn:aws:lambda:us-east-1:000000000000:function:no-such-function',
+      $metadata: { httpStatusCode: 404 },
+    });
+  });
+});
+
 const clis = awsClis();
 
 describe('with the real AWS CLI', () => {
@@ -197,6 +263,25 @@ describe('with the real AWS CLI', () => {
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(clis.length === 0)('shows the priority window with `aws lambda get-function-configuration` (every installed CLI)', async () => {
+    for (const cli of clis) {
+      // Act
+      const shown = await cli.run(sandbox.awsUrl, [
+        'lambda',
+        'get-function-configuration',
+        '--function-name',
+        lambdaFunctionName(sandbox.stage, 'intakeStart'),
+      ]);
+      const unknown = await cli.run(sandbox.awsUrl, ['lambda', 'get-function-configuration', '--function-name', 'no-such-function']);
+
+      // Assert
+      expect(shown.code, `${cli.label}: ${shown.stderr}`).toBe(0);
+      expect(JSON.parse(shown.stdout).Environment.Variables[ENV.priorityWindowSeconds], cli.label).toBe(String(PRIORITY_WINDOW_SECONDS));
+      expect(unknown.code, cli.label).not.toBe(0);
+      expect(unknown.stderr, cli.label).toContain('ResourceNotFoundException');
     }
   });
 });

@@ -250,6 +250,9 @@ export async function startSandboxWires(options: {
       invocationOf.set(payload, invocation);
       lambdaAsync.invoke(name, payload);
     },
+    configuration: (name) => {
+      throw new Error(`these tests run ${name} without a LambdaHost: it has no configuration to show`);
+    },
   });
 
   // ---- SSM and Scheduler ----

@@ -26,6 +26,38 @@ describe('ServerClock', () => {
   });
 });
 
+describe('ServerClock from HTTP Date headers', () => {
+  it('narrows the skew to within a second and keeps narrowing with every answer', () => {
+    // Arrange: the server is 90.3 s ahead; its Date headers name whole seconds.
+    const skew = 90_300;
+    const httpDate = (localMs: number) => new Date(Math.floor((localMs + skew) / 1000) * 1000).toUTCString();
+    const clock = new ServerClock();
+    const local = Date.parse('2026-11-28T10:00:00.000Z');
+
+    // Act: answers arriving at different moments of the server's second
+    clock.observeHttpDate(httpDate(local), local);
+    const afterOne = clock.now(local) - local;
+    clock.observeHttpDate(httpDate(local + 1_650), local + 1_650);
+    clock.observeHttpDate(httpDate(local + 3_750), local + 3_750);
+
+    // Assert
+    expect(Math.abs(afterOne - skew)).toBeLessThanOrEqual(500);
+    expect(Math.abs(clock.now(local) - local - skew)).toBeLessThanOrEqual(100);
+  });
+
+  it('starts again when an answer no longer fits (a clock was set), and ignores a missing or bad header', () => {
+    const clock = new ServerClock();
+    const local = Date.parse('2026-11-28T10:00:00.000Z');
+    clock.observeHttpDate('Sat, 28 Nov 2026 10:00:00 GMT', local);
+
+    clock.observeHttpDate('Sat, 28 Nov 2026 10:05:00 GMT', local);
+    clock.observeHttpDate(undefined, local);
+    clock.observeHttpDate('not a date', local);
+
+    expect(clock.now(local)).toBe(Date.parse('2026-11-28T10:05:00.500Z'));
+  });
+});
+
 describe('formatRemaining', () => {
   it.each([
     [27_000, '0:27'],
