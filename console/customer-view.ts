@@ -2,9 +2,11 @@
  * The customer's view: book (plan, concern, vehicle, favorites in order,
  * priority or not) with `POST /intake/start`, then watch each booking live
  * through the customer's WebSocket (`session_status`, and `sessions` after a
- * (re)connect), and cancel with `POST /sessions/{id}/cancel`. It connects
- * as the customer id as soon as it opens and whenever the id changes; the tab
- * remembers the id, so a reload lists the bookings again from `sync`.
+ * (re)connect), complete a paid booking's checkout with
+ * `POST /sessions/{id}/checkout/complete`, and cancel with
+ * `POST /sessions/{id}/cancel`. It connects as the customer id as soon as it
+ * opens and whenever the id changes; the tab remembers the id, so a reload
+ * lists the bookings again from `sync`.
  */
 import type { CustomerStatus } from '../lambdas/domain/customer';
 import type { ServerMessage } from '../lambdas/domain/messages';
@@ -18,6 +20,7 @@ interface Booking {
   /** The favorites this page booked with, in order (none for a booking learnt from `sync`). */
   favorites: readonly string[];
   readonly text: HTMLElement;
+  readonly checkout: HTMLButtonElement;
   readonly cancel: HTMLButtonElement;
 }
 
@@ -172,17 +175,46 @@ export class CustomerView extends HTMLElement {
       return known;
     }
     const text = h('span', { class: 'status', 'data-testid': 'booking-status' });
+    const checkout = h(
+      'button',
+      { type: 'button', 'data-testid': 'booking-checkout', onclick: () => void this.completeCheckout(status.session_id) },
+      'Complete checkout',
+    );
     const cancel = h(
       'button',
       { type: 'button', class: 'secondary', 'data-testid': 'booking-cancel', onclick: () => void this.cancel(status.session_id) },
       'Cancel',
     );
-    const card = h('li', { class: 'card', 'data-testid': 'booking', 'data-session-id': status.session_id }, h('code', {}, status.session_id), text, cancel);
+    const card = h(
+      'li',
+      { class: 'card', 'data-testid': 'booking', 'data-session-id': status.session_id },
+      h('code', {}, status.session_id),
+      text,
+      h('div', { class: 'row' }, checkout, cancel),
+    );
     if (position === 'first') this.list.prepend(card);
     else this.list.append(card);
-    const booking: Booking = { status, favorites: [], text, cancel };
+    const booking: Booking = { status, favorites: [], text, checkout, cancel };
     this.bookings.set(status.session_id, booking);
     return booking;
+  }
+
+  /**
+   * What a payment provider's webhook calls once a paid booking is paid; here the customer stands in
+   * for it. Routing follows: until its first live status, the booking reads "Finding a mechanic…".
+   */
+  private async completeCheckout(sessionId: string): Promise<void> {
+    this.error.textContent = '';
+    try {
+      await call('POST', `/sessions/${encodeURIComponent(sessionId)}/checkout/complete`, undefined, this.customer?.token());
+      const booking = this.bookings.get(sessionId);
+      if (booking?.status.state === 'awaiting_checkout') {
+        booking.status = { session_id: sessionId, state: 'routing' };
+        this.render(sessionId);
+      }
+    } catch (error) {
+      this.error.textContent = (error as Error).message;
+    }
   }
 
   private async cancel(sessionId: string): Promise<void> {
@@ -205,6 +237,7 @@ export class CustomerView extends HTMLElement {
     const remaining = status.expires_at && clock ? clock.remaining(status.expires_at) : undefined;
     booking.text.textContent = customerStatusText(status, booking.favorites, remaining);
     booking.text.dataset.state = status.state;
+    booking.checkout.hidden = status.state !== 'awaiting_checkout';
     booking.cancel.hidden = isFinal(status.state);
   }
 }
