@@ -2,7 +2,11 @@
  * The customer's view: book (plan, concern, vehicle, favorites in order,
  * priority or not) with `POST /intake/start`, then watch each booking live
  * through the customer's WebSocket (`session_status`, and `sessions` after a
- * (re)connect), and cancel with `POST /sessions/{id}/cancel`.
+ * (re)connect), complete a paid booking's checkout with
+ * `POST /sessions/{id}/checkout/complete`, and cancel with
+ * `POST /sessions/{id}/cancel`. It connects as the customer id as soon as it
+ * opens and whenever the id changes; the tab remembers the id, so a reload
+ * lists the bookings again from `sync`.
  */
 import type { CustomerStatus } from '../lambdas/domain/customer';
 import type { ServerMessage } from '../lambdas/domain/messages';
@@ -16,11 +20,33 @@ interface Booking {
   /** The favorites this page booked with, in order (none for a booking learnt from `sync`). */
   favorites: readonly string[];
   readonly text: HTMLElement;
+  readonly checkout: HTMLButtonElement;
   readonly cancel: HTMLButtonElement;
 }
 
+/** The customer this view is connected as. */
+interface Customer {
+  readonly id: string;
+  readonly socket: LiveSocket;
+  /** Settles once connected, or given up on after 10 s (a booking then goes ahead; its status comes with the next connect's `sync`). */
+  readonly connected: Promise<void>;
+  /** The latest token the socket got: the HTTP calls use it too. */
+  token(): string | undefined;
+}
+
+/** Where the tab keeps the customer id across reloads (sessionStorage: one tab, one person, as with the views). */
+const CUSTOMER_ID_KEY = 'priority-dispatch.customer-id';
+
 export class CustomerView extends HTMLElement {
-  private readonly customerId = h('input', { value: 'customer-demo', 'data-testid': 'customer-id', required: true });
+  private readonly customerId = h('input', {
+    value: sessionStorage.getItem(CUSTOMER_ID_KEY) ?? 'customer-demo',
+    'data-testid': 'customer-id',
+    required: true,
+    onchange: () => {
+      const id = this.customerId.value.trim();
+      if (id) void this.connect(id);
+    },
+  });
   private readonly plan = h(
     'select',
     { 'data-testid': 'customer-plan' },
@@ -36,9 +62,7 @@ export class CustomerView extends HTMLElement {
   private readonly error = h('p', { class: 'error', 'data-testid': 'customer-error' });
   private readonly list = h('ul', { class: 'cards', 'data-testid': 'customer-bookings' });
   private readonly bookings = new Map<string, Booking>();
-  private socket: LiveSocket | undefined;
-  private socketSub: string | undefined;
-  private token: string | undefined;
+  private customer: Customer | undefined;
   private ticker: ReturnType<typeof setInterval> | undefined;
 
   connectedCallback(): void {
@@ -63,11 +87,12 @@ export class CustomerView extends HTMLElement {
     );
     this.replaceChildren(form, h('section', { class: 'panel' }, h('h2', {}, 'My bookings'), this.connection, this.list));
     this.ticker = setInterval(() => this.renderAll(), 1000);
+    void this.connect(this.customerId.value.trim());
   }
 
   disconnectedCallback(): void {
     clearInterval(this.ticker);
-    this.socket?.close();
+    this.customer?.socket.close();
   }
 
   private async book(): Promise<void> {
@@ -86,7 +111,7 @@ export class CustomerView extends HTMLElement {
           ...(favorites.length ? { preferred_mechanic_ids: favorites } : {}),
           routing_type: this.priority.checked ? 'priority_broadcast' : 'broadcast',
         },
-        this.token,
+        this.customer?.token(),
       );
       // Its first status may have come over the socket before this answer: then that one stays.
       const booking =
@@ -99,29 +124,34 @@ export class CustomerView extends HTMLElement {
     }
   }
 
-  /** One socket per customer id: booking as someone else reconnects as them. Resolves once connected (or given up on, after 10 s). */
-  private async connect(sub: string): Promise<void> {
-    if (this.socketSub === sub && this.socket) return;
-    this.socket?.close();
+  /** One socket per customer id: booking as someone else reconnects as them, and their list comes from `sync`. */
+  private connect(id: string): Promise<void> {
+    if (this.customer?.id === id) return this.customer.connected;
+    this.customer?.socket.close();
     this.bookings.clear();
     this.list.replaceChildren();
-    this.socketSub = sub;
-    this.token = await devToken(sub);
-    await new Promise<void>((resolve) => {
+    sessionStorage.setItem(CUSTOMER_ID_KEY, id);
+    let token: string | undefined;
+    let settle = (): void => undefined;
+    const connected = new Promise<void>((resolve) => {
+      settle = resolve;
       setTimeout(resolve, 10_000);
-      this.socket = new LiveSocket({
-        // A fresh token for each (re)connect; the HTTP calls use the latest.
-        url: async () => {
-          this.token = await devToken(sub);
-          return wsUrl(this.token, 'customer');
-        },
-        onMessage: (message) => this.onMessage(message),
-        onState: (state, detail) => {
-          this.connection.textContent = state === 'connected' ? `Connected as ${sub}` : `${state}${detail ? `: ${detail}` : ''}`;
-          if (state === 'connected') resolve();
-        },
-      });
     });
+    const socket = new LiveSocket({
+      // A fresh token for each (re)connect.
+      url: async () => {
+        token = await devToken(id);
+        return wsUrl(token, 'customer');
+      },
+      onMessage: (message) => this.onMessage(message),
+      onState: (state, detail) => {
+        this.connection.textContent = state === 'connected' ? `Connected as ${id}` : `${state}${detail ? `: ${detail}` : ''}`;
+        this.connection.dataset.state = state;
+        if (state === 'connected') settle();
+      },
+    });
+    this.customer = { id, socket, connected, token: () => token };
+    return connected;
   }
 
   private onMessage(message: ServerMessage): void {
@@ -145,23 +175,52 @@ export class CustomerView extends HTMLElement {
       return known;
     }
     const text = h('span', { class: 'status', 'data-testid': 'booking-status' });
+    const checkout = h(
+      'button',
+      { type: 'button', 'data-testid': 'booking-checkout', onclick: () => void this.completeCheckout(status.session_id) },
+      'Complete checkout',
+    );
     const cancel = h(
       'button',
       { type: 'button', class: 'secondary', 'data-testid': 'booking-cancel', onclick: () => void this.cancel(status.session_id) },
       'Cancel',
     );
-    const card = h('li', { class: 'card', 'data-testid': 'booking', 'data-session-id': status.session_id }, h('code', {}, status.session_id), text, cancel);
+    const card = h(
+      'li',
+      { class: 'card', 'data-testid': 'booking', 'data-session-id': status.session_id },
+      h('code', {}, status.session_id),
+      text,
+      h('div', { class: 'row' }, checkout, cancel),
+    );
     if (position === 'first') this.list.prepend(card);
     else this.list.append(card);
-    const booking: Booking = { status, favorites: [], text, cancel };
+    const booking: Booking = { status, favorites: [], text, checkout, cancel };
     this.bookings.set(status.session_id, booking);
     return booking;
+  }
+
+  /**
+   * What a payment provider's webhook calls once a paid booking is paid; here the customer stands in
+   * for it. Routing follows: until its first live status, the booking reads "Finding a mechanic…".
+   */
+  private async completeCheckout(sessionId: string): Promise<void> {
+    this.error.textContent = '';
+    try {
+      await call('POST', `/sessions/${encodeURIComponent(sessionId)}/checkout/complete`, undefined, this.customer?.token());
+      const booking = this.bookings.get(sessionId);
+      if (booking?.status.state === 'awaiting_checkout') {
+        booking.status = { session_id: sessionId, state: 'routing' };
+        this.render(sessionId);
+      }
+    } catch (error) {
+      this.error.textContent = (error as Error).message;
+    }
   }
 
   private async cancel(sessionId: string): Promise<void> {
     this.error.textContent = '';
     try {
-      await call('POST', `/sessions/${encodeURIComponent(sessionId)}/cancel`, undefined, this.token);
+      await call('POST', `/sessions/${encodeURIComponent(sessionId)}/cancel`, undefined, this.customer?.token());
     } catch (error) {
       this.error.textContent = (error as Error).message;
     }
@@ -174,9 +233,11 @@ export class CustomerView extends HTMLElement {
   private render(sessionId: string): void {
     const booking = this.bookings.get(sessionId)!;
     const { status } = booking;
-    const remaining = status.expires_at && this.socket ? this.socket.clock.remaining(status.expires_at) : undefined;
+    const clock = this.customer?.socket.clock;
+    const remaining = status.expires_at && clock ? clock.remaining(status.expires_at) : undefined;
     booking.text.textContent = customerStatusText(status, booking.favorites, remaining);
     booking.text.dataset.state = status.state;
+    booking.checkout.hidden = status.state !== 'awaiting_checkout';
     booking.cancel.hidden = isFinal(status.state);
   }
 }

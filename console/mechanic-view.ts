@@ -5,7 +5,7 @@
  * README "Delivery: at least once" asks: by request id, and a request once
  * taken never comes back.
  */
-import type { Offer, ServerMessage } from '../lambdas/domain/messages';
+import type { Offer, OffersMessage, ServerMessage } from '../lambdas/domain/messages';
 import { devToken, wsUrl } from './api';
 import { formatRemaining } from './clock';
 import { field, h } from './dom';
@@ -27,6 +27,8 @@ export class MechanicView extends HTMLElement {
   private readonly offers = new Map<string, Shown>();
   /** Requests seen taken: a retried delivery of their offer may still arrive and must be ignored. */
   private readonly taken = new Set<string>();
+  /** Offers shown before the latest (re)connect that nothing since has confirmed: the answer to its `sync` says which still stand. */
+  private unconfirmed = new Set<string>();
   private socket: LiveSocket | undefined;
   private ticker: ReturnType<typeof setInterval> | undefined;
 
@@ -76,6 +78,7 @@ export class MechanicView extends HTMLElement {
       onState: (state, detail) => {
         this.connection.textContent = state === 'connected' ? `Connected as ${who}` : `${state}${detail ? `: ${detail}` : ''}`;
         this.connection.dataset.state = state;
+        if (state === 'connected') this.unconfirmed = new Set(this.offers.keys());
       },
     });
   }
@@ -99,6 +102,7 @@ export class MechanicView extends HTMLElement {
       case 'offers':
         this.availability.textContent = message.paused ? 'Paused' : 'Available';
         for (const offer of message.offers) this.show(offer);
+        this.dropUnlisted(message);
         return;
       case 'request_taken':
         this.taken.add(message.request_id);
@@ -127,6 +131,7 @@ export class MechanicView extends HTMLElement {
 
   /** Adds an offer or updates it (a favorite's lapsed window comes back as the open request). */
   private show(offer: Omit<Offer, 'session_id'>): void {
+    this.unconfirmed.delete(offer.request_id);
     if (this.taken.has(offer.request_id)) return;
     const known = this.offers.get(offer.request_id);
     if (known) {
@@ -165,6 +170,20 @@ export class MechanicView extends HTMLElement {
       badge,
     });
     this.renderCountdowns();
+  }
+
+  /**
+   * An offer shown before this connection and missing from its `sync` answer was taken, cancelled or
+   * expired while the socket was away (its `request_taken` went nowhere), so it goes. A truncated
+   * answer leaves out only offers expiring after its last one: those may still stand.
+   */
+  private dropUnlisted(answer: OffersMessage): void {
+    const lastListed = answer.offers.at(-1)?.expires_at ?? '';
+    for (const id of this.unconfirmed) {
+      const offer = this.offers.get(id);
+      if (offer && (!answer.truncated || offer.expires_at <= lastListed)) this.drop(id);
+    }
+    this.unconfirmed.clear();
   }
 
   /** A declined request is never offered to this mechanic again (README "decline"), so it leaves the list now. */
