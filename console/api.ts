@@ -1,8 +1,10 @@
 /**
- * The public APIs as the console reaches them: the HTTP API on this page's
- * own origin, and the WebSocket API whose address the sandbox writes into
- * index.html. Tokens come from the sandbox's dev issuer (`POST /dev/token`),
- * exactly as a developer gets one with curl; a real app would sign in instead.
+ * The public APIs as the console reaches them, at the addresses written into
+ * index.html: the HTTP API (the sandbox's is this page's own origin; a
+ * deployed console's is another, which allows it by CORS) and the WebSocket
+ * API. Tokens come from the sandbox's dev issuer (`POST /dev/token`), exactly
+ * as a developer gets one with curl; a deployed console has no such issuer,
+ * so its users paste a token from theirs (a real app would sign in instead).
  */
 import type { ConsoleConfig } from '../contract/console';
 
@@ -14,7 +16,7 @@ export class ApiError extends Error {}
 
 /** A JSON call to the HTTP API; an error answer (`{"error":{code,message}}` or API Gateway's `{"message"}`) throws its message. */
 export async function call<T>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
-  const response = await fetch(path, {
+  const response = await fetch(`${config.httpApiUrl.replace(/\/$/, '')}${path}`, {
     method,
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -30,6 +32,17 @@ export async function call<T>(method: string, path: string, body?: unknown, toke
 
 /** A sandbox dev token for `sub` (any id; the sandbox seeds the demo ones). */
 export async function devToken(sub: string): Promise<string> {
+  if (config.mode !== 'sandbox') throw new ApiError('only the sandbox issues dev tokens: paste a token from your issuer');
   const { token } = await call<{ token: string }>('POST', '/dev/token', { sub });
   return token;
+}
+
+/** The `sub` of a pasted JWT, only to say whom it connects as (the server checks the token; this does not). */
+export function subjectOf(token: string): string | undefined {
+  try {
+    const payload = JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as { sub?: unknown };
+    return typeof payload.sub === 'string' ? payload.sub : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -6,7 +6,7 @@
  */
 import type { CustomerStatus } from '../lambdas/domain/customer';
 import type { ServerMessage } from '../lambdas/domain/messages';
-import { call, devToken, wsUrl } from './api';
+import { call, devToken, subjectOf, wsUrl } from './api';
 import { LiveSocket } from './live-socket';
 import { field, h } from './dom';
 import { customerStatusText, isFinal } from './status-text';
@@ -21,6 +21,7 @@ interface Booking {
 
 export class CustomerView extends HTMLElement {
   private readonly customerId = h('input', { value: 'customer-demo', 'data-testid': 'customer-id', required: true });
+  private readonly pasted = h('textarea', { rows: '2', placeholder: 'eyJhbGciOi…', 'data-testid': 'customer-token' });
   private readonly plan = h(
     'select',
     { 'data-testid': 'customer-plan' },
@@ -37,7 +38,8 @@ export class CustomerView extends HTMLElement {
   private readonly list = h('ul', { class: 'cards', 'data-testid': 'customer-bookings' });
   private readonly bookings = new Map<string, Booking>();
   private socket: LiveSocket | undefined;
-  private socketSub: string | undefined;
+  /** Whom the socket is for: the pasted token, else the customer id. */
+  private socketKey: string | undefined;
   private token: string | undefined;
   private ticker: ReturnType<typeof setInterval> | undefined;
 
@@ -53,6 +55,7 @@ export class CustomerView extends HTMLElement {
       },
       h('h2', {}, 'Book a session'),
       field('Customer id', this.customerId),
+      field('or paste a token', this.pasted),
       field('Plan', this.plan),
       field('Concern', this.concern),
       h('fieldset', {}, h('legend', {}, 'Vehicle (optional)'), field('Make', this.make), field('Model', this.model), field('Year', this.year)),
@@ -74,7 +77,7 @@ export class CustomerView extends HTMLElement {
     this.error.textContent = '';
     const favorites = this.favorites.map((input) => input.value.trim()).filter(Boolean);
     try {
-      await this.connect(this.customerId.value.trim());
+      await this.connect(this.customerId.value.trim(), this.pasted.value.trim());
       const vehicle = { make: this.make.value.trim(), model: this.model.value.trim(), year: Number(this.year.value) };
       const answer = await call<{ session_id: string; status: string }>(
         'POST',
@@ -99,20 +102,23 @@ export class CustomerView extends HTMLElement {
     }
   }
 
-  /** One socket per customer id: booking as someone else reconnects as them. Resolves once connected (or given up on, after 10 s). */
-  private async connect(sub: string): Promise<void> {
-    if (this.socketSub === sub && this.socket) return;
+  /** One socket per customer (a pasted token's, else a dev token's for the id): booking as someone else reconnects as them. Resolves once connected (or given up on, after 10 s). */
+  private async connect(id: string, pasted: string): Promise<void> {
+    const key = pasted || id;
+    if (this.socketKey === key && this.socket) return;
     this.socket?.close();
+    this.socket = undefined;
     this.bookings.clear();
     this.list.replaceChildren();
-    this.socketSub = sub;
-    this.token = await devToken(sub);
+    this.socketKey = key;
+    const sub = pasted ? (subjectOf(pasted) ?? 'the pasted token') : id;
+    this.token = pasted || (await devToken(sub));
     await new Promise<void>((resolve) => {
       setTimeout(resolve, 10_000);
       this.socket = new LiveSocket({
-        // A fresh token for each (re)connect; the HTTP calls use the latest.
+        // A fresh dev token for each (re)connect (a pasted one as it is); the HTTP calls use the latest.
         url: async () => {
-          this.token = await devToken(sub);
+          this.token = pasted || (await devToken(sub));
           return wsUrl(this.token, 'customer');
         },
         onMessage: (message) => this.onMessage(message),
