@@ -5,17 +5,24 @@
  * Every acknowledgement must carry a real reason and must still match a
  * finding: a stale one would silently pre-approve a future, different problem.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { MIN_REASON_LENGTH } from '../../lib/constructs/nag';
 import { PriorityDispatchStack, type PriorityDispatchStackProps } from '../../lib/priority-dispatch-stack';
 import { TEST_ISSUER, buildApp } from './synth-helpers';
 
+// One assembly directory for every app here, removed afterwards: the console site stages the AWS CLI layer (22 MB) into it.
+const outdir = mkdtempSync(join(tmpdir(), 'priority-dispatch-nag-'));
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
 function nagApp(props: PriorityDispatchStackProps = {}): App {
-  const app = buildApp();
+  const app = buildApp(outdir);
   new PriorityDispatchStack(app, 'PriorityDispatch-dev', { jwtIssuer: TEST_ISSUER, ...props });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return app;
@@ -129,7 +136,7 @@ function findingsWithoutAcknowledgements(props: PriorityDispatchStackProps = {})
   vi.spyOn(Validations.prototype, 'acknowledge').mockImplementation((...rules) => {
     for (const rule of rules) acknowledged.add(rule.id);
   });
-  const app = buildApp();
+  const app = buildApp(outdir);
   new PriorityDispatchStack(app, 'PriorityDispatch-dev', { jwtIssuer: TEST_ISSUER, ...props });
   const findings = new Set(new AwsSolutionsChecks(app).validateScope(app).violations.map((v) => v.ruleName));
   return { acknowledged: [...acknowledged].sort(), findings: [...findings].sort() };
