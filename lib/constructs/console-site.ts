@@ -38,7 +38,7 @@ import { acknowledge, acknowledgeWildcardResource } from './nag';
 export interface ConsoleSiteProps {
   /** Part of the distribution's comment, to tell stages apart in the CloudFront console. */
   readonly stage: string;
-  /** The BucketDeployment function's log group. @default RemovalPolicy.RETAIN */
+  /** Applies to the deployment function's log group (the bucket holds only build output and always goes with the site). @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
 
