@@ -1,7 +1,7 @@
 /**
  * The CDK app: reads context, builds the one stack, runs cdk-nag.
  *   npx cdk synth -c stage=prod -c jwtIssuer=https://auth.example.com -c jwtAudience=priority-dispatch
- * Optional: -c priorityWindowMinutes=10 -c flagCacheTtlSeconds=10
+ * Optional: -c priorityWindowMinutes=10 -c flagCacheTtlSeconds=10 -c consoleSite=true
  */
 import { App, Duration, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -21,6 +21,14 @@ const positiveNumber = (key: string): number | undefined => {
   return value;
 };
 
+/** `-c key=true` arrives as the string "true"; cdk.json may hold a real boolean. */
+const flag = (key: string): boolean | undefined => {
+  const raw = context(key);
+  if (raw === undefined) return undefined;
+  if (raw !== 'true' && raw !== 'false') throw new Error(`context ${key} must be true or false, got "${raw}"`);
+  return raw === 'true';
+};
+
 const stage = context('stage') ?? DEFAULT_STAGE;
 const priorityWindowMinutes = positiveNumber('priorityWindowMinutes');
 const flagCacheTtlSeconds = positiveNumber('flagCacheTtlSeconds');
@@ -33,6 +41,7 @@ new PriorityDispatchStack(app, stackName(stage), {
   jwtAudience: context('jwtAudience'),
   priorityWindow: priorityWindowMinutes === undefined ? undefined : Duration.seconds(Math.round(priorityWindowMinutes * 60)),
   flagCacheTtl: flagCacheTtlSeconds === undefined ? undefined : Duration.seconds(flagCacheTtlSeconds),
+  consoleSite: flag('consoleSite'),
 });
 
 // cdk-nag 3 is a policy-validation plugin: any unacknowledged finding fails synth.

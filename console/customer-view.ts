@@ -10,7 +10,7 @@
  */
 import type { CustomerStatus } from '../lambdas/domain/customer';
 import type { ServerMessage } from '../lambdas/domain/messages';
-import { call, devToken, wsUrl } from './api';
+import { call, devToken, issuesDevTokens, needsPastedToken, subjectOf, wsUrl } from './api';
 import { LiveSocket } from './live-socket';
 import { field, h } from './dom';
 import { customerStatusText, isFinal } from './status-text';
@@ -26,7 +26,8 @@ interface Booking {
 
 /** The customer this view is connected as. */
 interface Customer {
-  readonly id: string;
+  /** Whom the socket is for: the pasted token, else the customer id. */
+  readonly key: string;
   readonly socket: LiveSocket;
   /** Settles once connected, or given up on after 10 s (a booking then goes ahead; its status comes with the next connect's `sync`). */
   readonly connected: Promise<void>;
@@ -42,11 +43,9 @@ export class CustomerView extends HTMLElement {
     value: sessionStorage.getItem(CUSTOMER_ID_KEY) ?? 'customer-demo',
     'data-testid': 'customer-id',
     required: true,
-    onchange: () => {
-      const id = this.customerId.value.trim();
-      if (id) void this.connect(id);
-    },
+    onchange: () => this.reconnect(),
   });
+  private readonly pasted = h('textarea', { rows: '2', placeholder: 'eyJhbGciOi…', 'data-testid': 'customer-token', onchange: () => this.reconnect() });
   private readonly plan = h(
     'select',
     { 'data-testid': 'customer-plan' },
@@ -77,6 +76,7 @@ export class CustomerView extends HTMLElement {
       },
       h('h2', {}, 'Book a session'),
       field('Customer id', this.customerId),
+      field('or paste a token', this.pasted),
       field('Plan', this.plan),
       field('Concern', this.concern),
       h('fieldset', {}, h('legend', {}, 'Vehicle (optional)'), field('Make', this.make), field('Model', this.model), field('Year', this.year)),
@@ -87,7 +87,7 @@ export class CustomerView extends HTMLElement {
     );
     this.replaceChildren(form, h('section', { class: 'panel' }, h('h2', {}, 'My bookings'), this.connection, this.list));
     this.ticker = setInterval(() => this.renderAll(), 1000);
-    void this.connect(this.customerId.value.trim());
+    this.reconnect();
   }
 
   disconnectedCallback(): void {
@@ -99,7 +99,7 @@ export class CustomerView extends HTMLElement {
     this.error.textContent = '';
     const favorites = this.favorites.map((input) => input.value.trim()).filter(Boolean);
     try {
-      await this.connect(this.customerId.value.trim());
+      await this.connect(this.customerId.value.trim(), this.pasted.value.trim());
       const vehicle = { make: this.make.value.trim(), model: this.model.value.trim(), year: Number(this.year.value) };
       const answer = await call<{ session_id: string; status: string }>(
         'POST',
@@ -124,13 +124,29 @@ export class CustomerView extends HTMLElement {
     }
   }
 
-  /** One socket per customer id: booking as someone else reconnects as them, and their list comes from `sync`. */
-  private connect(id: string): Promise<void> {
-    if (this.customer?.id === id) return this.customer.connected;
+  /** Connects as whom the form names now (the pasted token, else the id), when that changed. */
+  private reconnect(): void {
+    const id = this.customerId.value.trim();
+    const pasted = this.pasted.value.trim();
+    if (id || pasted)
+      this.connect(id, pasted).catch((error: Error) => {
+        this.connection.textContent = error.message;
+      });
+  }
+
+  /**
+   * One socket per customer (a pasted token's, else a dev token's for the id): booking as someone else
+   * reconnects as them, and their list comes from `sync`.
+   */
+  private connect(id: string, pasted: string): Promise<void> {
+    if (!pasted && !issuesDevTokens) return needsPastedToken();
+    const key = pasted || id;
+    if (this.customer?.key === key) return this.customer.connected;
     this.customer?.socket.close();
     this.bookings.clear();
     this.list.replaceChildren();
-    sessionStorage.setItem(CUSTOMER_ID_KEY, id);
+    if (!pasted) sessionStorage.setItem(CUSTOMER_ID_KEY, id);
+    const sub = pasted ? (subjectOf(pasted) ?? 'the pasted token') : id;
     let token: string | undefined;
     let settle = (): void => undefined;
     const connected = new Promise<void>((resolve) => {
@@ -138,19 +154,19 @@ export class CustomerView extends HTMLElement {
       setTimeout(resolve, 10_000);
     });
     const socket = new LiveSocket({
-      // A fresh token for each (re)connect.
+      // A fresh dev token for each (re)connect (a pasted one as it is).
       url: async () => {
-        token = await devToken(id);
+        token = pasted || (await devToken(sub));
         return wsUrl(token, 'customer');
       },
       onMessage: (message) => this.onMessage(message),
       onState: (state, detail) => {
-        this.connection.textContent = state === 'connected' ? `Connected as ${id}` : `${state}${detail ? `: ${detail}` : ''}`;
+        this.connection.textContent = state === 'connected' ? `Connected as ${sub}` : `${state}${detail ? `: ${detail}` : ''}`;
         this.connection.dataset.state = state;
         if (state === 'connected') settle();
       },
     });
-    this.customer = { id, socket, connected, token: () => token };
+    this.customer = { key, socket, connected, token: () => token };
     return connected;
   }
 

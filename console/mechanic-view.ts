@@ -6,7 +6,7 @@
  * taken never comes back.
  */
 import type { Offer, OffersMessage, ServerMessage } from '../lambdas/domain/messages';
-import { devToken, wsUrl } from './api';
+import { devToken, subjectOf, wsUrl } from './api';
 import { formatRemaining } from './clock';
 import { field, h } from './dom';
 import { LiveSocket } from './live-socket';
@@ -206,15 +206,5 @@ export class MechanicView extends HTMLElement {
       offer.card.dataset.kind = offer.kind;
       offer.countdown.textContent = left > 0 ? `${formatRemaining(left)} left` : 'time is up';
     }
-  }
-}
-
-/** The `sub` of a pasted JWT, only to say whom it connects as (the server checks the token; this does not). */
-function subjectOf(token: string): string | undefined {
-  try {
-    const payload = JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as { sub?: unknown };
-    return typeof payload.sub === 'string' ? payload.sub : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -26,6 +26,8 @@ export const STACK_OUTPUTS = {
   dashboardUrl: 'DashboardUrl',
   /** Every function's log group, comma-separated: CloudFormation names them, so only the stack can say. */
   logGroupNames: 'LogGroupNames',
+  /** Only with `consoleSite`: the web console's CloudFront address. */
+  consoleUrl: 'ConsoleUrl',
 } as const;
 
 /** Where `npm start` listens by default, and the stage and region it plays. */

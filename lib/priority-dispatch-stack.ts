@@ -2,7 +2,8 @@
  * The whole of priority-dispatch in one stack: the table, the feature flag,
  * one function per manifest entry (contract/routes.ts) with exactly the grants its
  * manifest flags ask for, the request timers (schedule group, scheduler role,
- * dead-letter queue), the two APIs, the alarms and a dashboard of them all.
+ * dead-letter queue), the two APIs, the alarms and a dashboard of them all;
+ * and, when asked, the web console as a static site on CloudFront.
  */
 import { Annotations, Aws, CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
@@ -13,6 +14,7 @@ import { DEFAULT_STAGE, dashboardName, flagParameterName, functionName, STACK_OU
 import { asyncTargets, type FunctionName, type FunctionSpec, functions as manifest, isAsyncTarget, memoryMbOf, timeoutSecondsOf } from '../contract/routes';
 import { Alarms } from './constructs/alarms';
 import { Apis } from './constructs/apis';
+import { ConsoleSite } from './constructs/console-site';
 import { Dashboard } from './constructs/dashboard';
 import { Data } from './constructs/data';
 import { FeatureFlag } from './constructs/flag';
@@ -93,6 +95,15 @@ export interface PriorityDispatchStackProps extends StackProps {
    * @default 'INFO'
    */
   readonly logLevel?: LogLevel;
+  /**
+   * Also deploy the web console (console/) as a static site: a private S3
+   * bucket behind a CloudFront distribution (output `ConsoleUrl`), its page
+   * pointed at this stage's APIs. The HTTP API then allows that origin's
+   * browser calls (CORS). Users paste tokens from the issuer; the ops view
+   * sends operators to the ops CLI.
+   * @default false
+   */
+  readonly consoleSite?: boolean;
 }
 
 export class PriorityDispatchStack extends Stack {
@@ -104,6 +115,8 @@ export class PriorityDispatchStack extends Stack {
   readonly apis: Apis;
   readonly alarms: Alarms;
   readonly dashboard: Dashboard;
+  /** Only with `consoleSite`. */
+  readonly consoleSite?: ConsoleSite;
 
   constructor(scope: Construct, id: string, props: PriorityDispatchStackProps = {}) {
     super(scope, id, props);
@@ -161,6 +174,9 @@ export class PriorityDispatchStack extends Stack {
     });
     for (const name of Object.values(asyncTargets)) this.timers.catchAsyncFailures(functions[name].function);
 
+    // The site's origin goes into the HTTP API's CORS, the APIs' URLs into the site's page: bucket and
+    // distribution first, the files once the APIs exist.
+    this.consoleSite = props.consoleSite ? new ConsoleSite(this, 'ConsoleSite', { stage, removalPolicy }) : undefined;
     this.apis = new Apis(this, 'Apis', {
       stage,
       jwtIssuer,
@@ -168,6 +184,20 @@ export class PriorityDispatchStack extends Stack {
       functions: lambdas,
       removalPolicy,
       manageApiGatewayAccountRole: props.manageApiGatewayAccountRole,
+      browserOrigins: this.consoleSite ? [this.consoleSite.origin] : undefined,
+    });
+    this.consoleSite?.publish({
+      mode: 'aws',
+      stage,
+      httpApiUrl: this.apis.httpStage.url,
+      wsUrl: this.apis.webSocketStage.url,
+      aws: {
+        region: Aws.REGION,
+        flagParameterName: flagParameterName(stage),
+        scheduleGroupName: scheduleGroupName(stage),
+        tableName: this.data.table.tableName,
+        intakeFunctionName: functions.intakeStart.function.functionName,
+      },
     });
 
     // Grants: exactly what each manifest entry lists, nothing more.
@@ -218,6 +248,12 @@ export class PriorityDispatchStack extends Stack {
         specs.map(([name]) => functions[name].logGroup.logGroupName),
       ),
     });
+    if (this.consoleSite) {
+      new CfnOutput(this, STACK_OUTPUTS.consoleUrl, {
+        description: 'The web console (customer, mechanic; ops points to the CLI)',
+        value: this.consoleSite.url,
+      });
+    }
   }
 }
 

@@ -2,28 +2,22 @@
  * The web console as a static site: `console/` bundled by esbuild when it is
  * first asked for (in memory; a sandbox nobody opens the console of, as in
  * most tests, never pays for the build) and served under `/console/` on the
- * HTTP port. In AWS these
- * files would sit in S3 behind CloudFront; here the HTTP gateway answers
- * them before its API routes, and none of them is an API route. The page
- * talks only to the public APIs; the one thing it learns from the sandbox is
- * where the WebSocket API is (a JSON script in index.html), since the test
- * sandboxes pick free ports.
+ * HTTP port. In AWS these files sit in S3 behind CloudFront (the stack's
+ * `consoleSite`); here the HTTP gateway answers them before its API routes,
+ * and none of them is an API route. The page talks only to the public APIs;
+ * the one thing it learns from the sandbox is where the WebSocket API is (a
+ * JSON script in index.html), since the test sandboxes pick free ports.
  */
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { resolve } from 'node:path';
-import { build } from 'esbuild';
 import { CONSOLE_PATH, type ConsoleConfig } from '../contract/console';
-
-const SOURCE = resolve(import.meta.dirname, '..', 'console');
+import { bundleConsole, readConsoleFiles, withConfig } from '../lib/console-bundle';
 
 export type StaticSite = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 /** The handler answers `/console/…` (true) and leaves every other path to the API (false); the app is bundled once, on first request. */
 export function consoleSite(config: () => ConsoleConfig): StaticSite {
   let appJs: Promise<Uint8Array> | undefined;
-  const styleCss = readFileSync(resolve(SOURCE, 'style.css'));
-  const indexHtml = readFileSync(resolve(SOURCE, 'index.html'), 'utf8');
+  const { indexHtml, styleCss } = readConsoleFiles();
 
   return (req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -32,9 +26,9 @@ export function consoleSite(config: () => ConsoleConfig): StaticSite {
     switch (path.slice(CONSOLE_PATH.length)) {
       case '':
       case 'index.html':
-        return file(res, 'text/html; charset=utf-8', indexHtml.replace('<!-- config -->', configScript(config())));
+        return file(res, 'text/html; charset=utf-8', withConfig(indexHtml, config()));
       case 'app.js':
-        appJs ??= bundleApp();
+        appJs ??= bundleConsole('sandbox');
         appJs.then(
           (js) => file(res, 'text/javascript; charset=utf-8', js),
           (error: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`the console did not build: ${String(error)}`),
@@ -48,24 +42,6 @@ export function consoleSite(config: () => ConsoleConfig): StaticSite {
     }
   };
 }
-
-async function bundleApp(): Promise<Uint8Array> {
-  const bundle = await build({
-    entryPoints: [resolve(SOURCE, 'app.ts')],
-    bundle: true,
-    write: false,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    sourcemap: 'inline',
-    logLevel: 'error',
-  });
-  return bundle.outputFiles[0]!.contents;
-}
-
-/** `<` escaped so no value can close the script element. */
-const configScript = (config: ConsoleConfig): string =>
-  `<script id="config" type="application/json">${JSON.stringify(config).replace(/</g, '\\u003c')}</script>`;
 
 function file(res: ServerResponse, contentType: string, body: string | Uint8Array): true {
   // Built once and never changed while it runs: no caching keeps a restarted sandbox's page current.

@@ -187,7 +187,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     auth,
     invoke,
     log: say,
-    staticSite: consoleSite(() => ({ wsUrl, aws: consoleAws })),
+    // The page calls the HTTP API on its own origin (an empty base), whichever host name the browser used.
+    staticSite: consoleSite(() => ({ mode: 'sandbox', stage, httpApiUrl: '', wsUrl, aws: consoleAws })),
     devRoutes: devRoutes({
       auth,
       faults,

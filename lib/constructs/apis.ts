@@ -5,9 +5,9 @@
  * routes); mechanics open the WebSocket API with `?token=`, which the REQUEST
  * authorizer checks on `$connect` before any other route can be reached.
  */
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat, CfnAccount } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CorsHttpMethod, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer, WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -36,6 +36,12 @@ export interface ApisProps {
    * @default true
    */
   readonly manageApiGatewayAccountRole?: boolean;
+  /**
+   * Origins whose pages may call the HTTP API from a browser (CORS), such as
+   * the deployed console's `https://<id>.cloudfront.net`.
+   * @default none: no CORS configuration, so browsers refuse other origins' calls
+   */
+  readonly browserOrigins?: readonly string[];
 }
 
 /** JSON access log lines, using only variables HTTP APIs support. */
@@ -89,6 +95,7 @@ export class Apis extends Construct {
       description: 'priority-dispatch customer and admin API',
       // The default stage is created below, with access logging (cdk-nag APIG1).
       createDefaultStage: false,
+      corsPreflight: props.browserOrigins?.length ? corsFor(props.browserOrigins) : undefined,
     });
     this.httpStage = new HttpStage(this, 'HttpDefaultStage', {
       httpApi: this.httpApi,
@@ -181,6 +188,18 @@ export class Apis extends Construct {
     return account;
   }
 }
+
+/**
+ * API Gateway answers the preflight itself and adds these headers to the integration's answers
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html): the listed origins
+ * only, the methods of the routes, and the two headers the console sends (the JWT and the JSON body's type).
+ */
+const corsFor = (origins: readonly string[]) => ({
+  allowOrigins: [...origins],
+  allowMethods: [...new Set(httpRoutes.map((route) => CorsHttpMethod[route.method]))],
+  allowHeaders: ['authorization', 'content-type'],
+  maxAge: Duration.hours(1),
+});
 
 const capitalize = (name: string): string => name.charAt(0).toUpperCase() + name.slice(1);
 

@@ -12,10 +12,11 @@ export const chromiumMissing = !existsSync(CHROMIUM);
 export const WAIT = { timeout: 60_000 };
 const SCREENSHOTS = process.env.SAVE_SCREENSHOTS === '1' ? resolve(import.meta.dirname, '../../docs/screenshots') : undefined;
 
-export const launchChromium = (): Promise<Browser> =>
+/** Debian's Chromium with the flags a container needs, and any more the test asks for. */
+export const launchChromium = (extraArgs: readonly string[] = []): Promise<Browser> =>
   chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', ...extraArgs],
   });
 
 /** docs/screenshots/<name>.png, when asked for; without `SAVE_SCREENSHOTS=1` the tracked files are left alone. */

@@ -5,18 +5,25 @@
  * Every acknowledgement must carry a real reason and must still match a
  * finding: a stale one would silently pre-approve a future, different problem.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { MIN_REASON_LENGTH } from '../../lib/constructs/nag';
-import { PriorityDispatchStack } from '../../lib/priority-dispatch-stack';
+import { PriorityDispatchStack, type PriorityDispatchStackProps } from '../../lib/priority-dispatch-stack';
 import { TEST_ISSUER, buildApp } from './synth-helpers';
 
-function nagApp(): App {
-  const app = buildApp();
-  new PriorityDispatchStack(app, 'PriorityDispatch-dev', { jwtIssuer: TEST_ISSUER });
+// One assembly directory for every app here, removed afterwards: the console site stages the AWS CLI layer (22 MB) into it.
+const outdir = mkdtempSync(join(tmpdir(), 'priority-dispatch-nag-'));
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+function nagApp(props: PriorityDispatchStackProps = {}): App {
+  const app = buildApp(outdir);
+  new PriorityDispatchStack(app, 'PriorityDispatch-dev', { jwtIssuer: TEST_ISSUER, ...props });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return app;
 }
@@ -66,29 +73,74 @@ describe('cdk-nag AwsSolutions', () => {
   });
 
   it('every acknowledgement still matches a finding, and these are all of them', () => {
-    // Record acknowledgements instead of applying them, then see what cdk-nag finds.
-    const acknowledged = new Set<string>();
-    vi.spyOn(Validations.prototype, 'acknowledge').mockImplementation((...rules) => {
-      for (const rule of rules) acknowledged.add(rule.id);
-    });
-    const app = buildApp();
-    new PriorityDispatchStack(app, 'PriorityDispatch-dev', { jwtIssuer: TEST_ISSUER });
-    const findings = new Set(new AwsSolutionsChecks(app).validateScope(app).violations.map((v) => v.ruleName));
+    const { acknowledged, findings } = findingsWithoutAcknowledgements();
 
-    expect([...acknowledged].sort()).toEqual([...findings].sort());
-    expect([...findings].map((id) => id.replace(/<[A-Za-z]+[0-9A-F]{8}(\.Arn)?>/g, '<Id>')).sort()).toEqual(
-      [
-        // WebSocket routes after $connect: API Gateway only authorizes $connect.
-        'AwsSolutions-APIG4',
-        // The account-level API Gateway logging role uses the AWS managed policy.
-        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-        // Connection ids of this one API stage.
-        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<Id>/dev/*/@connections/*]',
-        // Schedules of this stage's group, named per request at run time.
-        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/priority-dispatch-dev/*]',
-        // The DLQ has no DLQ of its own.
-        'AwsSolutions-SQS3',
-      ].sort(),
-    );
+    expect(acknowledged).toEqual(findings);
+    expect(anonymous(findings)).toEqual(STACK_FINDINGS.sort());
   });
 });
+
+describe('cdk-nag AwsSolutions with the console site (consoleSite: true)', () => {
+  it('reports no unacknowledged error or warning, and synth succeeds with the plugin on', () => {
+    const app = nagApp({ consoleSite: true });
+    const report = new AwsSolutionsChecks(app).validateScope(app);
+    expect(report.violations.map((v) => `${v.severity} ${v.ruleName} @ ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it("every acknowledgement still matches a finding, and these are the stack's and the site's", () => {
+    const { acknowledged, findings } = findingsWithoutAcknowledgements({ consoleSite: true });
+
+    expect(acknowledged).toEqual(findings);
+    expect(anonymous(findings)).toEqual([...STACK_FINDINGS, ...SITE_FINDINGS].sort());
+  });
+});
+
+const STACK_FINDINGS = [
+  // WebSocket routes after $connect: API Gateway only authorizes $connect.
+  'AwsSolutions-APIG4',
+  // The account-level API Gateway logging role uses the AWS managed policy.
+  'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+  // Connection ids of this one API stage.
+  'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<Id>/dev/*/@connections/*]',
+  // Schedules of this stage's group, named per request at run time.
+  'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/priority-dispatch-dev/*]',
+  // The DLQ has no DLQ of its own.
+  'AwsSolutions-SQS3',
+];
+
+const SITE_FINDINGS = [
+  // The site bucket's access log and the distribution's: the APIs keep the logs that matter.
+  'AwsSolutions-S1',
+  'AwsSolutions-CFR3',
+  // No geo restriction, no WAF, the default certificate's TLS policy.
+  'AwsSolutions-CFR1',
+  'AwsSolutions-CFR2',
+  'AwsSolutions-CFR4',
+  // BucketDeployment's handler, as aws-cdk-lib builds and grants it.
+  'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+  'AwsSolutions-IAM5[Action::s3:Abort*]',
+  'AwsSolutions-IAM5[Action::s3:DeleteObject*]',
+  'AwsSolutions-IAM5[Action::s3:GetBucket*]',
+  'AwsSolutions-IAM5[Action::s3:GetObject*]',
+  'AwsSolutions-IAM5[Action::s3:List*]',
+  'AwsSolutions-IAM5[Resource::<Id>/*]',
+  'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]',
+  'AwsSolutions-IAM5[Resource::*]',
+  'AwsSolutions-L1',
+];
+
+/** Records acknowledgements instead of applying them, then asks cdk-nag what it finds: both sorted. */
+function findingsWithoutAcknowledgements(props: PriorityDispatchStackProps = {}): { acknowledged: string[]; findings: string[] } {
+  const acknowledged = new Set<string>();
+  vi.spyOn(Validations.prototype, 'acknowledge').mockImplementation((...rules) => {
+    for (const rule of rules) acknowledged.add(rule.id);
+  });
+  const app = buildApp(outdir);
+  new PriorityDispatchStack(app, 'PriorityDispatch-dev', { jwtIssuer: TEST_ISSUER, ...props });
+  const findings = new Set(new AwsSolutionsChecks(app).validateScope(app).violations.map((v) => v.ruleName));
+  return { acknowledged: [...acknowledged].sort(), findings: [...findings].sort() };
+}
+
+/** Finding ids with logical ids (which change with construct paths) as `<Id>`. */
+const anonymous = (findings: string[]): string[] => findings.map((id) => id.replace(/<[A-Za-z]+[0-9A-F]{8}(\.Arn)?>/g, '<Id>')).sort();

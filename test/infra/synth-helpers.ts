@@ -23,9 +23,10 @@ export interface Built {
 /** cdk.json's context: the feature flags `cdk synth` runs with, so these tests see the template a deploy gets. */
 const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }).context;
 
-export function buildApp(): App {
+/** `outdir`: where synth writes the assembly and its assets (default: a new temporary directory). */
+export function buildApp(outdir?: string): App {
   // `aws:cdk:bundling-stacks: []` skips NodejsFunction bundling: synth in ~1 s.
-  return new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
+  return new App({ outdir, context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
 }
 
 export function buildStack(props: PriorityDispatchStackProps = {}): Built {
