@@ -232,9 +232,14 @@ describe('GetMetricData on metrics extracted from EMF lines', () => {
     ['an unknown statistic', { stat: 'Median' }, 'The value Median for parameter MetricDataQueries.member.1.MetricStat.Stat is not a valid statistic.'],
     ['a trimmed mean, not emulated', { stat: 'tm90' }, 'The sandbox does not emulate the statistic tm90'],
     ['an id with a capital first', { Id: 'Bookings' }, 'The value Bookings for parameter MetricDataQueries.member.1.Id is not matching the expected pattern'],
-    ['an expression', { Expression: 'SUM(METRICS())' }, 'Exactly one element of the MetricStat or the Expression must be set for MetricDataQueries.member.1.'],
+    [
+      'both a MetricStat and an expression',
+      { Expression: 'SUM(METRICS())' },
+      'Exactly one element of the MetricStat or the Expression must be set for MetricDataQueries.member.1.',
+    ],
+    ['metric math, not emulated', { Expression: 'SUM(METRICS())', MetricStat: undefined }, 'The sandbox does not emulate metric math or Metrics Insights'],
   ])('refuses %s with ValidationError (the SDK: ValidationException) naming the member', async (_case, change, message) => {
-    const { stat, ...overrides } = change as { stat?: string; period?: number; Id?: string; Expression?: string };
+    const { stat, ...overrides } = change as { stat?: string; period?: number; Id?: string; Expression?: string; MetricStat?: undefined };
     const query = metricStat('PriorityDispatch', 'BookingsCreated', stat ?? 'Sum', overrides);
 
     const error = await client.send(new GetMetricDataCommand(lastTenMinutes([query]))).catch((e: unknown) => e);
