@@ -70,7 +70,8 @@ const MAX_NAME = 255;
 
 /** A line that is not an EMF document (not JSON, or no `_aws` member) extracts nothing and is not invalid: it is just a log line. */
 export function extractMetrics(line: string): Extraction {
-  if (!line.startsWith('{')) return { metrics: [] };
+  // Most lines are log entries: only a line naming `_aws` is worth parsing.
+  if (!line.startsWith('{') || !line.includes('"_aws"')) return { metrics: [] };
   let root: unknown;
   try {
     root = JSON.parse(line);
