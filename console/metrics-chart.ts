@@ -14,10 +14,11 @@ import { CHART_METRICS, type ChartWindow, chartWindow, formatDuration, perMinute
 import { awsClientConfig } from './ops-aws';
 
 const REFRESH_EVERY_MS = 10_000;
-/** The SVG's own coordinates; it scales to the panel's width. */
-const WIDTH = 760;
-const HEIGHT = 240;
-const PLOT = { left: 40, right: WIDTH - 12, top: 12, bottom: HEIGHT - 28 };
+/** The SVG's own coordinates, about the panel's width so its text keeps its size; it scales to the panel. */
+const WIDTH = 600;
+const HEIGHT = 220;
+/** Room for the counts on the left and for half the last time label on the right. */
+const PLOT = { left: 36, right: WIDTH - 32, top: 12, bottom: HEIGHT - 28 };
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const TIME = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 
@@ -109,7 +110,7 @@ export class MetricsChart extends HTMLElement {
         'g',
         { class: 'tick' },
         svg('line', { x1: PLOT.left, x2: PLOT.right, y1: y(tick), y2: y(tick), stroke: '#d9e2ec' }),
-        svg('text', { x: PLOT.left - 6, y: y(tick) + 4, 'text-anchor': 'end', 'font-size': 11, fill: '#627d98' }, String(tick)),
+        svg('text', { x: PLOT.left - 6, y: y(tick) + 4, 'text-anchor': 'end', 'font-size': 12, fill: '#627d98' }, String(tick)),
       ),
     );
     // A time label every 5 minutes, and the minute under way.
@@ -117,7 +118,7 @@ export class MetricsChart extends HTMLElement {
       .map((minute, index) => ({ minute, index }))
       .filter(({ index }) => index % 5 === (WINDOW_MINUTES - 1) % 5)
       .map(({ minute, index }) =>
-        svg('text', { x: x(index), y: HEIGHT - 8, 'text-anchor': 'middle', 'font-size': 11, fill: '#627d98' }, TIME.format(new Date(minute))),
+        svg('text', { x: x(index), y: HEIGHT - 8, 'text-anchor': 'middle', 'font-size': 12, fill: '#627d98' }, TIME.format(new Date(minute))),
       );
     const lines = CHART_METRICS.map((metric, i) =>
       svg(
