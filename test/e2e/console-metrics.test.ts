@@ -6,32 +6,22 @@
  * functions counted. `SAVE_SCREENSHOTS=1` also writes docs/screenshots/ops-metrics.png.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../sandbox/index';
+import { CHROMIUM, chromiumMissing, launchChromium, screenshot, WAIT } from './browser';
 import { api, MechanicClient, startTestSandbox } from './clients';
 
-const CHROMIUM = '/usr/bin/chromium';
-const missing = !existsSync(CHROMIUM);
-/** Generous: a busy machine makes the browser slow, not the test wrong. */
-const WAIT = { timeout: 60_000 };
-const SCREENSHOTS = process.env.SAVE_SCREENSHOTS === '1' ? resolve(import.meta.dirname, '../../docs/screenshots') : undefined;
-
 // Under CI the browser is installed by .ci/run, so a missing one must fail there, not skip.
-describe.skipIf(missing && !process.env.CI)(
-  missing ? `ops view metrics chart (skipped: ${CHROMIUM} is missing; apt-get install chromium, as .ci/run does)` : 'ops view metrics chart',
+describe.skipIf(chromiumMissing && !process.env.CI)(
+  chromiumMissing ? `ops view metrics chart (skipped: ${CHROMIUM} is missing; apt-get install chromium, as .ci/run does)` : 'ops view metrics chart',
   () => {
     let sandbox: Sandbox;
     let browser: Browser;
 
     beforeAll(async () => {
       sandbox = await startTestSandbox({ flag: 'on', priorityWindowSeconds: 300 });
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-      });
+      browser = await launchChromium();
     });
 
     afterAll(async () => {
@@ -74,7 +64,8 @@ describe.skipIf(missing && !process.env.CI)(
       const points = await ops.locator('polyline[data-metric="BookingsCreated"]').getAttribute('points');
       expect(new Set(points!.split(' ').map((point) => point.split(',')[1])).size).toBeGreaterThan(1);
       expect(await ops.getByTestId('metrics-error').textContent()).toBe('');
-      if (SCREENSHOTS) await ops.screenshot({ path: resolve(SCREENSHOTS, 'ops-metrics.png'), fullPage: true });
+      await screenshot(ops, 'ops-metrics');
+      await ops.close();
     });
   },
 );
