@@ -7,6 +7,7 @@ import { config } from './api';
 import { CustomerView } from './customer-view';
 import { h } from './dom';
 import { MechanicView } from './mechanic-view';
+import { MetricsChart } from './metrics-chart';
 import { OpsMechanics } from './ops-mechanics';
 import { OpsPending } from './ops-pending';
 import { OpsSettings } from './ops-settings';
@@ -20,6 +21,7 @@ declare global {
     'pd-ops-settings': OpsSettings;
     'pd-ops-mechanics': OpsMechanics;
     'pd-ops-pending': OpsPending;
+    'pd-metrics-chart': MetricsChart;
   }
 }
 
@@ -30,6 +32,7 @@ customElements.define('pd-ops', OpsView);
 customElements.define('pd-ops-settings', OpsSettings);
 customElements.define('pd-ops-mechanics', OpsMechanics);
 customElements.define('pd-ops-pending', OpsPending);
+customElements.define('pd-metrics-chart', MetricsChart);
 
 const VIEWS = { customer: 'pd-customer', mechanic: 'pd-mechanic', ops: 'pd-ops' } as const;
 type View = keyof typeof VIEWS;

@@ -5,7 +5,8 @@
  * Store; the settings in effect come from the functions' environment (Lambda,
  * console/ops-settings.ts); pending requests and connected mechanics from the
  * table's indexes (DynamoDB, console/ops-pending.ts and console/ops-mechanics.ts);
- * the requests' timers from EventBridge Scheduler. Dead letters come from the
+ * the requests' timers from EventBridge Scheduler; the business metrics' chart
+ * from CloudWatch (console/metrics-chart.ts). Dead letters come from the
  * sandbox's `GET /dev/dead-letters` (in AWS: the SQS queue, which the sandbox
  * does not emulate). Everything is read again every 5 seconds.
  */
@@ -61,7 +62,7 @@ export class OpsView extends HTMLElement {
         'div',
         { class: 'column' },
         this.pending,
-        // The live chart of the business metrics (<metrics-chart>) goes here, between the pending requests and their timers.
+        h('pd-metrics-chart', { class: 'panel' }),
         h(
           'section',
           { class: 'panel' },

@@ -1,7 +1,7 @@
 /**
  * One AWS endpoint (like LocalStack's :4566) routing each request by the
  * service name in its SigV4 credential scope, so the real SDK and the real
- * CLI reach DynamoDB, SSM, Scheduler and Lambda through `--endpoint-url` alone.
+ * CLI reach DynamoDB, SSM, Scheduler, Lambda and CloudWatch through `--endpoint-url` alone.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { AwsError, readBody, send, sendJsonProtocolError, sendLambdaError, sendRestJsonError, signingService, type AwsService } from './aws-wire';
@@ -63,13 +63,13 @@ async function route(services: Record<string, AwsService>, req: IncomingMessage,
 
 /**
  * CORS, as AWS's service endpoints answer the SDK running in a browser (the web console's ops view signs its
- * SSM, Scheduler, Lambda and DynamoDB calls there): any origin, the headers the preflight asks for (`*` would not cover
- * Authorization), and the response headers the SDK reads. True when the request was a preflight, now answered.
+ * SSM, Scheduler, Lambda, DynamoDB and CloudWatch calls there): any origin, the headers the preflight asks for
+ * (`*` would not cover Authorization), and the response headers the SDK reads. True when the request was a preflight, now answered.
  */
 function allowBrowsers(req: IncomingMessage, res: ServerResponse): boolean {
   if (!req.headers.origin) return false;
   res.setHeader('access-control-allow-origin', '*');
-  res.setHeader('access-control-expose-headers', 'x-amzn-requestid, x-amzn-errortype, x-amz-request-id, date');
+  res.setHeader('access-control-expose-headers', 'x-amzn-requestid, x-amzn-errortype, x-amzn-query-error, x-amz-request-id, date');
   if (req.method !== 'OPTIONS') return false;
   res.writeHead(204, {
     'access-control-allow-methods': 'GET, POST, PUT, DELETE',

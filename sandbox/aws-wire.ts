@@ -76,7 +76,11 @@ export function sendLambdaError(res: ServerResponse, error: AwsError): void {
 }
 
 export function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }): void {
-  const payload = body === undefined ? '' : JSON.stringify(body);
-  res.writeHead(status, { 'x-amzn-requestid': crypto.randomUUID(), 'content-length': Buffer.byteLength(payload), ...headers });
+  sendText(res, status, body === undefined ? '' : JSON.stringify(body), headers);
+}
+
+/** A body already serialized (XML, or JSON written by its protocol's rules), under the request id it may carry too. */
+export function sendText(res: ServerResponse, status: number, payload: string, headers: Record<string, string>, requestId: string = crypto.randomUUID()): void {
+  res.writeHead(status, { 'x-amzn-requestid': requestId, 'content-length': Buffer.byteLength(payload), ...headers });
   res.end(payload);
 }

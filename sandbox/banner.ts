@@ -26,7 +26,7 @@ export function banner({ sandbox, options, flagOn, startedInSeconds, consoleUrl 
     `  HTTP API       ${sandbox.httpUrl}`,
     `  WebSocket API  ${sandbox.wsUrl}?token=<JWT>`,
     `  @connections   ${sandbox.connectionsEndpoint}/@connections/{id}`,
-    `  AWS endpoint   ${sandbox.awsUrl} (dynamodb, ssm, scheduler, lambda)`,
+    `  AWS endpoint   ${sandbox.awsUrl} (dynamodb, ssm, scheduler, lambda, cloudwatch)`,
     `  Flag           ${sandbox.flagParameterName} = ${flagOn}`,
     `  Window         ${window} s per favorite; an open request expires after ${ttl} s`,
     // Only when it differs from AWS's: `exact` is what makes a short demo window end on time.

@@ -15,6 +15,7 @@ import {
 } from '../contract/env';
 import { flagParameterName, SANDBOX_DEFAULTS, sandboxTableName, scheduleGroupName } from '../contract/naming';
 import { startAwsEndpoint } from './aws-endpoint';
+import { CloudWatchService } from './cloudwatch';
 import { consoleSite } from './console-site';
 import { CONSOLE_PATH } from '../contract/console';
 import { DEV_AUDIENCE, DevAuth, type TokenRequest } from './dev-auth';
@@ -156,12 +157,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   });
   /** One dead-letter queue in the stack takes both. */
   const deadLetters = () => [...scheduler.deadLetters(), ...lambdaAsync.deadLetters()];
+  // The business metrics, extracted from the functions' output as CloudWatch Logs extracts them in AWS.
+  const cloudwatch = new CloudWatchService();
   const aws = await startAwsEndpoint({
     port: options.awsPort ?? 4566,
     services: {
       dynamodb: dynamodb.handle,
       ssm: ssm.handle,
       scheduler: scheduler.handle,
+      monitoring: cloudwatch.handle,
       lambda: lambdaApi({
         functionOfArn: (arn) => host?.functionOfArn(arn),
         run: invoke,
@@ -244,6 +248,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     onLogLine: (line) => {
       logs.push(line);
       print(readable(line));
+      const invalid = cloudwatch.ingest(line);
+      if (invalid) say(`cloudwatch: an EMF line gave no metric (${invalid})`);
     },
   });
 
