@@ -8,7 +8,7 @@ import type { Sandbox, SandboxOptions } from './index';
 
 export interface BannerInput {
   readonly sandbox: Pick<Sandbox, 'httpUrl' | 'wsUrl' | 'connectionsEndpoint' | 'awsUrl' | 'flagParameterName' | 'stage' | 'dataDir' | 'demo'>;
-  readonly options: Pick<SandboxOptions, 'priorityWindowSeconds' | 'requestTtlSeconds' | 'schedulerPrecision'>;
+  readonly options: Pick<SandboxOptions, 'priorityWindowSeconds' | 'requestTtlSeconds' | 'schedulerPrecision' | 'throttles'>;
   readonly flagOn: boolean;
   readonly startedInSeconds: number;
   /** The web console's address (omitted: nothing is printed for it). */
@@ -31,6 +31,7 @@ export function banner({ sandbox, options, flagOn, startedInSeconds, consoleUrl 
     `  Window         ${window} s per favorite; an open request expires after ${ttl} s`,
     // Only when it differs from AWS's: `exact` is what makes a short demo window end on time.
     ...(options.schedulerPrecision === 'exact' ? ['  Scheduler      exact: schedules fire at their time (AWS: within its minute)'] : []),
+    ...(options.throttles === 'off' ? ["  Throttles      off: no route is throttled (AWS: the stack's route throttles)"] : []),
     '',
     `Demo customer ${sandbox.demo.customerId}; demo mechanics:`,
     ...mechanics,
