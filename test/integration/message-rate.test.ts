@@ -28,7 +28,7 @@ beforeEach(async () => {
 /** Admits `n` messages of the connection one after another, at the clock's present moment. */
 async function send(connectionId: string, n: number): Promise<boolean[]> {
   const admitted: boolean[] = [];
-  for (let i = 0; i < n; i++) admitted.push(await admitMessage(deps, connectionId));
+  for (let i = 0; i < n; i++) admitted.push(await admitMessage(deps, { connectionId, senderId: 'mech-flood' }));
   return admitted;
 }
 
@@ -45,7 +45,9 @@ describe('admitMessage', () => {
     expect(deps.pusher.sentTo(flooder)).toEqual([
       { type: 'error', code: 'rate_limited', message: 'more than 3 messages in one second: this one and the rest of this second are ignored' },
     ]);
-    expect(deps.log.messages('[RateLimit]')).toHaveLength(1);
+    expect(deps.log.lines.filter((l) => l.message.startsWith('[RateLimit]'))).toEqual([
+      expect.objectContaining({ level: 'WARN', fields: { connectionId: flooder, sender_id: 'mech-flood', limit: 3 } }),
+    ]);
   });
 
   it('starts again at the next second (not one second after the first message), and tells again only if flooded again', async () => {

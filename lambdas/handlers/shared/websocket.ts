@@ -81,7 +81,11 @@ export function messageHandler(deps: Pick<Deps, 'pusher' | 'log'>, run: (event: 
  * past it, the message does nothing (message-rate.ts). Every route that reads or writes the table is one.
  */
 export function countedMessageHandler(deps: MessageRateDeps, run: (event: WebSocketEvent, who: Caller) => Promise<void>) {
-  return routeHandler(deps, (who) => admitMessage(deps, who.connectionId), run);
+  return routeHandler(
+    deps,
+    (who) => admitMessage(deps, { connectionId: who.connectionId, senderId: who.role === 'customer' ? who.customerId : who.mechanicId }),
+    run,
+  );
 }
 
 function routeHandler(
