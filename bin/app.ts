@@ -2,10 +2,13 @@
  * The CDK app: reads context, builds the one stack, runs cdk-nag.
  *   npx cdk synth -c stage=prod -c jwtIssuer=https://auth.example.com -c jwtAudience=priority-dispatch
  * Optional: -c priorityWindowMinutes=10 -c flagCacheTtlSeconds=10 -c consoleSite=true
+ *   -c httpThrottle=100/200 -c intakeThrottle=1/5 -c webSocketThrottle=500/1000 -c acceptDeclineThrottle=100/200 (rate/burst)
+ *   -c messageRateLimit=10
  */
 import { App, Duration, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { DEFAULT_STAGE, stackName } from '../contract/naming';
+import { parseThrottle, type Throttle } from '../contract/throttles';
 import { PriorityDispatchStack } from '../lib/priority-dispatch-stack';
 
 const app = new App();
@@ -29,6 +32,15 @@ const flag = (key: string): boolean | undefined => {
   return raw === 'true';
 };
 
+/** `rate/burst`, e.g. `-c intakeThrottle=0.5/5`. */
+const throttle = (key: string): Throttle | undefined => {
+  const raw = context(key);
+  if (raw === undefined) return undefined;
+  const value = parseThrottle(raw);
+  if (!value) throw new Error(`context ${key} must be rate/burst, like 100/200, got "${raw}"`);
+  return value;
+};
+
 const stage = context('stage') ?? DEFAULT_STAGE;
 const priorityWindowMinutes = positiveNumber('priorityWindowMinutes');
 const flagCacheTtlSeconds = positiveNumber('flagCacheTtlSeconds');
@@ -42,6 +54,11 @@ new PriorityDispatchStack(app, stackName(stage), {
   priorityWindow: priorityWindowMinutes === undefined ? undefined : Duration.seconds(Math.round(priorityWindowMinutes * 60)),
   flagCacheTtl: flagCacheTtlSeconds === undefined ? undefined : Duration.seconds(flagCacheTtlSeconds),
   consoleSite: flag('consoleSite'),
+  httpThrottle: throttle('httpThrottle'),
+  intakeThrottle: throttle('intakeThrottle'),
+  webSocketThrottle: throttle('webSocketThrottle'),
+  acceptDeclineThrottle: throttle('acceptDeclineThrottle'),
+  messageRateLimit: positiveNumber('messageRateLimit'),
 });
 
 // cdk-nag 3 is a policy-validation plugin: any unacknowledged finding fails synth.

@@ -30,6 +30,8 @@ export const ENV = {
   jwtAudience: 'JWT_AUDIENCE',
   /** @default `${JWT_ISSUER}/.well-known/jwks.json` */
   jwksUrl: 'JWKS_URL',
+  /** Messages one WebSocket connection may send per second (the rest of that second are ignored). @default 10 */
+  messageRateLimit: 'MESSAGE_RATE_LIMIT',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -40,3 +42,9 @@ export const DEFAULT_FLAG_CACHE_TTL_SECONDS = 10;
 export const DEFAULT_RECOVERY_DELAY_SECONDS = 120;
 /** An open request nobody accepts expires after 30 minutes. */
 export const DEFAULT_REQUEST_TTL_SECONDS = 1800;
+/**
+ * Messages per second one WebSocket connection may send (fixed one-second windows): a mechanic app sends a handful
+ * at most (an accept, a sync after reconnecting, a ping every few minutes), so 10 leaves room for a retry burst and
+ * stops a client stuck in a loop from turning each of its messages into reads, writes and pushes.
+ */
+export const DEFAULT_MESSAGE_RATE_LIMIT = 10;

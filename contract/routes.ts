@@ -35,6 +35,11 @@ export interface FunctionSpec {
   readonly timeoutSeconds?: number;
   /** Memory (and so CPU). @default 1024 for functions that push (CPU-bound SDK work), else 256 */
   readonly memoryMb?: number;
+  /**
+   * A WebSocket message route that counts each message against the connection's limit (`MESSAGE_RATE_LIMIT`) before
+   * doing anything: its handler is a `countedMessageHandler`, and its table actions include UpdateItem.
+   */
+  readonly countsMessages?: boolean;
 }
 
 /** A function's timeout when the manifest gives none: API Gateway gives up on an integration after 29 s. */
@@ -129,6 +134,7 @@ export const functions = {
     description: 'WebSocket accept: first conditional write wins the request',
     table: MOVES_A_BOOKING,
     pushes: true,
+    countsMessages: true,
     fansOut: true,
     clearsTimers: true,
   },
@@ -137,6 +143,7 @@ export const functions = {
     description: "WebSocket decline: the favorite's decline ends the priority window now",
     table: MOVES_A_BOOKING,
     pushes: true,
+    countsMessages: true,
     fansOut: true,
     setsTimers: true,
   },
@@ -146,13 +153,16 @@ export const functions = {
     // Set `paused` on the mechanic and on each connection (Update), found by a Query of the mechanic's connections.
     table: ['UpdateItem', 'Query'],
     pushes: true,
+    countsMessages: true,
   },
   wsSync: {
     entry: 'lambdas/handlers/ws-sync.ts',
     description: "WebSocket sync: everything a mechanic may act on now (offers), or a customer's latest bookings (sessions), after every reconnect",
-    // Read the mechanic (Get: paused?), Query the pending requests of each of their audiences, read their declines of those by key (BatchGetItem).
-    table: ['GetItem', 'Query', 'BatchGetItem'],
+    // Read the mechanic (Get: paused?), Query the pending requests of each of their audiences, read their declines of those by key (BatchGetItem);
+    // count the message (Update of its per-second counter).
+    table: ['GetItem', 'Query', 'BatchGetItem', 'UpdateItem'],
     pushes: true,
+    countsMessages: true,
   },
   requestTimer: {
     entry: 'lambdas/handlers/request-timer.ts',
@@ -229,6 +239,15 @@ export const webSocketRoutes: readonly WebSocketRoute[] = [
  * (lambdas/handlers/shared/websocket.ts `messageHandler`).
  */
 export const CUSTOMER_ACTIONS: readonly string[] = ['ping', 'sync'];
+
+/**
+ * The functions that count each message against the connection's limit: every message route that reads or writes the
+ * table or fans out. `ping` and `$default` do not count: each does no more than one push back, which a count (one
+ * more write) would double, and their floods are bounded by the stage's route throttle (contract/throttles.ts).
+ */
+export const messageFunctions: readonly FunctionName[] = (Object.keys(functions) as FunctionName[]).filter(
+  (name) => (functions[name] as FunctionSpec).countsMessages,
+);
 
 /** The REQUEST authorizer on `$connect`; a handshake without `?token=` is refused before it runs. */
 export const webSocketAuthorizer = {

@@ -9,9 +9,25 @@ import { Annotations, Aws, CfnOutput, Duration, Fn, RemovalPolicy, Stack, type S
 import { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { DEFAULT_FLAG_CACHE_TTL_SECONDS, DEFAULT_PRIORITY_WINDOW_SECONDS, DEFAULT_RECOVERY_DELAY_SECONDS, DEFAULT_REQUEST_TTL_SECONDS } from '../contract/env';
+import {
+  DEFAULT_FLAG_CACHE_TTL_SECONDS,
+  DEFAULT_MESSAGE_RATE_LIMIT,
+  DEFAULT_PRIORITY_WINDOW_SECONDS,
+  DEFAULT_RECOVERY_DELAY_SECONDS,
+  DEFAULT_REQUEST_TTL_SECONDS,
+} from '../contract/env';
 import { DEFAULT_STAGE, dashboardName, flagParameterName, functionName, STACK_OUTPUTS, scheduleGroupName } from '../contract/naming';
-import { asyncTargets, type FunctionName, type FunctionSpec, functions as manifest, isAsyncTarget, memoryMbOf, timeoutSecondsOf } from '../contract/routes';
+import {
+  asyncTargets,
+  type FunctionName,
+  type FunctionSpec,
+  functions as manifest,
+  isAsyncTarget,
+  memoryMbOf,
+  messageFunctions,
+  timeoutSecondsOf,
+} from '../contract/routes';
+import { DEFAULT_THROTTLES, type Throttle, type Throttles, throttleProblem } from '../contract/throttles';
 import { Alarms } from './constructs/alarms';
 import { Apis } from './constructs/apis';
 import { ConsoleSite } from './constructs/console-site';
@@ -104,6 +120,36 @@ export interface PriorityDispatchStackProps extends StackProps {
    * @default false
    */
   readonly consoleSite?: boolean;
+  /**
+   * Each HTTP API route's throttle but intake's (API Gateway's token bucket per route: `rateLimit` requests/s,
+   * `burstLimit` at once; past it, 429). Size all four against the account's 10,000 requests/s (README "Sizing
+   * the throttles").
+   * @default { rateLimit: 100, burstLimit: 200 }
+   */
+  readonly httpThrottle?: Throttle;
+  /**
+   * `POST /intake/start`'s throttle: every booking may become two pushes to every connected mechanic, which share
+   * the account's quota with everything else.
+   * @default { rateLimit: 1, burstLimit: 5 }
+   */
+  readonly intakeThrottle?: Throttle;
+  /**
+   * Each WebSocket route's throttle but accept's and decline's (`$connect`, `sync`, `ping`, `pause`, `resume`, `$default`).
+   * @default { rateLimit: 500, burstLimit: 1000 }
+   */
+  readonly webSocketThrottle?: Throttle;
+  /**
+   * The throttle of the WebSocket `accept` route, and of `decline` (each its own bucket).
+   * @default { rateLimit: 100, burstLimit: 200 }
+   */
+  readonly acceptDeclineThrottle?: Throttle;
+  /**
+   * Messages one WebSocket connection may send per second (fixed one-second windows); past it the connection gets
+   * one `error` event `rate_limited` and the rest of that second's messages do nothing. API Gateway throttles
+   * routes, not connections: this is counted in the table, so it holds across Lambda containers. Whole, ≥ 1.
+   * @default 10
+   */
+  readonly messageRateLimit?: number;
 }
 
 export class PriorityDispatchStack extends Stack {
@@ -142,6 +188,16 @@ export class PriorityDispatchStack extends Stack {
       );
     }
     const removalPolicy = props.removalPolicy ?? (stage === 'dev' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN);
+    const throttles: Throttles = {
+      http: validThrottle('httpThrottle', props.httpThrottle ?? DEFAULT_THROTTLES.http),
+      intake: validThrottle('intakeThrottle', props.intakeThrottle ?? DEFAULT_THROTTLES.intake),
+      webSocket: validThrottle('webSocketThrottle', props.webSocketThrottle ?? DEFAULT_THROTTLES.webSocket),
+      acceptDecline: validThrottle('acceptDeclineThrottle', props.acceptDeclineThrottle ?? DEFAULT_THROTTLES.acceptDecline),
+    };
+    const messageRateLimit = props.messageRateLimit ?? DEFAULT_MESSAGE_RATE_LIMIT;
+    if (!Number.isInteger(messageRateLimit) || messageRateLimit < 1) {
+      throw new Error(`messageRateLimit must be a whole number ≥ 1, got ${messageRateLimit}`);
+    }
 
     this.data = new Data(this, 'Data', { removalPolicy });
     this.flag = new FeatureFlag(this, 'Flag', { parameterName: flagParameterName(stage) });
@@ -182,6 +238,7 @@ export class PriorityDispatchStack extends Stack {
       jwtIssuer,
       jwtAudience,
       functions: lambdas,
+      throttles,
       removalPolicy,
       manageApiGatewayAccountRole: props.manageApiGatewayAccountRole,
       browserOrigins: this.consoleSite ? [this.consoleSite.origin] : undefined,
@@ -212,6 +269,7 @@ export class PriorityDispatchStack extends Stack {
       if (spec.fansOut) fn.bindFanOut(functions[asyncTargets.fanOut].function);
       if (spec.verifiesJwt) fn.bindJwt(jwtIssuer, jwtAudience);
     }
+    for (const name of messageFunctions) functions[name].bindMessageRateLimit(messageRateLimit);
 
     this.alarms = new Alarms(this, 'Alarms', {
       functions: lambdas,
@@ -262,6 +320,12 @@ function validateSeconds(name: string, value: Duration, min: number, max: number
   if (!Number.isInteger(seconds) || seconds < min || seconds > max) {
     throw new Error(`${name} must be a whole number of seconds between ${min} and ${max}, got ${value.toHumanString()}`);
   }
+}
+
+function validThrottle(name: string, throttle: Throttle): Throttle {
+  const problem = throttleProblem(throttle);
+  if (problem) throw new Error(`${name}: ${problem}`);
+  return throttle;
 }
 
 const capitalize = (name: string): string => name.charAt(0).toUpperCase() + name.slice(1);

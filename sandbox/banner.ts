@@ -8,7 +8,7 @@ import type { Sandbox, SandboxOptions } from './index';
 
 export interface BannerInput {
   readonly sandbox: Pick<Sandbox, 'httpUrl' | 'wsUrl' | 'connectionsEndpoint' | 'awsUrl' | 'flagParameterName' | 'stage' | 'dataDir' | 'demo'>;
-  readonly options: Pick<SandboxOptions, 'priorityWindowSeconds' | 'requestTtlSeconds' | 'schedulerPrecision'>;
+  readonly options: Pick<SandboxOptions, 'priorityWindowSeconds' | 'requestTtlSeconds' | 'schedulerPrecision' | 'throttles'>;
   readonly flagOn: boolean;
   readonly startedInSeconds: number;
   /** The web console's address (omitted: nothing is printed for it). */
@@ -19,6 +19,10 @@ export function banner({ sandbox, options, flagOn, startedInSeconds, consoleUrl 
   const window = options.priorityWindowSeconds ?? DEFAULT_PRIORITY_WINDOW_SECONDS;
   const ttl = options.requestTtlSeconds ?? DEFAULT_REQUEST_TTL_SECONDS;
   const tokenUrl = `${sandbox.httpUrl}/dev/token`;
+  const unlikeAws = [
+    ...(options.schedulerPrecision === 'exact' ? ['schedules fire at their time (AWS: within its minute)'] : []),
+    ...(options.throttles === 'off' ? ['no route throttles'] : []),
+  ];
   const mechanics = sandbox.demo.mechanics.map((m) => `  ${m.id.padEnd(11)} ${m.status.padEnd(9)} ${(m.workshop_id ?? '').padEnd(12)} ${m.name}`.trimEnd());
   const lines = [
     `priority-dispatch sandbox is up in ${startedInSeconds.toFixed(1)} s (stage "${sandbox.stage}")`,
@@ -29,8 +33,8 @@ export function banner({ sandbox, options, flagOn, startedInSeconds, consoleUrl 
     `  AWS endpoint   ${sandbox.awsUrl} (dynamodb, ssm, scheduler, lambda, cloudwatch)`,
     `  Flag           ${sandbox.flagParameterName} = ${flagOn}`,
     `  Window         ${window} s per favorite; an open request expires after ${ttl} s`,
-    // Only when it differs from AWS's: `exact` is what makes a short demo window end on time.
-    ...(options.schedulerPrecision === 'exact' ? ['  Scheduler      exact: schedules fire at their time (AWS: within its minute)'] : []),
+    // Only what differs from AWS: `exact` is what makes a short demo window end on time.
+    ...(unlikeAws.length ? [`  Unlike AWS     ${unlikeAws.join('; ')}`] : []),
     '',
     `Demo customer ${sandbox.demo.customerId}; demo mechanics:`,
     ...mechanics,

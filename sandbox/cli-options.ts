@@ -4,6 +4,8 @@
  * throws, with the usage text.
  */
 import { parseArgs } from 'node:util';
+import { DEFAULT_MESSAGE_RATE_LIMIT } from '../contract/env';
+import { DEFAULT_THROTTLES, formatThrottle, parseThrottle, type Throttle, type Throttles } from '../contract/throttles';
 import type { SandboxOptions } from './index';
 
 export const USAGE = `Usage: npm start -- [options]
@@ -20,6 +22,14 @@ export const USAGE = `Usage: npm start -- [options]
   --async-retry-delays <s>,<s>  Lambda's waits before retrying a failed async invocation (env SANDBOX_ASYNC_RETRY_DELAYS, default 60,120)
   --scheduler-precision aws|exact  when an at(T) schedule fires: aws = a random moment in T's minute, as AWS does;
                           exact = at T (env SANDBOX_SCHEDULER_PRECISION, default aws)
+  --throttle on|off       API Gateway's route throttles, as the stack sets them: past a route's bucket, HTTP 429
+                          {"message":"Too Many Requests"} (env SANDBOX_THROTTLE, default on)
+  --http-throttle <rate>/<burst>           each HTTP route's bucket but intake's (env SANDBOX_HTTP_THROTTLE, default ${formatThrottle(DEFAULT_THROTTLES.http)})
+  --intake-throttle <rate>/<burst>         POST /intake/start's (env SANDBOX_INTAKE_THROTTLE, default ${formatThrottle(DEFAULT_THROTTLES.intake)})
+  --ws-throttle <rate>/<burst>             each WebSocket route's but accept's and decline's (env SANDBOX_WS_THROTTLE, default ${formatThrottle(DEFAULT_THROTTLES.webSocket)})
+  --accept-decline-throttle <rate>/<burst> accept's, and decline's (env SANDBOX_ACCEPT_DECLINE_THROTTLE, default ${formatThrottle(DEFAULT_THROTTLES.acceptDecline)})
+  --message-rate-limit <n>  messages one WebSocket connection may send per second; past it, one error event
+                          rate_limited and the rest of that second is ignored (env SANDBOX_MESSAGE_RATE_LIMIT, default ${DEFAULT_MESSAGE_RATE_LIMIT})
   --in-memory             keep nothing on disk (env SANDBOX_IN_MEMORY=1)
   --data-dir <path>       where state lives (env SANDBOX_DATA_DIR, default .sandbox)
   --help                  this text`;
@@ -44,6 +54,12 @@ export function parseSandboxArgs(args: readonly string[], env: NodeJS.ProcessEnv
         'lambda-concurrency': { type: 'string' },
         'async-retry-delays': { type: 'string' },
         'scheduler-precision': { type: 'string' },
+        throttle: { type: 'string' },
+        'http-throttle': { type: 'string' },
+        'intake-throttle': { type: 'string' },
+        'ws-throttle': { type: 'string' },
+        'accept-decline-throttle': { type: 'string' },
+        'message-rate-limit': { type: 'string' },
         'in-memory': { type: 'boolean' },
         'data-dir': { type: 'string' },
         help: { type: 'boolean' },
@@ -70,6 +86,24 @@ export function parseSandboxArgs(args: readonly string[], env: NodeJS.ProcessEnv
       throw new UsageError(`--${name} must be two waits in seconds, like 60,120; got "${raw}"`);
     return seconds.map((s) => Math.round(s * 1000));
   };
+  /** `rate/burst`, as the stack's props take it. */
+  const throttle = (name: string, envName: string): Throttle | undefined => {
+    const raw = text(name, envName);
+    if (raw === undefined || raw === '') return undefined;
+    const value = parseThrottle(raw);
+    if (!value) throw new UsageError(`--${name} must be <rate>/<burst> (requests per second / at once), like 100/200; got "${raw}"`);
+    return value;
+  };
+  const throttleSwitch = text('throttle', 'SANDBOX_THROTTLE');
+  if (throttleSwitch !== undefined && throttleSwitch !== 'on' && throttleSwitch !== 'off')
+    throw new UsageError(`--throttle must be on or off, got "${throttleSwitch}"`);
+  const given: Partial<Throttles> = {
+    http: throttle('http-throttle', 'SANDBOX_HTTP_THROTTLE'),
+    intake: throttle('intake-throttle', 'SANDBOX_INTAKE_THROTTLE'),
+    webSocket: throttle('ws-throttle', 'SANDBOX_WS_THROTTLE'),
+    acceptDecline: throttle('accept-decline-throttle', 'SANDBOX_ACCEPT_DECLINE_THROTTLE'),
+  };
+  const throttles = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)) as Partial<Throttles>;
   const flag = text('flag', 'SANDBOX_FLAG');
   if (flag !== undefined && flag !== 'on' && flag !== 'off') throw new UsageError(`--flag must be on or off, got "${flag}"`);
   const precision = text('scheduler-precision', 'SANDBOX_SCHEDULER_PRECISION');
@@ -86,6 +120,8 @@ export function parseSandboxArgs(args: readonly string[], env: NodeJS.ProcessEnv
     lambdaConcurrency: number('lambda-concurrency', 'SANDBOX_LAMBDA_CONCURRENCY', 1),
     asyncRetryDelaysMs: delays('async-retry-delays', 'SANDBOX_ASYNC_RETRY_DELAYS'),
     schedulerPrecision: precision as 'aws' | 'exact' | undefined,
+    throttles: throttleSwitch === 'off' ? 'off' : Object.keys(throttles).length ? throttles : undefined,
+    messageRateLimit: number('message-rate-limit', 'SANDBOX_MESSAGE_RATE_LIMIT', 1),
     flag: flag as 'on' | 'off' | undefined,
     inMemory: (values['in-memory'] as boolean | undefined) ?? ['1', 'true'].includes(env.SANDBOX_IN_MEMORY ?? ''),
     dataDir: text('data-dir', 'SANDBOX_DATA_DIR'),

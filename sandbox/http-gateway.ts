@@ -1,8 +1,9 @@
 /**
  * API Gateway HTTP API on one port: the routes of contract/routes.ts, payload
- * v2.0 events, the JWT authorizer (signature against the JWKS, iss, aud,
- * exp, route scopes) and the v2 response mapping, answering unknown routes
- * and oversized payloads as API Gateway does. Also serves the dev token issuer
+ * v2.0 events, the stage's route throttles (429 past a route's bucket), the
+ * JWT authorizer (signature against the JWKS, iss, aud, exp, route scopes) and
+ * the v2 response mapping, answering unknown routes and oversized payloads as
+ * API Gateway does. Also serves the dev token issuer
  * and, apart from the API, the web console's static files (sandbox/console-site.ts).
  */
 import { randomUUID } from 'node:crypto';
@@ -16,6 +17,8 @@ import { DEV_AUDIENCE, type DevAuth } from './dev-auth';
 import { SANDBOX_ACCOUNT } from './account';
 import type { StaticSite } from './console-site';
 import { listen, type Listening } from './listen';
+import { RouteThrottle, TOO_MANY_REQUESTS } from './route-throttle';
+import type { StageThrottles } from '../contract/throttles';
 
 /** API Gateway's own limit on a request payload. */
 export const HTTP_API_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
@@ -29,6 +32,10 @@ export interface HttpGatewayOptions {
   devRoutes?: (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<boolean>;
   /** A static site on the same origin (the console): not part of the API's route table; return false when not handled. */
   staticSite?: StaticSite;
+  /** The stage's route throttles; undefined throttles nothing. */
+  throttles?: StageThrottles;
+  /** The throttles' clock (epoch ms). @default Date.now */
+  now?: () => number;
   log: (line: string) => void;
 }
 
@@ -53,6 +60,7 @@ const API_ID = 'sandboxhttp';
 
 export async function startHttpGateway(options: HttpGatewayOptions): Promise<HttpGateway> {
   const keys = createLocalJWKSet(options.auth.jwks());
+  const throttle = new RouteThrottle(options.throttles, options.now);
   const server: Server = createServer((req, res) => {
     void serve(req, res).catch((error: unknown) => {
       options.log(`http gateway error: ${(error as Error).message}`);
@@ -76,6 +84,8 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     const match = findRoute(method, url.pathname);
     if (match === 'bad_request') return reply(res, 400, { message: 'Bad Request' });
     if (!match) return reply(res, 404, { message: 'Not Found' });
+    // Throttled before the authorizer and the integration run: a refused request costs neither.
+    if (!throttle.take(routeKeyOf(match.route))) return reply(res, TOO_MANY_REQUESTS.status, { message: TOO_MANY_REQUESTS.message });
 
     const claims = await authorize(req, match.route);
     if (claims === 'unauthorized') return reply(res, 401, { message: 'Unauthorized' }, { 'www-authenticate': 'Bearer' });
@@ -127,6 +137,9 @@ function findRoute(method: string, path: string): { route: HttpRoute; pathParame
   return undefined;
 }
 
+/** `POST /intake/start`: how API Gateway names a route (access logs, route settings, the event's `routeKey`). */
+const routeKeyOf = (route: HttpRoute): string => `${route.method} ${route.path}`;
+
 /** `scope` (space separated) or `scp` (array), as API Gateway reads them. */
 const scopesOf = (payload: JWTPayload): string[] =>
   typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : Array.isArray(payload.scp) ? payload.scp.map(String) : [];
@@ -145,7 +158,7 @@ function payloadV2(
   for (const [name, value] of url.searchParams) query[name] = query[name] === undefined ? value : `${query[name]},${value}`;
   const textual = /^(application\/(json|.*\+json|x-www-form-urlencoded|xml)|text\/)/i.test(headers['content-type'] ?? 'application/json');
   const now = new Date();
-  const routeKey = `${method} ${match.route.path}`;
+  const routeKey = routeKeyOf(match.route);
   const scopes = scopesOf(claims);
   const { port } = server.address() as AddressInfo;
   return {

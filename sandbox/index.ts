@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   DEFAULT_FLAG_CACHE_TTL_SECONDS,
+  DEFAULT_MESSAGE_RATE_LIMIT,
   DEFAULT_PRIORITY_WINDOW_SECONDS,
   DEFAULT_RECOVERY_DELAY_SECONDS,
   DEFAULT_REQUEST_TTL_SECONDS,
@@ -34,6 +35,7 @@ import { seedDemoData, type DemoData } from './seed';
 import { SsmService } from './ssm';
 import { startWebSocketGatewayThread } from './websocket-gateway-thread';
 import { SandboxPrincipals } from './iam';
+import { DEFAULT_THROTTLES, httpStageThrottles, type Throttles, webSocketStageThrottles } from '../contract/throttles';
 import { ConflictException, CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 
 export interface SandboxOptions {
@@ -76,6 +78,13 @@ export interface SandboxOptions {
   asyncRetryDelaysMs?: readonly number[];
   /** When an `at(T)` schedule fires: `aws` at a random moment in T's minute, as AWS does; `exact` at T (see scheduler.ts). @default 'aws' */
   schedulerPrecision?: 'aws' | 'exact';
+  /**
+   * Both stages' route throttles, as the stack sets them (contract/throttles.ts): any given here replace the stack's
+   * defaults; `'off'` throttles no route. @default the stack's defaults
+   */
+  throttles?: Partial<Throttles> | 'off';
+  /** Messages one WebSocket connection may send per second before the rest of that second is ignored. @default 10 */
+  messageRateLimit?: number;
 }
 
 export interface Sandbox {
@@ -176,6 +185,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     faults,
   });
 
+  const throttles = options.throttles === 'off' ? undefined : { ...DEFAULT_THROTTLES, ...options.throttles };
+
   // The console learns the WebSocket API's address, known once that gateway listens (below).
   let wsUrl = '';
   const consoleAws = {
@@ -193,6 +204,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     log: say,
     // The page calls the HTTP API on its own origin (an empty base), whichever host name the browser used.
     staticSite: consoleSite(() => ({ mode: 'sandbox', stage, httpApiUrl: '', wsUrl, aws: consoleAws })),
+    throttles: throttles && httpStageThrottles(throttles),
     devRoutes: devRoutes({
       auth,
       faults,
@@ -210,6 +222,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     maxConnectionMs: options.maxConnectionMs,
     faults,
     principals,
+    throttles: throttles && webSocketStageThrottles(throttles),
   });
   wsUrl = ws.url;
 
@@ -233,6 +246,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     [ENV.fanOutFunctionName]: lambdaFunctionName(stage, asyncTargets.fanOut),
     [ENV.recoveryDelaySeconds]: String(options.recoveryDelaySeconds ?? DEFAULT_RECOVERY_DELAY_SECONDS),
     [ENV.requestTtlSeconds]: String(options.requestTtlSeconds ?? DEFAULT_REQUEST_TTL_SECONDS),
+    [ENV.messageRateLimit]: String(options.messageRateLimit ?? DEFAULT_MESSAGE_RATE_LIMIT),
     [ENV.schedulerRoleArn]: `arn:aws:iam::${SANDBOX_ACCOUNT}:role/priority-dispatch-${stage}-scheduler`,
     [ENV.deadLetterQueueArn]: deadLetterQueueArn,
     [ENV.jwtIssuer]: auth.issuer,

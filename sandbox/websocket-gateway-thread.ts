@@ -9,6 +9,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { FunctionName } from '../contract/routes';
+import type { StageThrottles } from '../contract/throttles';
 import type { ActiveFault, FaultService, Faults } from './faults';
 import type { SandboxPrincipals, SerializedPrincipals } from './iam';
 import type { WebSocketGateway, WebSocketGatewayOptions } from './websocket-gateway';
@@ -21,6 +22,7 @@ export interface GatewayThreadData {
   idleTimeoutMs?: number;
   maxConnectionMs?: number;
   principals: SerializedPrincipals;
+  throttles?: StageThrottles;
 }
 
 /** Thread → main. */
@@ -41,7 +43,7 @@ export type ToGateway =
   | { close: true };
 
 export async function startWebSocketGatewayThread(
-  options: Omit<WebSocketGatewayOptions, 'faults' | 'principals'> & { faults?: Faults; principals: SandboxPrincipals },
+  options: Omit<WebSocketGatewayOptions, 'faults' | 'principals' | 'now'> & { faults?: Faults; principals: SandboxPrincipals },
 ): Promise<WebSocketGateway> {
   const data: GatewayThreadData = {
     port: options.port,
@@ -50,6 +52,7 @@ export async function startWebSocketGatewayThread(
     idleTimeoutMs: options.idleTimeoutMs,
     maxConnectionMs: options.maxConnectionMs,
     principals: options.principals.toJSON(),
+    throttles: options.throttles,
   };
   const worker = new Worker(new URL('./websocket-gateway-worker.mjs', import.meta.url), { workerData: data });
   const post = (message: ToGateway): void => worker.postMessage(message);

@@ -32,6 +32,7 @@ try {
     idleTimeoutMs: data.idleTimeoutMs,
     maxConnectionMs: data.maxConnectionMs,
     principals: new SandboxPrincipals(data.principals),
+    throttles: data.throttles,
     log: (line) => post({ log: line }),
     invoke: (fn: FunctionName, event: unknown) => ask((id) => ({ invoke: id, fn, event })),
     faults: {

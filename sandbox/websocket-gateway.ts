@@ -2,7 +2,9 @@
  * API Gateway WebSocket API on one port: the `$connect` REQUEST authorizer
  * (a missing token is refused without calling it), route selection on
  * `$request.body.action` with `$default` for the rest, `$disconnect` on
- * close, idle and lifetime limits, and the `@connections` management
+ * close, the stage's route throttles (a `$connect` past its bucket is refused
+ * 429, a message gets API Gateway's throttling frame and the connection stays
+ * open), idle and lifetime limits, and the `@connections` management
  * endpoint (with or without the `/{stage}` prefix) answering as AWS does:
  * SigV4 checked (403 for a missing or bad signature, AccessDenied for a
  * signer not granted `execute-api:ManageConnections`), 410 +
@@ -19,6 +21,8 @@ import { defaultStatus, type FaultAnswers } from './faults';
 import { SANDBOX_ACCOUNT, SANDBOX_REGION } from './account';
 import type { SandboxPrincipals } from './iam';
 import { verifySignature } from './sigv4';
+import { RouteThrottle, TOO_MANY_REQUESTS } from './route-throttle';
+import type { StageThrottles } from '../contract/throttles';
 
 /** API Gateway's limits: a 128 KB message, 10 minutes idle, 2 hours per connection. */
 export const WEBSOCKET_MAX_MESSAGE_BYTES = 128 * 1024;
@@ -38,6 +42,10 @@ export interface WebSocketGatewayOptions {
   faults?: FaultAnswers;
   /** Whose signatures `@connections` accepts, and what each may do. */
   principals: SandboxPrincipals;
+  /** The stage's route throttles; undefined throttles nothing. */
+  throttles?: StageThrottles;
+  /** The throttles' clock (epoch ms). @default Date.now */
+  now?: () => number;
 }
 
 export interface WebSocketGateway {
@@ -67,6 +75,7 @@ export async function startWebSocketGateway(options: WebSocketGatewayOptions): P
   /** `$disconnect` invocations still running: close() waits for them so no connection item outlives its socket. */
   const disconnecting = new Set<Promise<void>>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: WEBSOCKET_MAX_MESSAGE_BYTES });
+  const throttle = new RouteThrottle(options.throttles, options.now);
   const server: Server = createServer((req, res) => void manage(req, res));
   let domainName = '';
 
@@ -126,6 +135,8 @@ export async function startWebSocketGateway(options: WebSocketGatewayOptions): P
       connectedAt: Date.now(),
       identity: { sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
     };
+    // Throttled before the authorizer runs: a refused handshake costs no invocation.
+    if (!throttle.take('$connect')) return refuse(socket, TOO_MANY_REQUESTS.status, TOO_MANY_REQUESTS.message);
     // The identity source is route.request.querystring.token: without it API Gateway answers 401 itself.
     const token = url.searchParams.get('token');
     if (!token) return refuse(socket, 401, 'Unauthorized');
@@ -207,14 +218,20 @@ export async function startWebSocketGateway(options: WebSocketGatewayOptions): P
       identity: { sourceIp: connection.sourceIp, userAgent: connection.userAgent },
       authorizer: connection.authorizer,
     };
+    // A throttled message reaches no integration; the client is told in API Gateway's own error frame (the shape it
+    // sends for a failed integration, below, with the 429's reason) and the connection stays open.
+    if (!throttle.take(routeKey)) return gatewayError(connection, TOO_MANY_REQUESTS.message, requestContext.requestId);
     try {
       await options.invoke(functionOfRoute.get(routeKey)!, { requestContext, body, isBase64Encoded: isBinary });
     } catch {
       // What API Gateway sends back when the integration fails.
-      if (connection.socket.readyState === WebSocket.OPEN) {
-        connection.socket.send(JSON.stringify({ message: 'Internal server error', connectionId: connection.id, requestId: requestContext.requestId }));
-      }
+      gatewayError(connection, 'Internal server error', requestContext.requestId);
     }
+  }
+
+  /** API Gateway's own answer to a message it could not carry: `{"message", "connectionId", "requestId"}`. */
+  function gatewayError(connection: LiveConnection, message: string, requestId: string): void {
+    if (connection.socket.readyState === WebSocket.OPEN) connection.socket.send(JSON.stringify({ message, connectionId: connection.id, requestId }));
   }
 
   async function onClose(connection: LiveConnection, code: number, reason: string): Promise<void> {

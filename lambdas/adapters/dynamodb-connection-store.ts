@@ -2,12 +2,14 @@ import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDo
 import { CONNECTION_SHARDS, type IndexName } from '../../contract/table-schema';
 import type { CustomerConnection } from '../domain/customer';
 import type { Connection } from '../domain/mechanic';
-import type { ConnectionStore } from '../ports';
+import type { ConnectionStore, MessageCount } from '../ports';
 import { connectionIndex, isConditionFailure, keys, withoutKeys } from './dynamodb-keys';
 
 /** API Gateway closes a WebSocket after 2 hours; a connection item lives a little longer, then TTL sweeps it. */
 const CONNECTION_TTL_SECONDS = 3 * 60 * 60;
 const expiresAtEpoch = (connectedAt: string): number => Math.floor(Date.parse(connectedAt) / 1000) + CONNECTION_TTL_SECONDS;
+/** A second's message count is read only during that second; TTL sweeps it a while later. */
+const MESSAGE_COUNT_TTL_SECONDS = 60;
 
 export class DynamoDbConnectionStore implements ConnectionStore {
   readonly shards = CONNECTION_SHARDS;
@@ -101,6 +103,29 @@ export class DynamoDbConnectionStore implements ConnectionStore {
       );
     } catch (error) {
       if (!isConditionFailure(error)) throw error; // disconnected meanwhile: nothing to update
+    }
+  }
+
+  /**
+   * `ADD messages :one` on the second's own item (created by the first message of that second), refused once the
+   * count is past `limit`: the write that makes it `limit + 1` is the first one over, later ones fail the condition.
+   */
+  async countMessage(connectionId: string, second: number, limit: number): Promise<MessageCount> {
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.messageCount(connectionId, second),
+          UpdateExpression: 'ADD messages :one SET expires_at_epoch = :expires',
+          ConditionExpression: 'attribute_not_exists(messages) OR messages <= :limit',
+          ExpressionAttributeValues: { ':one': 1, ':limit': limit, ':expires': second + MESSAGE_COUNT_TTL_SECONDS },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return (Attributes?.messages as number) <= limit ? 'within' : 'over';
+    } catch (error) {
+      if (isConditionFailure(error)) return 'over_again';
+      throw error;
     }
   }
 

@@ -10,6 +10,11 @@ export const keys = {
   booking: (sessionId: string) => ({ pk: `BOOKING#${sessionId}`, sk: 'BOOKING' }),
   mechanic: (id: string) => ({ pk: `MECHANIC#${id}`, sk: 'MECHANIC' }),
   connection: (id: string) => ({ pk: `CONNECTION#${id}`, sk: 'CONNECTION' }),
+  /**
+   * How many messages a connection sent in one second: an item of its own beside the connection item, so counting
+   * never rewrites the connection item and the three connection indexes that copy it whole.
+   */
+  messageCount: (connectionId: string, second: number) => ({ pk: `CONNECTION#${connectionId}`, sk: `MESSAGES#${second}` }),
   /** One mechanic's decline of one request: apart from the booking, so a booking item never grows with its declines. */
   decline: (sessionId: string, mechanicId: string) => ({ pk: `DECLINES#${sessionId}`, sk: `MECHANIC#${mechanicId}` }),
   declinesOf: (sessionId: string) => `DECLINES#${sessionId}`,

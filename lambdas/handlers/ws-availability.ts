@@ -3,10 +3,10 @@ import { setAvailability } from '../use-cases/mechanics';
 import { wire } from '../wiring';
 import { pusher } from '../wiring/pusher';
 import { table } from '../wiring/table';
-import { messageHandler } from './shared/websocket';
+import { countedMessageHandler } from './shared/websocket';
 
 const deps = wire(table, pusher);
 
-export const handler = messageHandler(deps, async (event, who) => {
+export const handler = countedMessageHandler(deps, async (event, who) => {
   await setAvailability(deps, { mechanicId: who.mechanicId, connectionId: who.connectionId, paused: event.requestContext.routeKey === 'pause' });
 });

@@ -6,11 +6,11 @@ import { pusher } from '../wiring/pusher';
 import { table } from '../wiring/table';
 import { timer } from '../wiring/timer';
 import { parseWith, requestActionSchema } from './shared/schemas';
-import { messageBody, messageHandler } from './shared/websocket';
+import { messageBody, countedMessageHandler } from './shared/websocket';
 
 const deps = wire(table, pusher, fanOut, timer);
 
-export const handler = messageHandler(deps, async (event, who) => {
+export const handler = countedMessageHandler(deps, async (event, who) => {
   const { request_id } = parseWith(requestActionSchema, messageBody(event), 'message');
   await declineRequest(deps, { requestId: request_id, mechanicId: who.mechanicId, connectionId: who.connectionId });
 });

@@ -8,11 +8,11 @@ import { syncMechanic } from '../use-cases/sync';
 import { wire } from '../wiring';
 import { pusher } from '../wiring/pusher';
 import { table } from '../wiring/table';
-import { messageHandler } from './shared/websocket';
+import { countedMessageHandler } from './shared/websocket';
 
 const deps = wire(table, pusher);
 
-export const handler = messageHandler(deps, async (_event, who) => {
+export const handler = countedMessageHandler(deps, async (_event, who) => {
   if (who.role === 'customer') await syncCustomer(deps, who);
   else await syncMechanic(deps, who);
 });

@@ -82,7 +82,15 @@ export interface ConnectionStore {
   /** Stores a customer's connection: listed by `listByCustomer` only, never by mechanic, workshop or shard (no broadcast reaches it). */
   putCustomer(connection: CustomerConnection): Promise<void>;
   listByCustomer(customerId: string): Promise<CustomerConnection[]>;
+  /**
+   * Counts one message the connection sent during `second` (epoch seconds: fixed one-second windows) in one
+   * conditional write, so the count holds across containers: `within` while the second's count stays within
+   * `limit`, `over` for the first message past it, `over_again` for every later one that second.
+   */
+  countMessage(connectionId: string, second: number, limit: number): Promise<MessageCount>;
 }
+
+export type MessageCount = 'within' | 'over' | 'over_again';
 
 export type PushResult = 'sent' | 'gone';
 

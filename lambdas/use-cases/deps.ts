@@ -19,4 +19,6 @@ export interface Deps {
   readonly recoveryDelaySeconds: number;
   /** How long an open request waits for a mechanic before it expires. */
   readonly requestTtlSeconds: number;
+  /** Messages one WebSocket connection may send per second before the rest of that second is ignored. */
+  readonly messageRateLimit: number;
 }

@@ -15,7 +15,13 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { DEFAULT_PRIORITY_WINDOW_SECONDS, DEFAULT_RECOVERY_DELAY_SECONDS, DEFAULT_REQUEST_TTL_SECONDS, ENV } from '../../contract/env';
+import {
+  DEFAULT_MESSAGE_RATE_LIMIT,
+  DEFAULT_PRIORITY_WINDOW_SECONDS,
+  DEFAULT_RECOVERY_DELAY_SECONDS,
+  DEFAULT_REQUEST_TTL_SECONDS,
+  ENV,
+} from '../../contract/env';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../contract/metrics';
 import { loggerPort, metricsPort, observer } from '../adapters/powertools';
 import { Sha256 } from '../adapters/sha256';
@@ -49,11 +55,12 @@ export const log = loggerPort(powertoolsLogger);
 export const observe = observer(powertoolsLogger, powertoolsMetrics);
 
 /** What every function has: no AWS client among it. */
-export type Base = Pick<Deps, 'clock' | 'log' | 'metrics' | 'priorityWindowSeconds' | 'recoveryDelaySeconds' | 'requestTtlSeconds'>;
+export type Base = Pick<Deps, 'clock' | 'log' | 'metrics' | 'priorityWindowSeconds' | 'recoveryDelaySeconds' | 'requestTtlSeconds' | 'messageRateLimit'>;
 
 const priorityWindowSeconds = once(() => numberEnv(ENV.priorityWindowSeconds, DEFAULT_PRIORITY_WINDOW_SECONDS));
 const recoveryDelaySeconds = once(() => numberEnv(ENV.recoveryDelaySeconds, DEFAULT_RECOVERY_DELAY_SECONDS));
 const requestTtlSeconds = once(() => numberEnv(ENV.requestTtlSeconds, DEFAULT_REQUEST_TTL_SECONDS));
+const messageRateLimit = once(() => numberEnv(ENV.messageRateLimit, DEFAULT_MESSAGE_RATE_LIMIT));
 
 const base: Base = {
   clock: systemClock,
@@ -67,6 +74,9 @@ const base: Base = {
   },
   get requestTtlSeconds() {
     return requestTtlSeconds();
+  },
+  get messageRateLimit() {
+    return messageRateLimit();
   },
 };
 

@@ -4,18 +4,30 @@
  * Gateway checks itself (issuer, audience, and the admin scope on admin
  * routes); mechanics open the WebSocket API with `?token=`, which the REQUEST
  * authorizer checks on `$connect` before any other route can be reached.
+ * Both stages are throttled per route (contract/throttles.ts): every route
+ * has the stage's default bucket, intake and accept/decline tighter ones.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat, CfnAccount } from 'aws-cdk-lib/aws-apigateway';
-import { CorsHttpMethod, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  type CfnStage,
+  CorsHttpMethod,
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+  WebSocketApi,
+  WebSocketStage,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer, WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { type FunctionName, WEBSOCKET_ROUTE_SELECTION, httpRoutes, webSocketAuthorizer, webSocketRoutes } from '../../contract/routes';
 import { ADMIN_SCOPE } from '../../contract/scopes';
+import { type StageThrottles, type Throttles, httpStageThrottles, webSocketStageThrottles } from '../../contract/throttles';
 import { acknowledge } from './nag';
 
 export interface ApisProps {
@@ -25,6 +37,8 @@ export interface ApisProps {
   readonly jwtAudience: string;
   /** Every function of the manifest, by name. */
   readonly functions: Readonly<Record<FunctionName, IFunction>>;
+  /** Route throttles of both stages (contract/throttles.ts). */
+  readonly throttles: Throttles;
   /** Applies to the access log groups. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
   /** @default RetentionDays.ONE_MONTH */
@@ -88,6 +102,8 @@ export class Apis extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const retention = props.logRetention ?? RetentionDays.ONE_MONTH;
     const integrationFor = new Map<FunctionName, HttpLambdaIntegration>();
+    /** Each route by its key: a stage's route settings may name only routes that exist, so it waits for them. */
+    const routesByKey = new Map<string, IConstruct>();
 
     // ---- HTTP API: customers and admins -------------------------------------
     this.httpApi = new HttpApi(this, 'HttpApi', {
@@ -97,10 +113,12 @@ export class Apis extends Construct {
       createDefaultStage: false,
       corsPreflight: props.browserOrigins?.length ? corsFor(props.browserOrigins) : undefined,
     });
+    const httpThrottles = httpStageThrottles(props.throttles);
     this.httpStage = new HttpStage(this, 'HttpDefaultStage', {
       httpApi: this.httpApi,
       stageName: '$default',
       autoDeploy: true,
+      throttle: httpThrottles.defaultRoute,
       accessLogSettings: {
         destination: new LogGroupLogDestination(new LogGroup(this, 'HttpAccessLogs', { retention, removalPolicy })),
         format: HTTP_ACCESS_LOG_FORMAT,
@@ -117,14 +135,16 @@ export class Apis extends Construct {
         integration = new HttpLambdaIntegration(`${capitalize(route.function)}Integration`, props.functions[route.function]);
         integrationFor.set(route.function, integration);
       }
-      this.httpApi.addRoutes({
+      const added = this.httpApi.addRoutes({
         path: route.path,
         methods: [HttpMethod[route.method]],
         integration,
         authorizer: jwt,
         authorizationScopes: route.auth === 'admin' ? [ADMIN_SCOPE] : undefined,
       });
+      for (const httpRoute of added) routesByKey.set(`${route.method} ${route.path}`, httpRoute);
     }
+    setRouteThrottles(this.httpStage, httpThrottles, routesByKey);
 
     // ---- WebSocket API: mechanics -------------------------------------------
     this.webSocketApi = new WebSocketApi(this, 'WebSocketApi', {
@@ -141,6 +161,7 @@ export class Apis extends Construct {
         integration: new WebSocketLambdaIntegration(`${routeId(route.routeKey)}Integration`, props.functions[route.function]),
         authorizer: isConnect ? authorizer : undefined,
       });
+      routesByKey.set(route.routeKey, added);
       if (!isConnect) {
         acknowledge(
           added,
@@ -154,16 +175,19 @@ export class Apis extends Construct {
     if (props.manageApiGatewayAccountRole ?? true) {
       accountRegistration = this.registerCloudWatchRole();
     }
+    const webSocketThrottles = webSocketStageThrottles(props.throttles);
     this.webSocketStage = new WebSocketStage(this, 'WebSocketStage', {
       webSocketApi: this.webSocketApi,
       stageName: props.stage,
       autoDeploy: true,
+      throttle: webSocketThrottles.defaultRoute,
       accessLogSettings: {
         destination: new LogGroupLogDestination(new LogGroup(this, 'WebSocketAccessLogs', { retention, removalPolicy })),
         format: WEBSOCKET_ACCESS_LOG_FORMAT,
       },
     });
     if (accountRegistration) this.webSocketStage.node.addDependency(accountRegistration);
+    setRouteThrottles(this.webSocketStage, webSocketThrottles, routesByKey);
   }
 
   /**
@@ -200,6 +224,23 @@ const corsFor = (origins: readonly string[]) => ({
   allowHeaders: ['authorization', 'content-type'],
   maxAge: Duration.hours(1),
 });
+
+/**
+ * The routes with throttles of their own, as the stage's `RouteSettings` (the L2 stages set only the default route's).
+ * A route's settings replace the default's wholesale, so each names both limits. CloudFormation refuses settings for a
+ * route key that does not exist yet, so the stage waits for those routes.
+ */
+function setRouteThrottles(stage: HttpStage | WebSocketStage, throttles: StageThrottles, routesByKey: ReadonlyMap<string, IConstruct>): void {
+  const cfnStage = stage.node.defaultChild as CfnStage;
+  cfnStage.routeSettings = Object.fromEntries(
+    Object.entries(throttles.routes).map(([routeKey, throttle]) => {
+      const route = routesByKey.get(routeKey);
+      if (!route) throw new Error(`No route ${routeKey} to throttle on stage ${stage.stageName}`);
+      cfnStage.node.addDependency(route);
+      return [routeKey, { ThrottlingRateLimit: throttle.rateLimit, ThrottlingBurstLimit: throttle.burstLimit }];
+    }),
+  );
+}
 
 const capitalize = (name: string): string => name.charAt(0).toUpperCase() + name.slice(1);
 

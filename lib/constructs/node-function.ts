@@ -246,6 +246,11 @@ export class ProjectFunction extends Construct {
     this.setEnv(ENV.jwtAudience, audience);
   }
 
+  /** `MESSAGE_RATE_LIMIT`: a WebSocket message route's per-connection limit (its count is an UpdateItem its table actions grant). */
+  bindMessageRateLimit(messagesPerSecond: number): void {
+    this.setEnv(ENV.messageRateLimit, String(messagesPerSecond));
+  }
+
   /**
    * Another function's name and ARN as tokens (CloudFormation then creates it
    * first); this function's own from its fixed physical name, because a

@@ -4,7 +4,10 @@
  * path's calls do not grow with the number of connected mechanics — a
  * broadcast is one hand-over to the fan-out — the favorite's offer leaves
  * after a handful of calls, and an accept of a request already taken is one
- * read and its answer (what most of an accept storm is). Every change a
+ * read and its answer besides its count (what most of an accept storm is). Every message a
+ * mechanic sends that does table work (accept, decline, sync, pause/resume)
+ * first costs one UpdateItem: its count against the connection's per-second
+ * limit (lambdas/use-cases/message-rate.ts). Every change a
  * customer is told of (`session_status`: offered, open, an ending) costs one
  * Query of the customer's connections, and one push per connection of theirs
  * (none here unless said). The table printed here is the one in the README.
@@ -116,23 +119,23 @@ describe('AWS calls per path', () => {
     await favorite.waitFor('priority_session_request', offered);
     const acceptOffered = await callsOf('wsAccept', async () => favorite.accept(offered));
     note('accept (offered to the favorite)', acceptOffered);
-    // The request, then the mechanic, read; the favorite was the whole audience: nobody else to tell; one Query of the
-    // favorite's own connections (by_you to any other device; here none) and one of the customer's (session_status
-    // matched), no push but the answer.
-    expect(acceptOffered).toEqual({ GetItem: 2, UpdateItem: 1, PostToConnection: 1, Query: 2, DeleteSchedule: 1 });
+    // The message counted against the connection's limit (UpdateItem); the request, then the mechanic, read; the
+    // favorite was the whole audience: nobody else to tell; one Query of the favorite's own connections (by_you to any
+    // other device; here none) and one of the customer's (session_status matched), no push but the answer.
+    expect(acceptOffered).toEqual({ GetItem: 2, UpdateItem: 2, PostToConnection: 1, Query: 2, DeleteSchedule: 1 });
 
     const open = await book({ concern: 'Accept open' });
     await favorite.waitFor('new_request', open);
     const acceptOpen = await callsOf('wsAccept', async () => favorite.accept(open));
     note('accept (open to everyone)', acceptOpen);
-    expect(acceptOpen).toEqual({ GetItem: 2, UpdateItem: 1, PostToConnection: 1, Invoke: 1, Query: 2, DeleteSchedule: 1 });
+    expect(acceptOpen).toEqual({ GetItem: 2, UpdateItem: 2, PostToConnection: 1, Invoke: 1, Query: 2, DeleteSchedule: 1 });
 
-    // An accept of a request already taken: the read that says so, its answer; no mechanic read, no write, nobody told.
+    // An accept of a request already taken: the count, the read that says so, its answer; no mechanic read, no write of the booking, nobody told.
     const loser = clients.find((c) => c !== favorite)!;
     const acceptLost = await callsOf('wsAccept', async () => loser.accept(open));
     note('accept (already matched)', acceptLost);
     expect(await loser.waitFor('accept_result', open)).toEqual({ type: 'accept_result', request_id: open, ok: false, reason: 'already_matched' });
-    expect(acceptLost).toEqual({ GetItem: 1, PostToConnection: 1 });
+    expect(acceptLost).toEqual({ UpdateItem: 1, GetItem: 1, PostToConnection: 1 });
   });
 
   it('decline by the favorite and cancel of an open request', async () => {
@@ -141,8 +144,9 @@ describe('AWS calls per path', () => {
     await favorite.waitFor('priority_session_request', offered);
     const decline = await callsOf('wsDecline', async () => favorite.decline(offered));
     note('decline (by the favorite)', decline);
-    // One UpdateItem remembers the decline (no later offer reaches the favorite), two move the request; Query: the customer's connections (open).
-    expect(decline).toEqual({ GetItem: 1, UpdateSchedule: 2, UpdateItem: 3, Invoke: 1, Query: 1 });
+    // One UpdateItem counts the message, one remembers the decline (no later offer reaches the favorite), two move the
+    // request; Query: the customer's connections (open).
+    expect(decline).toEqual({ GetItem: 1, UpdateSchedule: 2, UpdateItem: 4, Invoke: 1, Query: 1 });
 
     const open = await book({ concern: 'Cancel' });
     const sessionId = open.slice('req-'.length);
@@ -151,14 +155,14 @@ describe('AWS calls per path', () => {
     expect(cancel).toEqual({ GetItem: 1, UpdateItem: 1, Invoke: 1, Query: 1, DeleteSchedule: 1 });
   });
 
-  it('sync: one read of the mechanic (paused?), one Query of the pending index per audience (everyone, themselves), one BatchGetItem of their declines, one answer', async () => {
+  it('sync: the count, one read of the mechanic (paused?), one Query of the pending index per audience (everyone, themselves), one BatchGetItem of their declines, one answer', async () => {
     const mechanic = await connect();
     const open = await book({ concern: 'Sync calls' });
     const calls = await callsOf('wsSync', async () => mechanic.send({ action: 'sync' }));
     note('sync (mechanic without a workshop)', calls);
     const answer = await mechanic.waitFor('offers');
     expect((answer.offers as { request_id: string }[]).map((o) => o.request_id)).toContain(open);
-    expect(calls).toEqual({ GetItem: 1, Query: 2, BatchGetItem: 1, PostToConnection: 1 });
+    expect(calls).toEqual({ UpdateItem: 1, GetItem: 1, Query: 2, BatchGetItem: 1, PostToConnection: 1 });
   });
 
   it('the fan-out of an offer: one split invocation per shard hand-over, then per shard one Query of its connections and one of who declined, and one push per connection', async () => {

@@ -20,6 +20,11 @@ export type Message = { type: string; [field: string]: unknown };
  * Schedules fire at their `at()` time (`exact`), so a test waits for a deadline, not for a random
  * moment of its minute; a test of punctuality under AWS's 60-second precision opts into `aws`.
  */
+/**
+ * A sandbox on free ports, in memory, quiet. API Gateway's route throttles are off unless a test sets them: the tests
+ * fire bursts (50 intakes at once, storms of accepts) to check other things, and the throttling tests set limits low
+ * enough to provoke on purpose.
+ */
 export const startTestSandbox = (options: SandboxOptions = {}): Promise<Sandbox> =>
   startSandbox({
     httpPort: 0,
@@ -28,6 +33,7 @@ export const startTestSandbox = (options: SandboxOptions = {}): Promise<Sandbox>
     inMemory: options.dataDir === undefined,
     print: () => undefined,
     schedulerPrecision: 'exact',
+    throttles: 'off',
     ...options,
   });
 

@@ -3,6 +3,7 @@
  * derived from the manifest (contract/routes.ts) and the schema (contract/table-schema.ts)
  * so a new route or index is checked without touching this file.
  */
+import { readFileSync } from 'node:fs';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
@@ -17,6 +18,7 @@ import {
   functions as manifest,
   httpRoutes,
   isAsyncTarget,
+  messageFunctions,
   webSocketAuthorizer,
   webSocketRoutes,
 } from '../../contract/routes';
@@ -209,6 +211,7 @@ describe('functions', () => {
     if (spec.clearsTimers || spec.readsTimers) expected.add(ENV.scheduleGroupName);
     if (spec.fansOut) expected.add(ENV.fanOutFunctionName);
     if (spec.verifiesJwt) for (const n of [ENV.jwtIssuer, ENV.jwtAudience]) expected.add(n);
+    if (messageFunctions.includes(name)) expected.add(ENV.messageRateLimit);
     const env = fnResource(name).Properties.Environment.Variables as Record<string, unknown>;
     expect(sorted(Object.keys(env))).toEqual(sorted(expected));
   });
@@ -356,6 +359,82 @@ describe('WebSocket API', () => {
   it('can leave the account role to someone else', () => {
     const { template: without } = buildStack({ stage: 'dev', manageApiGatewayAccountRole: false });
     without.resourceCountIs('AWS::ApiGateway::Account', 0);
+  });
+});
+
+describe('throttling (README "Sizing the throttles")', () => {
+  const stageOf = (t: Template, s: PriorityDispatchStack, api: 'http' | 'webSocket') =>
+    t.toJSON().Resources[logicalId(api === 'http' ? s.apis.httpStage : s.apis.webSocketStage)] as {
+      Properties: { DefaultRouteSettings?: unknown; RouteSettings?: unknown };
+      DependsOn?: string[];
+    };
+  const routeId = (t: Template, routeKey: string) =>
+    Object.entries(t.findResources('AWS::ApiGatewayV2::Route')).find(([, r]) => r.Properties.RouteKey === routeKey)![0];
+
+  // The numbers are written out, not read from contract/throttles.ts: changing a default must change this test and the README.
+  it('the HTTP stage: every route 100/s, burst 200; POST /intake/start 1/s, burst 5', () => {
+    const http = stageOf(template, stack, 'http');
+    expect(http.Properties.DefaultRouteSettings).toEqual({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 });
+    expect(http.Properties.RouteSettings).toEqual({ 'POST /intake/start': { ThrottlingRateLimit: 1, ThrottlingBurstLimit: 5 } });
+  });
+
+  it('the WebSocket stage: every route 500/s, burst 1,000; accept and decline 100/s, burst 200 each', () => {
+    const ws = stageOf(template, stack, 'webSocket');
+    expect(ws.Properties.DefaultRouteSettings).toEqual({ ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 });
+    expect(ws.Properties.RouteSettings).toEqual({
+      accept: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+      decline: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+    });
+  });
+
+  it('each stage waits for the routes its settings name (CloudFormation refuses settings for a route that does not exist yet)', () => {
+    expect(stageOf(template, stack, 'http').DependsOn).toEqual(expect.arrayContaining([routeId(template, 'POST /intake/start')]));
+    expect(stageOf(template, stack, 'webSocket').DependsOn).toEqual(expect.arrayContaining([routeId(template, 'accept'), routeId(template, 'decline')]));
+  });
+
+  it('the four throttle props set them', () => {
+    const { stack: s, template: t } = buildStack({
+      httpThrottle: { rateLimit: 50, burstLimit: 60 },
+      intakeThrottle: { rateLimit: 0.5, burstLimit: 2 },
+      webSocketThrottle: { rateLimit: 300, burstLimit: 400 },
+      acceptDeclineThrottle: { rateLimit: 20, burstLimit: 30 },
+    });
+    expect(stageOf(t, s, 'http').Properties).toMatchObject({
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 60 },
+      RouteSettings: { 'POST /intake/start': { ThrottlingRateLimit: 0.5, ThrottlingBurstLimit: 2 } },
+    });
+    expect(stageOf(t, s, 'webSocket').Properties).toMatchObject({
+      DefaultRouteSettings: { ThrottlingRateLimit: 300, ThrottlingBurstLimit: 400 },
+      RouteSettings: { accept: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 30 }, decline: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 30 } },
+    });
+  });
+
+  it.each([
+    ['a negative rate', { intakeThrottle: { rateLimit: -1, burstLimit: 5 } }, /intakeThrottle: rateLimit/],
+    ['a fractional burst', { httpThrottle: { rateLimit: 10, burstLimit: 2.5 } }, /httpThrottle: burstLimit/],
+    ['a NaN rate', { acceptDeclineThrottle: { rateLimit: Number.NaN, burstLimit: 5 } }, /acceptDeclineThrottle: rateLimit/],
+  ])('refuses %s', (_label, props, message) => {
+    expect(() => new PriorityDispatchStack(buildApp(), 'S', props)).toThrow(message);
+  });
+
+  it('the functions that count messages are the WebSocket routes doing table work: their handlers count, and they may UpdateItem', () => {
+    expect([...messageFunctions].sort()).toEqual(['wsAccept', 'wsAvailability', 'wsDecline', 'wsSync']);
+    for (const name of names) {
+      const source = readFileSync(manifest[name].entry, 'utf8');
+      expect([name, source.includes('countedMessageHandler(')]).toEqual([name, messageFunctions.includes(name)]);
+    }
+    for (const name of messageFunctions) expect((manifest[name] as FunctionSpec).table).toContain('UpdateItem');
+  });
+
+  it('every function that counts messages gets the per-connection message limit (default 10), and no other', () => {
+    for (const name of names)
+      expect([name, envOf(template, stack, name)[ENV.messageRateLimit]]).toEqual([name, messageFunctions.includes(name) ? '10' : undefined]);
+    const { stack: s, template: t } = buildStack({ messageRateLimit: 3 });
+    for (const name of messageFunctions) expect(envOf(t, s, name)[ENV.messageRateLimit]).toBe('3');
+  });
+
+  it.each([0, 1.5, -2])('refuses a messageRateLimit of %s', (messageRateLimit) => {
+    expect(() => new PriorityDispatchStack(buildApp(), 'S', { messageRateLimit })).toThrow(/messageRateLimit/);
   });
 });
 

@@ -251,6 +251,7 @@ describe('races between accept, decline, cancel and the timer', () => {
           priorityWindowSeconds: 600,
           recoveryDelaySeconds: 120,
           requestTtlSeconds: 1800,
+          messageRateLimit: 10,
         };
         const run = randomUUID().slice(0, 8);
         const ids = Object.fromEntries(MECHANICS.map((who) => [who, `${who}-${run}`])) as Record<Who, string>;
@@ -391,6 +392,7 @@ describe('an accept refused just before the window ends', () => {
       priorityWindowSeconds: 600,
       recoveryDelaySeconds: 120,
       requestTtlSeconds: 1800,
+      messageRateLimit: 10,
     };
     for (const id of ['favorite-race', 'm1-race']) {
       await deps.mechanics.put({ mechanic_id: id, status: 'approved', name: id, workshop_id: null, updated_at: T0 });

@@ -726,6 +726,7 @@ export async function createHarness(
     priorityWindowSeconds,
     recoveryDelaySeconds,
     requestTtlSeconds,
+    messageRateLimit: 10,
   };
   const timer = (requestId: string) => wires.schedule(timerScheduleName(requestId));
 

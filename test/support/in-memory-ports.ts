@@ -9,7 +9,7 @@
  * nothing. test/support/store-contract.ts runs the same suite on both. Every
  * read and write copies (structuredClone), so no caller can change stored state.
  */
-import { DEFAULT_PRIORITY_WINDOW_SECONDS, DEFAULT_RECOVERY_DELAY_SECONDS, DEFAULT_REQUEST_TTL_SECONDS } from '../../contract/env';
+import { DEFAULT_MESSAGE_RATE_LIMIT, DEFAULT_PRIORITY_WINDOW_SECONDS, DEFAULT_RECOVERY_DELAY_SECONDS, DEFAULT_REQUEST_TTL_SECONDS } from '../../contract/env';
 import type { MetricName } from '../../contract/metrics';
 import { CONNECTION_SHARDS } from '../../contract/table-schema';
 import type { Audience, AuditEvent, Booking, BookingSummary, RequestMetadata } from '../../lambdas/domain/booking';
@@ -27,6 +27,7 @@ import type {
   LogFields,
   Logger,
   MechanicStore,
+  MessageCount,
   Metrics,
   PendingRequest,
   PushResult,
@@ -212,6 +213,8 @@ export class InMemoryConnectionStore implements ConnectionStore {
   private readonly items = new Map<string, Connection>();
   /** Apart from the mechanics' connections: no listing but `listByCustomer` finds them. */
   private readonly customers = new Map<string, CustomerConnection>();
+  /** Messages counted, by `connection#second`. */
+  private readonly messageCounts = new Map<string, number>();
 
   async put(connection: Connection): Promise<void> {
     this.items.set(connection.connection_id, structuredClone(connection));
@@ -257,6 +260,15 @@ export class InMemoryConnectionStore implements ConnectionStore {
   async setPaused(connectionId: string, paused: boolean): Promise<void> {
     const connection = this.items.get(connectionId);
     if (connection) this.items.set(connectionId, { ...connection, paused });
+  }
+
+  /** The adapter's conditional ADD: no count past `limit + 1`. */
+  async countMessage(connectionId: string, second: number, limit: number): Promise<MessageCount> {
+    const key = `${connectionId}#${second}`;
+    const counted = this.messageCounts.get(key) ?? 0;
+    if (counted > limit) return 'over_again';
+    this.messageCounts.set(key, counted + 1);
+    return counted + 1 <= limit ? 'within' : 'over';
   }
 
   private matching(test: (connection: Connection) => boolean): Connection[] {
@@ -416,7 +428,13 @@ export interface InMemoryDeps extends Deps {
 
 /** A full set of in-memory deps on a fresh ManualClock, with the stack's defaults for the windows. */
 export function inMemoryDeps(
-  options: { priorityEnabled?: boolean; priorityWindowSeconds?: number; recoveryDelaySeconds?: number; requestTtlSeconds?: number } = {},
+  options: {
+    priorityEnabled?: boolean;
+    priorityWindowSeconds?: number;
+    recoveryDelaySeconds?: number;
+    requestTtlSeconds?: number;
+    messageRateLimit?: number;
+  } = {},
 ): InMemoryDeps {
   return {
     bookings: new InMemoryBookingStore(),
@@ -433,5 +451,6 @@ export function inMemoryDeps(
     priorityWindowSeconds: options.priorityWindowSeconds ?? DEFAULT_PRIORITY_WINDOW_SECONDS,
     recoveryDelaySeconds: options.recoveryDelaySeconds ?? DEFAULT_RECOVERY_DELAY_SECONDS,
     requestTtlSeconds: options.requestTtlSeconds ?? DEFAULT_REQUEST_TTL_SECONDS,
+    messageRateLimit: options.messageRateLimit ?? DEFAULT_MESSAGE_RATE_LIMIT,
   };
 }

@@ -601,6 +601,57 @@ export function describeStoreContract(name: string, makeStores: () => Promise<St
         await stores.connections.delete(phone.connection_id);
         expect(await stores.connections.listByCustomer(customerId)).toEqual([laptop]);
       });
+
+      describe('countMessage', () => {
+        const SECOND = 1_800_000_000;
+
+        it('counts a second up to the limit, then says over once and over_again after; the next second starts again', async () => {
+          // Arrange
+          const phone = connection(`mech-${uid()}`);
+          await stores.connections.put(phone);
+          const count = (second: number) => stores.connections.countMessage(phone.connection_id, second, 3);
+
+          // Act
+          const first = [await count(SECOND), await count(SECOND), await count(SECOND), await count(SECOND), await count(SECOND), await count(SECOND)];
+          const next = [await count(SECOND + 1), await count(SECOND + 1)];
+
+          // Assert
+          expect(first).toEqual(['within', 'within', 'within', 'over', 'over_again', 'over_again']);
+          expect(next).toEqual(['within', 'within']);
+        });
+
+        it("counts each connection apart, and never shows in the connection's listings", async () => {
+          // Arrange
+          const mechanicId = `mech-${uid()}`;
+          const [phone, tablet] = [connection(mechanicId), connection(mechanicId)];
+          for (const c of [phone, tablet]) await stores.connections.put(c);
+
+          // Act
+          const phoneCounts = [
+            await stores.connections.countMessage(phone.connection_id, SECOND, 1),
+            await stores.connections.countMessage(phone.connection_id, SECOND, 1),
+          ];
+          const tabletCount = await stores.connections.countMessage(tablet.connection_id, SECOND, 1);
+
+          // Assert
+          expect(phoneCounts).toEqual(['within', 'over']);
+          expect(tabletCount).toBe('within');
+          expect(ids(await stores.connections.listByMechanic(mechanicId))).toEqual(ids([phone, tablet]));
+          expect(ids(await allConnections(stores.connections))).toEqual(ids([phone, tablet]));
+        });
+
+        it('counts messages at the same moment exactly: 20 at once with a limit of 5 are 5 within, 1 over, 14 over_again', async () => {
+          // Arrange
+          const phone = connection(`mech-${uid()}`);
+
+          // Act
+          const counts = await Promise.all(Array.from({ length: 20 }, () => stores.connections.countMessage(phone.connection_id, SECOND, 5)));
+
+          // Assert
+          const tally = (what: string) => counts.filter((c) => c === what).length;
+          expect({ within: tally('within'), over: tally('over'), over_again: tally('over_again') }).toEqual({ within: 5, over: 1, over_again: 14 });
+        });
+      });
     });
   });
 }

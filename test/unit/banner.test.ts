@@ -24,7 +24,7 @@ const input = (overrides: Partial<BannerInput> = {}): BannerInput => ({
 describe('banner', () => {
   it('fits one screen, 24 lines of 100 columns, with every option that adds a line', () => {
     // Act
-    const lines = banner(input({ options: { schedulerPrecision: 'exact' }, consoleUrl: 'http://127.0.0.1:3000/console/' })).split('\n');
+    const lines = banner(input({ options: { schedulerPrecision: 'exact', throttles: 'off' }, consoleUrl: 'http://127.0.0.1:3000/console/' })).split('\n');
 
     // Assert (cli.ts adds a blank line before and after)
     expect(lines.length + 2).toBeLessThanOrEqual(24);
@@ -50,15 +50,20 @@ describe('banner', () => {
     expect(text).toMatch(/mech-erin +approved +ws-downtown/);
   });
 
-  it('shows the defaults when no option is given, and the scheduler only when it is not AWS-like', () => {
+  it('shows the defaults when no option is given, and the scheduler and the throttles only when they are not AWS-like', () => {
     // Act
     const text = banner(input());
 
     // Assert
     expect(text).toContain('Flag           /priority-dispatch/local/ENABLE_FAVORITES_PRIORITY = false');
     expect(text).toContain('Window         600 s per favorite; an open request expires after 1800 s');
-    expect(text).not.toContain('Scheduler');
-    expect(banner(input({ options: { schedulerPrecision: 'exact' } }))).toContain('Scheduler      exact');
+    expect(text).not.toContain('Unlike AWS');
+    expect(banner(input({ options: { throttles: { intake: { rateLimit: 9, burstLimit: 9 } } } }))).not.toContain('Unlike AWS');
+    expect(banner(input({ options: { schedulerPrecision: 'exact' } }))).toContain('Unlike AWS     schedules fire at their time (AWS: within its minute)\n');
+    expect(banner(input({ options: { throttles: 'off' } }))).toContain('Unlike AWS     no route throttles\n');
+    expect(banner(input({ options: { schedulerPrecision: 'exact', throttles: 'off' } }))).toContain(
+      'Unlike AWS     schedules fire at their time (AWS: within its minute); no route throttles\n',
+    );
   });
 
   it('says how to get a token, customer or admin, and prints none', () => {

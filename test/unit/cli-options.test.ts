@@ -79,6 +79,30 @@ describe('parseSandboxArgs', () => {
     expect(parseSandboxArgs(['--scheduler-precision', 'aws'], { SANDBOX_SCHEDULER_PRECISION: 'exact' })).toMatchObject({ schedulerPrecision: 'aws' });
   });
 
+  it('reads the throttles as rate/burst, each from its flag or env var, and --throttle off turns them all off', () => {
+    // Act
+    const options = parseSandboxArgs(['--intake-throttle', '0.5/2', '--accept-decline-throttle', '10/20', '--message-rate-limit', '4'], {
+      SANDBOX_HTTP_THROTTLE: '50/60',
+      SANDBOX_WS_THROTTLE: '300/400',
+      SANDBOX_INTAKE_THROTTLE: '9/9',
+    });
+
+    // Assert
+    expect(options).toMatchObject({
+      throttles: {
+        http: { rateLimit: 50, burstLimit: 60 },
+        intake: { rateLimit: 0.5, burstLimit: 2 },
+        webSocket: { rateLimit: 300, burstLimit: 400 },
+        acceptDecline: { rateLimit: 10, burstLimit: 20 },
+      },
+      messageRateLimit: 4,
+    });
+    expect(parseSandboxArgs(['--intake-throttle', '1/1'], {})).toMatchObject({ throttles: { intake: { rateLimit: 1, burstLimit: 1 } } });
+    expect(parseSandboxArgs(['--throttle', 'off'], {})).toMatchObject({ throttles: 'off' });
+    expect(parseSandboxArgs([], { SANDBOX_THROTTLE: 'off' })).toMatchObject({ throttles: 'off' });
+    expect(parseSandboxArgs(['--throttle', 'on'], {})).toMatchObject({ throttles: undefined });
+  });
+
   it('leaves unset flags to the sandbox defaults', () => {
     expect(parseSandboxArgs([], {})).toEqual({
       httpPort: undefined,
@@ -92,6 +116,8 @@ describe('parseSandboxArgs', () => {
       asyncRetryDelaysMs: undefined,
       schedulerPrecision: undefined,
       flag: undefined,
+      throttles: undefined,
+      messageRateLimit: undefined,
       inMemory: false,
       dataDir: undefined,
     });
@@ -107,6 +133,10 @@ describe('parseSandboxArgs', () => {
     [['--async-retry-delays', '60,-1'], '--async-retry-delays must be two waits in seconds, like 60,120; got "60,-1"'],
     [['--flag', 'yes'], '--flag must be on or off, got "yes"'],
     [['--scheduler-precision', 'AWS'], '--scheduler-precision must be aws or exact, got "AWS"'],
+    [['--throttle', 'no'], '--throttle must be on or off, got "no"'],
+    [['--intake-throttle', '5'], '--intake-throttle must be <rate>/<burst> (requests per second / at once), like 100/200; got "5"'],
+    [['--ws-throttle', '10/2.5'], '--ws-throttle must be <rate>/<burst> (requests per second / at once), like 100/200; got "10/2.5"'],
+    [['--message-rate-limit', '0'], '--message-rate-limit must be a whole number ≥ 1, got "0"'],
   ])('refuses %j with a message naming the flag', (args, message) => {
     expect(() => parseSandboxArgs(args, {})).toThrow(new UsageError(message));
   });

@@ -1,14 +1,16 @@
 /**
  * WebSocket route plumbing: the mechanic or customer behind a connection
  * (from the `$connect` authorizer's context), the rule that a message that
- * makes no sense gets an `error` event while the connection stays open, and
- * the rule that a customer's connection sends nothing but CUSTOMER_ACTIONS.
+ * makes no sense gets an `error` event while the connection stays open, the
+ * rule that a customer's connection sends nothing but CUSTOMER_ACTIONS, and
+ * the per-connection message limit the routes that do work count against.
  */
 import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { CUSTOMER_ACTIONS } from '../../../contract/routes';
 import { AppError, describeError } from '../../domain/errors';
 import { errorEvent } from '../../domain/messages';
 import type { Deps } from '../../use-cases/deps';
+import { admitMessage, type MessageRateDeps } from '../../use-cases/message-rate';
 import { observe } from '../../wiring';
 
 /** API Gateway passes the authorizer's context to every route of the connection. */
@@ -68,12 +70,33 @@ const customerMayUse = (routeKey: string): boolean => routeKey === '$default' ||
 /**
  * Runs a message route; a bad message becomes an `error` event (pushed with the route's own pusher), never a dropped
  * connection. A customer's connection reaches only CUSTOMER_ACTIONS: every other route answers it `forbidden_for_customers`
- * without running, so no mechanic route has to remember customers exist.
+ * without running, so no mechanic route has to remember customers exist. Its messages are not counted (`ping`, `$default`).
  */
 export function messageHandler(deps: Pick<Deps, 'pusher' | 'log'>, run: (event: WebSocketEvent, who: Caller) => Promise<void>) {
+  return routeHandler(deps, async () => true, run);
+}
+
+/**
+ * A message route that counts each message against the connection's limit first (the manifest's `countsMessages`):
+ * past it, the message does nothing (message-rate.ts). Every route that reads or writes the table is one.
+ */
+export function countedMessageHandler(deps: MessageRateDeps, run: (event: WebSocketEvent, who: Caller) => Promise<void>) {
+  return routeHandler(
+    deps,
+    (who) => admitMessage(deps, { connectionId: who.connectionId, senderId: who.role === 'customer' ? who.customerId : who.mechanicId }),
+    run,
+  );
+}
+
+function routeHandler(
+  deps: Pick<Deps, 'pusher' | 'log'>,
+  admit: (who: Caller) => Promise<boolean>,
+  run: (event: WebSocketEvent, who: Caller) => Promise<void>,
+) {
   return webSocketHandler(async (event): Promise<APIGatewayProxyResult> => {
     const who = caller(event);
     try {
+      if (!(await admit(who))) return OK;
       if (who.role === 'customer' && !customerMayUse(event.requestContext.routeKey))
         throw new AppError(403, 'forbidden_for_customers', `customers may send only ${CUSTOMER_ACTIONS.join(', ')}`);
       await run(event, who);
