@@ -1,7 +1,7 @@
 /**
  * The CDK app: reads context, builds the one stack, runs cdk-nag.
  *   npx cdk synth -c stage=prod -c jwtIssuer=https://auth.example.com -c jwtAudience=priority-dispatch
- * Optional: -c priorityWindowMinutes=10 -c flagCacheTtlSeconds=10
+ * Optional: -c priorityWindowMinutes=10 -c flagCacheTtlSeconds=10 -c maxOpenBookingsPerCustomer=3
  */
 import { App, Duration, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -24,6 +24,7 @@ const positiveNumber = (key: string): number | undefined => {
 const stage = context('stage') ?? DEFAULT_STAGE;
 const priorityWindowMinutes = positiveNumber('priorityWindowMinutes');
 const flagCacheTtlSeconds = positiveNumber('flagCacheTtlSeconds');
+const maxOpenBookingsPerCustomer = positiveNumber('maxOpenBookingsPerCustomer');
 
 new PriorityDispatchStack(app, stackName(stage), {
   stackName: stackName(stage),
@@ -33,6 +34,7 @@ new PriorityDispatchStack(app, stackName(stage), {
   jwtAudience: context('jwtAudience'),
   priorityWindow: priorityWindowMinutes === undefined ? undefined : Duration.seconds(Math.round(priorityWindowMinutes * 60)),
   flagCacheTtl: flagCacheTtlSeconds === undefined ? undefined : Duration.seconds(flagCacheTtlSeconds),
+  maxOpenBookingsPerCustomer,
 });
 
 // cdk-nag 3 is a policy-validation plugin: any unacknowledged finding fails synth.

@@ -30,6 +30,10 @@ export const ENV = {
   jwtAudience: 'JWT_AUDIENCE',
   /** @default `${JWT_ISSUER}/.well-known/jwks.json` */
   jwksUrl: 'JWKS_URL',
+  /** The most open bookings (not matched, cancelled or expired) one customer may hold at once. @default 3 */
+  maxOpenBookingsPerCustomer: 'MAX_OPEN_BOOKINGS_PER_CUSTOMER',
+  /** Seconds a WebSocket connect ticket (`POST /ws/ticket`) stays valid. The stack keeps the default; the sandbox's tests shorten it. @default 60 */
+  wsTicketTtlSeconds: 'WS_TICKET_TTL_SECONDS',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -40,3 +44,7 @@ export const DEFAULT_FLAG_CACHE_TTL_SECONDS = 10;
 export const DEFAULT_RECOVERY_DELAY_SECONDS = 120;
 /** An open request nobody accepts expires after 30 minutes. */
 export const DEFAULT_REQUEST_TTL_SECONDS = 1800;
+/** A customer holds at most 3 open bookings; the next intake gets 429 `too_many_open_bookings`. */
+export const DEFAULT_MAX_OPEN_BOOKINGS_PER_CUSTOMER = 3;
+/** A connect ticket is for connecting now: a minute covers a slow network, and a leaked one is soon worthless. */
+export const DEFAULT_WS_TICKET_TTL_SECONDS = 60;

@@ -1,6 +1,6 @@
 /**
  * API Gateway WebSocket API on one port: the `$connect` REQUEST authorizer
- * (a missing token is refused without calling it), route selection on
+ * (called on every handshake: it names no identity source), route selection on
  * `$request.body.action` with `$default` for the rest, `$disconnect` on
  * close, idle and lifetime limits, and the `@connections` management
  * endpoint (with or without the `/{stage}` prefix) answering as AWS does:
@@ -126,10 +126,8 @@ export async function startWebSocketGateway(options: WebSocketGatewayOptions): P
       connectedAt: Date.now(),
       identity: { sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
     };
-    // The identity source is route.request.querystring.token: without it API Gateway answers 401 itself.
-    const token = url.searchParams.get('token');
-    if (!token) return refuse(socket, 401, 'Unauthorized');
-
+    // The authorizer names no identity source (contract/routes.ts `webSocketAuthorizer`), so API Gateway calls it
+    // on every handshake, whatever the query string, and caches no answer (a WebSocket authorizer never does).
     let authorizer: Record<string, unknown>;
     try {
       const verdict = (await options.invoke(webSocketAuthorizer.function, {

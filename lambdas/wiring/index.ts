@@ -15,7 +15,14 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { DEFAULT_PRIORITY_WINDOW_SECONDS, DEFAULT_RECOVERY_DELAY_SECONDS, DEFAULT_REQUEST_TTL_SECONDS, ENV } from '../../contract/env';
+import {
+  DEFAULT_MAX_OPEN_BOOKINGS_PER_CUSTOMER,
+  DEFAULT_PRIORITY_WINDOW_SECONDS,
+  DEFAULT_RECOVERY_DELAY_SECONDS,
+  DEFAULT_REQUEST_TTL_SECONDS,
+  DEFAULT_WS_TICKET_TTL_SECONDS,
+  ENV,
+} from '../../contract/env';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../contract/metrics';
 import { loggerPort, metricsPort, observer } from '../adapters/powertools';
 import { Sha256 } from '../adapters/sha256';
@@ -49,11 +56,16 @@ export const log = loggerPort(powertoolsLogger);
 export const observe = observer(powertoolsLogger, powertoolsMetrics);
 
 /** What every function has: no AWS client among it. */
-export type Base = Pick<Deps, 'clock' | 'log' | 'metrics' | 'priorityWindowSeconds' | 'recoveryDelaySeconds' | 'requestTtlSeconds'>;
+export type Base = Pick<
+  Deps,
+  'clock' | 'log' | 'metrics' | 'priorityWindowSeconds' | 'recoveryDelaySeconds' | 'requestTtlSeconds' | 'maxOpenBookingsPerCustomer' | 'ticketTtlSeconds'
+>;
 
 const priorityWindowSeconds = once(() => numberEnv(ENV.priorityWindowSeconds, DEFAULT_PRIORITY_WINDOW_SECONDS));
 const recoveryDelaySeconds = once(() => numberEnv(ENV.recoveryDelaySeconds, DEFAULT_RECOVERY_DELAY_SECONDS));
 const requestTtlSeconds = once(() => numberEnv(ENV.requestTtlSeconds, DEFAULT_REQUEST_TTL_SECONDS));
+const maxOpenBookingsPerCustomer = once(() => numberEnv(ENV.maxOpenBookingsPerCustomer, DEFAULT_MAX_OPEN_BOOKINGS_PER_CUSTOMER));
+const ticketTtlSeconds = once(() => numberEnv(ENV.wsTicketTtlSeconds, DEFAULT_WS_TICKET_TTL_SECONDS));
 
 const base: Base = {
   clock: systemClock,
@@ -67,6 +79,12 @@ const base: Base = {
   },
   get requestTtlSeconds() {
     return requestTtlSeconds();
+  },
+  get maxOpenBookingsPerCustomer() {
+    return maxOpenBookingsPerCustomer();
+  },
+  get ticketTtlSeconds() {
+    return ticketTtlSeconds();
   },
 };
 

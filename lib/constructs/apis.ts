@@ -2,12 +2,13 @@
  * The two front doors, built from the manifest in contract/routes.ts. What flows
  * through here: customers and admins call the HTTP API with a JWT that API
  * Gateway checks itself (issuer, audience, and the admin scope on admin
- * routes); mechanics open the WebSocket API with `?token=`, which the REQUEST
+ * routes); mechanics and customers open the WebSocket API with a single-use
+ * `?ticket=` (from `POST /ws/ticket`) or a JWT in `?token=`, which the REQUEST
  * authorizer checks on `$connect` before any other route can be reached.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat, CfnAccount } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CfnAuthorizer, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer, WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -125,16 +126,15 @@ export class Apis extends Construct {
       description: 'priority-dispatch mechanic push channel',
       routeSelectionExpression: WEBSOCKET_ROUTE_SELECTION,
     });
-    const authorizer = new WebSocketLambdaAuthorizer('ConnectAuthorizer', props.functions[webSocketAuthorizer.function], {
-      identitySource: [webSocketAuthorizer.identitySource],
-    });
+    const authorizer = new WebSocketLambdaAuthorizer('ConnectAuthorizer', props.functions[webSocketAuthorizer.function]);
     for (const route of webSocketRoutes) {
       const isConnect = route.routeKey === '$connect';
       const added = this.webSocketApi.addRoute(route.routeKey, {
         integration: new WebSocketLambdaIntegration(`${routeId(route.routeKey)}Integration`, props.functions[route.function]),
         authorizer: isConnect ? authorizer : undefined,
       });
-      if (!isConnect) {
+      if (isConnect) withoutIdentitySource(added);
+      else {
         acknowledge(
           added,
           'AwsSolutions-APIG4',
@@ -180,6 +180,17 @@ export class Apis extends Construct {
     account.applyRemovalPolicy(RemovalPolicy.RETAIN);
     return account;
   }
+}
+
+/**
+ * The `$connect` authorizer takes `?ticket=` or `?token=`, so it names no identity source (contract/routes.ts
+ * `webSocketAuthorizer`): the property is left out, as CreateAuthorizer allows for a REQUEST authorizer. The CDK
+ * construct has no way to say "none" (it defaults to the Authorization header), hence the override.
+ */
+function withoutIdentitySource(connectRoute: Construct): void {
+  const authorizers = connectRoute.node.scope!.node.findAll().filter((c): c is CfnAuthorizer => c instanceof CfnAuthorizer && c.authorizerType === 'REQUEST');
+  if (authorizers.length !== 1) throw new Error(`expected the one $connect REQUEST authorizer, found ${authorizers.length}`);
+  authorizers[0]!.addPropertyDeletionOverride('IdentitySource');
 }
 
 const capitalize = (name: string): string => name.charAt(0).toUpperCase() + name.slice(1);

@@ -11,6 +11,7 @@ import { newSessionId, requestIdFor } from '../../lambdas/domain/ids';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../sandbox/index';
 import type { LambdaDeadLetter } from '../../sandbox/lambda-async';
 import type { DeadLetter } from '../../sandbox/scheduler';
+import { TEST_MAX_OPEN_BOOKINGS } from '../support/in-memory-ports';
 import { splitSentAt } from '../support/server-messages';
 
 export type Message = { type: string; [field: string]: unknown };
@@ -28,6 +29,8 @@ export const startTestSandbox = (options: SandboxOptions = {}): Promise<Sandbox>
     inMemory: options.dataDir === undefined,
     print: () => undefined,
     schedulerPrecision: 'exact',
+    // Tests not about the open-bookings limit book freely for one customer; the limit's own tests set theirs.
+    maxOpenBookingsPerCustomer: TEST_MAX_OPEN_BOOKINGS,
     ...options,
   });
 

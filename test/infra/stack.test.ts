@@ -309,11 +309,11 @@ describe('WebSocket API', () => {
     });
   });
 
-  it('has a REQUEST authorizer reading ?token=, run by the authorizer function', () => {
+  it('has a REQUEST authorizer with no identity source (called on every handshake: ?ticket= or ?token=), run by the authorizer function', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       ApiId: { Ref: wsApiId },
       AuthorizerType: 'REQUEST',
-      IdentitySource: [webSocketAuthorizer.identitySource],
+      IdentitySource: Match.absent(),
       AuthorizerUri: {
         'Fn::Join': ['', Match.arrayWith([getAttArn(logicalId(stack.functions[webSocketAuthorizer.function].function))])],
       },
