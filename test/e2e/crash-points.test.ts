@@ -66,32 +66,38 @@ describe('a crash after each AWS call of a broadcast intake', () => {
   });
 
   // UpdateItem: the customer's open-bookings hold (the first call); UpdateItem#2: `opened`.
-  it.each(['UpdateItem', 'CreateSchedule', 'PutItem', 'Invoke', 'UpdateItem#2', 'UpdateSchedule'])('after %s: every mechanic gets new_request, once stored', async (call) => {
-    // Arrange
-    const planned = plannedBooking();
-    await crashAfter(sandbox, 'intakeStart', call, planned.idempotencyKey);
+  it.each(['UpdateItem', 'CreateSchedule', 'PutItem', 'Invoke', 'UpdateItem#2', 'UpdateSchedule'])(
+    'after %s: every mechanic gets new_request, once stored',
+    async (call) => {
+      // Arrange
+      const planned = plannedBooking();
+      await crashAfter(sandbox, 'intakeStart', call, planned.idempotencyKey);
 
-    // Act
-    const first = await intake(sandbox, planned, { plan: 'free' });
-    await crashed(sandbox, 'intakeStart', call);
+      // Act
+      const first = await intake(sandbox, planned, { plan: 'free' });
+      await crashed(sandbox, 'intakeStart', call);
 
-    // Assert
-    expect(first.status).toBe(500);
-    if (call === 'UpdateItem' || call === 'CreateSchedule') {
-      // Nothing was written but the hold: the customer's retry (same Idempotency-Key, so the same session, already held) books it.
-      expect(await bookingsOfCustomer(sandbox, planned.customer)).toEqual([]);
-      expect((await intake(sandbox, planned, { plan: 'free' })).status).toBe(201);
-    }
-    for (const mechanic of mechanics) await mechanic.waitFor('new_request', planned.requestId);
-    const view = await eventually(async () => {
-      const current = await sessionView(sandbox, planned.customer, planned.sessionId);
-      return current.request?.state === 'open' && current;
-    }, 'the booking to be open');
-    // A crash before the timer moved: its recovery firing finds nothing due and moves it.
-    await eventually(async () => (await timerSchedule(sandbox, planned.requestId)).dueAt === Date.parse(view.request!.open_until!), 'the timer at open_until');
-    expect(await bookingsOfCustomer(sandbox, planned.customer)).toEqual([`BOOKING#${planned.sessionId}`]);
-    await clearFaults(sandbox);
-  });
+      // Assert
+      expect(first.status).toBe(500);
+      if (call === 'UpdateItem' || call === 'CreateSchedule') {
+        // Nothing was written but the hold: the customer's retry (same Idempotency-Key, so the same session, already held) books it.
+        expect(await bookingsOfCustomer(sandbox, planned.customer)).toEqual([]);
+        expect((await intake(sandbox, planned, { plan: 'free' })).status).toBe(201);
+      }
+      for (const mechanic of mechanics) await mechanic.waitFor('new_request', planned.requestId);
+      const view = await eventually(async () => {
+        const current = await sessionView(sandbox, planned.customer, planned.sessionId);
+        return current.request?.state === 'open' && current;
+      }, 'the booking to be open');
+      // A crash before the timer moved: its recovery firing finds nothing due and moves it.
+      await eventually(
+        async () => (await timerSchedule(sandbox, planned.requestId)).dueAt === Date.parse(view.request!.open_until!),
+        'the timer at open_until',
+      );
+      expect(await bookingsOfCustomer(sandbox, planned.customer)).toEqual([`BOOKING#${planned.sessionId}`]);
+      await clearFaults(sandbox);
+    },
+  );
 });
 
 describe('a crash after each AWS call of a priority intake and of its accept', () => {

@@ -49,7 +49,10 @@ describe('POST /intake/start at the limit', () => {
     expect(refused.status).toBe(429);
     expect(refused.contentType).toBe('application/json');
     expect(refused.body).toEqual({
-      error: { code: 'too_many_open_bookings', message: 'a customer may hold at most 2 open bookings at once; cancel one, or wait until one is matched or expires' },
+      error: {
+        code: 'too_many_open_bookings',
+        message: 'a customer may hold at most 2 open bookings at once; cancel one, or wait until one is matched or expires',
+      },
     });
     expect({ bookings: await bookingKeys(table), timers: (await wires.schedulesCreated()).length, invocations: wires.invocations().length }).toEqual(before);
   });

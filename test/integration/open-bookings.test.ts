@@ -65,7 +65,10 @@ describe('concurrent intakes of one customer at the limit', () => {
     for (let i = 0; i < MAX - 1; i++) expect((await intake('cust-keyed')).ok).toBe(true);
 
     // Act: the keyed booking and its retries race three new intakes for the last place
-    const results = await Promise.all([...Array.from({ length: 4 }, () => intake('cust-keyed', 'the-key')), ...Array.from({ length: 3 }, () => intake('cust-keyed'))]);
+    const results = await Promise.all([
+      ...Array.from({ length: 4 }, () => intake('cust-keyed', 'the-key')),
+      ...Array.from({ length: 3 }, () => intake('cust-keyed')),
+    ]);
 
     // Assert: at most MAX open; and once the keyed booking exists, a retry is answered with it
     const stored = await h.deps.bookings.listByCustomer('cust-keyed', 50);

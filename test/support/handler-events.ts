@@ -173,7 +173,10 @@ export function wsEvent(options: WebSocketEventOptions): WebSocketEvent {
  */
 export function wsAuthorizerEvent(options: { token?: string; ticket?: string; role?: string; connectionId?: string }): APIGatewayRequestAuthorizerEvent {
   const now = new Date();
-  const given = Object.entries({ token: options.token, ticket: options.ticket, role: options.role }).filter(([, value]) => value !== undefined) as [string, string][];
+  const given = Object.entries({ token: options.token, ticket: options.ticket, role: options.role }).filter(([, value]) => value !== undefined) as [
+    string,
+    string,
+  ][];
   const query = given.length ? Object.fromEntries(given) : null;
   return {
     type: 'REQUEST',
