@@ -12,7 +12,6 @@
  * with neither: it answers 401 for those.
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import type { Mechanic } from '../domain/mechanic';
 import { isPaused } from '../domain/mechanic';
 import { authorizeCustomer } from '../use-cases/customers';
 import { admitMechanic, authorizeMechanic, type HandshakeVerdict } from '../use-cases/mechanics';
@@ -56,7 +55,7 @@ function allowCustomer(event: APIGatewayRequestAuthorizerEvent, customerId: stri
 /** An approved mechanic is allowed with their context; anyone else is denied (API Gateway's 403). */
 function mechanicPolicy(event: APIGatewayRequestAuthorizerEvent, verdict: HandshakeVerdict): APIGatewayAuthorizerResult {
   if (!verdict.allowed) return policy(event, 'refused', false, {});
-  const mechanic: Mechanic = verdict.mechanic;
+  const { mechanic } = verdict;
   // Context values must be strings, numbers or booleans; kept to strings: '' stands for "no workshop", `paused` is 'true' or 'false'.
   return policy(event, mechanic.mechanic_id, true, {
     role: 'mechanic',
