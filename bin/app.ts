@@ -3,7 +3,7 @@
  *   npx cdk synth -c stage=prod -c jwtIssuer=https://auth.example.com -c jwtAudience=priority-dispatch
  * Optional: -c priorityWindowMinutes=10 -c flagCacheTtlSeconds=10 -c consoleSite=true
  *   -c httpThrottle=100/200 -c intakeThrottle=1/5 -c webSocketThrottle=500/1000 -c acceptDeclineThrottle=100/200 (rate/burst)
- *   -c messageRateLimit=10
+ *   -c messageRateLimit=10 -c maxOpenBookingsPerCustomer=3
  */
 import { App, Duration, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -44,6 +44,7 @@ const throttle = (key: string): Throttle | undefined => {
 const stage = context('stage') ?? DEFAULT_STAGE;
 const priorityWindowMinutes = positiveNumber('priorityWindowMinutes');
 const flagCacheTtlSeconds = positiveNumber('flagCacheTtlSeconds');
+const maxOpenBookingsPerCustomer = positiveNumber('maxOpenBookingsPerCustomer');
 
 new PriorityDispatchStack(app, stackName(stage), {
   stackName: stackName(stage),
@@ -59,6 +60,7 @@ new PriorityDispatchStack(app, stackName(stage), {
   webSocketThrottle: throttle('webSocketThrottle'),
   acceptDeclineThrottle: throttle('acceptDeclineThrottle'),
   messageRateLimit: positiveNumber('messageRateLimit'),
+  maxOpenBookingsPerCustomer,
 });
 
 // cdk-nag 3 is a policy-validation plugin: any unacknowledged finding fails synth.

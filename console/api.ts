@@ -10,7 +10,14 @@ import type { ConsoleConfig } from '../contract/console';
 
 export const config = JSON.parse(document.getElementById('config')?.textContent ?? '{}') as ConsoleConfig;
 
-export const wsUrl = (token: string, role?: 'customer'): string => `${config.wsUrl}?token=${encodeURIComponent(token)}${role ? `&role=${role}` : ''}`;
+/**
+ * The WebSocket address for one handshake: a fresh single-use ticket from `POST /ws/ticket` (the JWT goes in the
+ * Authorization header, never into a URL that proxies and logs keep), asked for before every (re)connect.
+ */
+export async function wsUrl(token: string, role: 'customer' | 'mechanic' = 'mechanic'): Promise<string> {
+  const { ticket } = await call<{ ticket: string }>('POST', '/ws/ticket', { role }, token);
+  return `${config.wsUrl}?ticket=${encodeURIComponent(ticket)}`;
+}
 
 export class ApiError extends Error {}
 

@@ -15,7 +15,7 @@ const MAX_RETRY_MS = 30_000;
 export type SocketState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
 export interface LiveSocketOptions {
-  /** The full URL, token included; asked again before each reconnect. */
+  /** The full URL, a single-use ticket included: asked again before each (re)connect. */
   url: () => Promise<string>;
   onMessage: (message: ServerMessage) => void;
   onState: (state: SocketState, detail?: string) => void;

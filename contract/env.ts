@@ -32,6 +32,10 @@ export const ENV = {
   jwksUrl: 'JWKS_URL',
   /** Messages one WebSocket connection may send per second (the rest of that second are ignored). @default 10 */
   messageRateLimit: 'MESSAGE_RATE_LIMIT',
+  /** The most open bookings (not matched, cancelled or expired) one customer may hold at once. @default 3 */
+  maxOpenBookingsPerCustomer: 'MAX_OPEN_BOOKINGS_PER_CUSTOMER',
+  /** Seconds a WebSocket connect ticket (`POST /ws/ticket`) stays valid. The stack keeps the default; the sandbox's tests shorten it. @default 60 */
+  wsTicketTtlSeconds: 'WS_TICKET_TTL_SECONDS',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -48,3 +52,7 @@ export const DEFAULT_REQUEST_TTL_SECONDS = 1800;
  * stops a client stuck in a loop from turning each of its messages into reads, writes and pushes.
  */
 export const DEFAULT_MESSAGE_RATE_LIMIT = 10;
+/** A customer holds at most 3 open bookings; the next intake gets 429 `too_many_open_bookings`. */
+export const DEFAULT_MAX_OPEN_BOOKINGS_PER_CUSTOMER = 3;
+/** A connect ticket is for connecting now: a minute covers a slow network, and a leaked one is soon worthless. */
+export const DEFAULT_WS_TICKET_TTL_SECONDS = 60;

@@ -31,6 +31,8 @@ export interface FunctionSpec {
   readonly verifiesJwt?: boolean;
   /** Hands messages for many mechanics to the fan-out function (`InvocationType: Event`). */
   readonly fansOut?: boolean;
+  /** Holds a customer to `maxOpenBookingsPerCustomer` open bookings (the intake): gets the limit in its environment. */
+  readonly limitsOpenBookings?: boolean;
   /** The function's timeout. @default 29 (API Gateway's integration limit) */
   readonly timeoutSeconds?: number;
   /** Memory (and so CPU). @default 1024 for functions that push (CPU-bound SDK work), else 256 */
@@ -55,9 +57,12 @@ export const memoryMbOf = (spec: FunctionSpec): number => spec.memoryMb ?? (spec
  * Table actions, audited per use case (each line says which calls need them).
  * The sandbox does not enforce IAM, so keep these in step with the adapters.
  */
-/** Reads the booking (Get), moves it (Update), reads the favorite (Get) and their connections (Query), prunes gone ones (Delete). */
+/**
+ * Reads the booking (Get), moves it (Update), reads the favorite (Get) and their connections (Query), prunes gone ones
+ * (Delete); an ending also releases the booking from its customer's open bookings (Update).
+ */
 const MOVES_A_BOOKING = ['GetItem', 'UpdateItem', 'DeleteItem', 'Query'] as const;
-/** …and creates the booking (Put). */
+/** …and creates the booking (Put), after holding it among the customer's open bookings (Update; on a refusal, Get of that list and of its bookings). */
 const BOOKS = ['PutItem', ...MOVES_A_BOOKING] as const;
 
 export const functions = {
@@ -69,6 +74,7 @@ export const functions = {
     pushes: true,
     fansOut: true,
     setsTimers: true,
+    limitsOpenBookings: true,
   },
   checkoutComplete: {
     entry: 'lambdas/handlers/checkout-complete.ts',
@@ -105,9 +111,15 @@ export const functions = {
   },
   wsAuthorizer: {
     entry: 'lambdas/handlers/ws-authorizer.ts',
-    description: 'WebSocket $connect authorizer: JWT from ?token=, mechanic must be approved (with role=customer: any valid JWT, a customer)',
-    table: ['GetItem'],
+    description:
+      'WebSocket $connect authorizer: a single-use ?ticket= (consumed: Delete) or a JWT in ?token=; a mechanic must be approved (Get); a customer is any valid JWT',
+    table: ['GetItem', 'DeleteItem'],
     verifiesJwt: true,
+  },
+  wsTicket: {
+    entry: 'lambdas/handlers/ws-ticket.ts',
+    description: 'POST /ws/ticket: a single-use, 60-second WebSocket connect ticket bound to the caller and role (Put)',
+    table: ['PutItem'],
   },
   wsConnect: {
     entry: 'lambdas/handlers/ws-connect.ts',
@@ -209,6 +221,8 @@ export const httpRoutes: readonly HttpRoute[] = [
   { method: 'POST', path: '/sessions/{id}/cancel', function: 'cancelSession', auth: 'customer' },
   { method: 'GET', path: '/sessions/{id}', function: 'getSession', auth: 'customer' },
   { method: 'PUT', path: '/mechanics/{id}', function: 'putMechanic', auth: 'admin' },
+  // `customer` = any valid JWT, so a mechanic's token is taken too; the body's `role` says which connection the ticket opens.
+  { method: 'POST', path: '/ws/ticket', function: 'wsTicket', auth: 'customer' },
 ];
 
 export interface WebSocketRoute {
@@ -249,11 +263,15 @@ export const messageFunctions: readonly FunctionName[] = (Object.keys(functions)
   (name) => (functions[name] as FunctionSpec).countsMessages,
 );
 
-/** The REQUEST authorizer on `$connect`; a handshake without `?token=` is refused before it runs. */
-export const webSocketAuthorizer = {
-  function: 'wsAuthorizer',
-  identitySource: 'route.request.querystring.token',
-} as const satisfies { function: FunctionName; identitySource: string };
+/**
+ * The REQUEST authorizer on `$connect`, with NO identity source: a handshake may carry `?ticket=` or `?token=`, and
+ * API Gateway requires every identity source to be present (it answers 401 without calling the authorizer
+ * otherwise), so naming either would refuse the other. Without one, the authorizer runs on every handshake and its
+ * answer is never cached — which a single-use ticket needs anyway. WebSocket authorizers cache nothing
+ * (https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-authorizers.html: `identitySource` is
+ * optional for a REQUEST authorizer; "Authorizer caching is not currently supported").
+ */
+export const webSocketAuthorizer = { function: 'wsAuthorizer' } as const satisfies { function: FunctionName };
 
 /** The functions invoked asynchronously: the timer (by Scheduler, `{"request_id","due_at"}`) and the fan-out (by the others). */
 export const asyncTargets = { timer: 'requestTimer', fanOut: 'fanOut' } as const satisfies Record<string, FunctionName>;

@@ -12,6 +12,7 @@ import type { Construct } from 'constructs';
 import {
   DEFAULT_FLAG_CACHE_TTL_SECONDS,
   DEFAULT_MESSAGE_RATE_LIMIT,
+  DEFAULT_MAX_OPEN_BOOKINGS_PER_CUSTOMER,
   DEFAULT_PRIORITY_WINDOW_SECONDS,
   DEFAULT_RECOVERY_DELAY_SECONDS,
   DEFAULT_REQUEST_TTL_SECONDS,
@@ -49,6 +50,8 @@ export const MAX_RECOVERY_DELAY = Duration.minutes(15);
 /** Shortest and longest time an open request waits for a mechanic. */
 export const MIN_REQUEST_TTL = Duration.seconds(60);
 export const MAX_REQUEST_TTL = Duration.days(1);
+/** The highest `maxOpenBookingsPerCustomer`: the customer's open sessions are one item's string set, read whole when full. */
+export const MAX_OPEN_BOOKINGS_LIMIT = 100;
 
 export interface PriorityDispatchStackProps extends StackProps {
   /**
@@ -77,6 +80,15 @@ export interface PriorityDispatchStackProps extends StackProps {
    * @default Duration.minutes(2)
    */
   readonly recoveryDelay?: Duration;
+  /**
+   * The most open bookings (awaiting checkout, routing, offered or open; not
+   * matched, cancelled or expired) one customer may hold at once: the next
+   * intake gets 429 `too_many_open_bookings` and writes nothing. An
+   * `Idempotency-Key` retry of an existing booking is never refused by it.
+   * A whole number from 1 to 100.
+   * @default 3
+   */
+  readonly maxOpenBookingsPerCustomer?: number;
   /**
    * How long handlers cache the feature flag; at most 15 s so a flip by ops
    * takes effect quickly.
@@ -179,6 +191,10 @@ export class PriorityDispatchStack extends Stack {
     const recoveryDelay = props.recoveryDelay ?? Duration.seconds(DEFAULT_RECOVERY_DELAY_SECONDS);
     validateSeconds('requestTtl', requestTtl, MIN_REQUEST_TTL.toSeconds(), MAX_REQUEST_TTL.toSeconds());
     validateSeconds('recoveryDelay', recoveryDelay, MIN_RECOVERY_DELAY.toSeconds(), MAX_RECOVERY_DELAY.toSeconds());
+    const maxOpenBookings = props.maxOpenBookingsPerCustomer ?? DEFAULT_MAX_OPEN_BOOKINGS_PER_CUSTOMER;
+    if (!Number.isInteger(maxOpenBookings) || maxOpenBookings < 1 || maxOpenBookings > MAX_OPEN_BOOKINGS_LIMIT) {
+      throw new Error(`maxOpenBookingsPerCustomer must be a whole number between 1 and ${MAX_OPEN_BOOKINGS_LIMIT}, got ${maxOpenBookings}`);
+    }
     const jwtIssuer = props.jwtIssuer ?? PLACEHOLDER_JWT_ISSUER;
     const jwtAudience = props.jwtAudience ?? DEFAULT_JWT_AUDIENCE;
     if (jwtIssuer === PLACEHOLDER_JWT_ISSUER) {
@@ -268,6 +284,7 @@ export class PriorityDispatchStack extends Stack {
       if (spec.readsTimers) fn.bindTimerReading(this.timers);
       if (spec.fansOut) fn.bindFanOut(functions[asyncTargets.fanOut].function);
       if (spec.verifiesJwt) fn.bindJwt(jwtIssuer, jwtAudience);
+      if (spec.limitsOpenBookings) fn.bindOpenBookingsLimit(maxOpenBookings);
     }
     for (const name of messageFunctions) functions[name].bindMessageRateLimit(messageRateLimit);
 
@@ -284,7 +301,10 @@ export class PriorityDispatchStack extends Stack {
 
     // Named in contract/naming.ts: the ops CLI reads them back (ops/target.ts).
     new CfnOutput(this, STACK_OUTPUTS.httpApiUrl, { description: 'Customer and admin HTTP API', value: this.apis.httpStage.url });
-    new CfnOutput(this, STACK_OUTPUTS.webSocketUrl, { description: 'Mechanic WebSocket API (add ?token=<JWT>)', value: this.apis.webSocketStage.url });
+    new CfnOutput(this, STACK_OUTPUTS.webSocketUrl, {
+      description: 'WebSocket API (add ?ticket=<from POST /ws/ticket>, or ?token=<JWT>)',
+      value: this.apis.webSocketStage.url,
+    });
     new CfnOutput(this, STACK_OUTPUTS.flagParameterName, {
       description: 'Feature flag: put-parameter --overwrite true|false',
       value: this.flag.parameter.parameterName,

@@ -28,7 +28,7 @@ export function banner({ sandbox, options, flagOn, startedInSeconds, consoleUrl 
     `priority-dispatch sandbox is up in ${startedInSeconds.toFixed(1)} s (stage "${sandbox.stage}")`,
     ...(consoleUrl ? [`  Console        ${consoleUrl}`] : []),
     `  HTTP API       ${sandbox.httpUrl}`,
-    `  WebSocket API  ${sandbox.wsUrl}?token=<JWT>`,
+    `  WebSocket API  ${sandbox.wsUrl}?ticket=<from POST /ws/ticket> (or ?token=<JWT>)`,
     `  @connections   ${sandbox.connectionsEndpoint}/@connections/{id}`,
     `  AWS endpoint   ${sandbox.awsUrl} (dynamodb, ssm, scheduler, lambda, cloudwatch)`,
     `  Flag           ${sandbox.flagParameterName} = ${flagOn}`,

@@ -18,6 +18,7 @@ export const USAGE = `Usage: npm start -- [options]
   --flag-cache-ttl <s>    how long handlers cache the flag (env SANDBOX_FLAG_CACHE_TTL, default 10)
   --recovery-delay <s>    how long before the timer finishes a routing an invocation left undone (env SANDBOX_RECOVERY_DELAY, default 120)
   --request-ttl <s>       how long an open request waits for a mechanic before it expires (env SANDBOX_REQUEST_TTL, default 1800)
+  --max-open-bookings <n> the most open bookings one customer may hold at once (env SANDBOX_MAX_OPEN_BOOKINGS, default 3)
   --lambda-concurrency <n>  worker threads per pool (request path, async targets) running Lambda containers (env SANDBOX_LAMBDA_CONCURRENCY, default: cores)
   --async-retry-delays <s>,<s>  Lambda's waits before retrying a failed async invocation (env SANDBOX_ASYNC_RETRY_DELAYS, default 60,120)
   --scheduler-precision aws|exact  when an at(T) schedule fires: aws = a random moment in T's minute, as AWS does;
@@ -51,6 +52,7 @@ export function parseSandboxArgs(args: readonly string[], env: NodeJS.ProcessEnv
         'flag-cache-ttl': { type: 'string' },
         'recovery-delay': { type: 'string' },
         'request-ttl': { type: 'string' },
+        'max-open-bookings': { type: 'string' },
         'lambda-concurrency': { type: 'string' },
         'async-retry-delays': { type: 'string' },
         'scheduler-precision': { type: 'string' },
@@ -117,6 +119,7 @@ export function parseSandboxArgs(args: readonly string[], env: NodeJS.ProcessEnv
     flagCacheTtlSeconds: number('flag-cache-ttl', 'SANDBOX_FLAG_CACHE_TTL', 1),
     recoveryDelaySeconds: number('recovery-delay', 'SANDBOX_RECOVERY_DELAY', 1),
     requestTtlSeconds: number('request-ttl', 'SANDBOX_REQUEST_TTL', 1),
+    maxOpenBookingsPerCustomer: number('max-open-bookings', 'SANDBOX_MAX_OPEN_BOOKINGS', 1),
     lambdaConcurrency: number('lambda-concurrency', 'SANDBOX_LAMBDA_CONCURRENCY', 1),
     asyncRetryDelaysMs: delays('async-retry-delays', 'SANDBOX_ASYNC_RETRY_DELAYS'),
     schedulerPrecision: precision as 'aws' | 'exact' | undefined,

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import {
   DEFAULT_FLAG_CACHE_TTL_SECONDS,
   DEFAULT_MESSAGE_RATE_LIMIT,
+  DEFAULT_MAX_OPEN_BOOKINGS_PER_CUSTOMER,
   DEFAULT_PRIORITY_WINDOW_SECONDS,
   DEFAULT_RECOVERY_DELAY_SECONDS,
   DEFAULT_REQUEST_TTL_SECONDS,
@@ -55,6 +56,10 @@ export interface SandboxOptions {
   recoveryDelaySeconds?: number;
   /** How long an open request waits for a mechanic before it expires. @default 1800 */
   requestTtlSeconds?: number;
+  /** The most open bookings one customer may hold at once. @default 3 */
+  maxOpenBookingsPerCustomer?: number;
+  /** How long a WebSocket connect ticket stays valid (tests shorten it; the stack keeps the default). @default 60 */
+  wsTicketTtlSeconds?: number;
   /** Worker threads per pool (request path, asynchronous targets) running Lambda containers. @default the number of cores */
   lambdaConcurrency?: number;
   /** Sets the flag parameter at start; omitted keeps what is stored (`false` on first start). */
@@ -247,6 +252,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     [ENV.recoveryDelaySeconds]: String(options.recoveryDelaySeconds ?? DEFAULT_RECOVERY_DELAY_SECONDS),
     [ENV.requestTtlSeconds]: String(options.requestTtlSeconds ?? DEFAULT_REQUEST_TTL_SECONDS),
     [ENV.messageRateLimit]: String(options.messageRateLimit ?? DEFAULT_MESSAGE_RATE_LIMIT),
+    [ENV.maxOpenBookingsPerCustomer]: String(options.maxOpenBookingsPerCustomer ?? DEFAULT_MAX_OPEN_BOOKINGS_PER_CUSTOMER),
+    ...(options.wsTicketTtlSeconds === undefined ? {} : { [ENV.wsTicketTtlSeconds]: String(options.wsTicketTtlSeconds) }),
     [ENV.schedulerRoleArn]: `arn:aws:iam::${SANDBOX_ACCOUNT}:role/priority-dispatch-${stage}-scheduler`,
     [ENV.deadLetterQueueArn]: deadLetterQueueArn,
     [ENV.jwtIssuer]: auth.issuer,

@@ -1,6 +1,6 @@
 /**
  * API Gateway WebSocket API on one port: the `$connect` REQUEST authorizer
- * (a missing token is refused without calling it), route selection on
+ * (called on every handshake: it names no identity source), route selection on
  * `$request.body.action` with `$default` for the rest, `$disconnect` on
  * close, the stage's route throttles (a `$connect` past its bucket is refused
  * 429, a message gets API Gateway's throttling frame and the connection stays
@@ -137,10 +137,8 @@ export async function startWebSocketGateway(options: WebSocketGatewayOptions): P
     };
     // Throttled before the authorizer runs: a refused handshake costs no invocation.
     if (!throttle.take('$connect')) return refuse(socket, TOO_MANY_REQUESTS.status, TOO_MANY_REQUESTS.message);
-    // The identity source is route.request.querystring.token: without it API Gateway answers 401 itself.
-    const token = url.searchParams.get('token');
-    if (!token) return refuse(socket, 401, 'Unauthorized');
-
+    // The authorizer names no identity source (contract/routes.ts `webSocketAuthorizer`), so API Gateway calls it
+    // on every handshake, whatever the query string, and caches no answer (a WebSocket authorizer never does).
     let authorizer: Record<string, unknown>;
     try {
       const verdict = (await options.invoke(webSocketAuthorizer.function, {

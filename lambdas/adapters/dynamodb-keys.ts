@@ -18,10 +18,14 @@ export const keys = {
   /** One mechanic's decline of one request: apart from the booking, so a booking item never grows with its declines. */
   decline: (sessionId: string, mechanicId: string) => ({ pk: `DECLINES#${sessionId}`, sk: `MECHANIC#${mechanicId}` }),
   declinesOf: (sessionId: string) => `DECLINES#${sessionId}`,
+  /** The sessions one customer holds open (lambdas/domain/open-bookings.ts): one item per customer. */
+  openBookings: (customerId: string) => ({ pk: customerKey(customerId), sk: 'OPEN_BOOKINGS' }),
+  /** A WebSocket connect ticket, by its SHA-256 (never the ticket itself). */
+  ticket: (hash: string) => ({ pk: `TICKET#${hash}`, sk: 'TICKET' }),
 };
 
 /**
- * A customer's index key. Any valid token is a customer, and its `sub` may be longer than DynamoDB takes in
+ * A customer's key (an index key, and the key of their open-bookings item). Any valid token is a customer, and its `sub` may be longer than DynamoDB takes in
  * an index key (2,048 bytes; a longer one fails the write): a long id is keyed by its SHA-256 instead, under a
  * prefix no `CUSTOMER#<id>` can spell, so no customer can name another's key.
  */

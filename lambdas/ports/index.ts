@@ -8,6 +8,7 @@ import type { Connection, Mechanic, MechanicProfile } from '../domain/mechanic';
 import type { ServerMessage } from '../domain/messages';
 import type { Audience, AuditEvent, Booking, BookingSummary, RequestMetadata } from '../domain/booking';
 import type { GuardContext, LifecycleEvent } from '../domain/lifecycle';
+import type { Ticket } from '../domain/tickets';
 
 /** What a transition writes besides its new state (lifecycle.ts says which event sets what). */
 export type TransitionChanges = Partial<
@@ -55,6 +56,35 @@ export interface BookingStore {
   declinedBy(mechanicId: string, sessionIds: readonly string[]): Promise<ReadonlySet<string>>;
   /** The customer's latest `limit` bookings, newest first (by `created_at`): their status fields only. */
   listByCustomer(customerId: string, limit: number): Promise<BookingSummary[]>;
+}
+
+/**
+ * The sessions each customer holds open (lambdas/domain/open-bookings.ts), one list per customer changed by single
+ * conditional writes, so a limit holds however many intakes of one customer run at once. Holding and releasing
+ * the same session again changes nothing (a retry, or the timer repeating an ending, may redo either).
+ */
+export interface OpenBookings {
+  /**
+   * Lists the session as held open at `at`, unless the customer holds `max` others already: then false, and
+   * nothing is written. A session already listed is held (an intake retried).
+   */
+  hold(customerId: string, sessionId: string, max: number, at: string): Promise<boolean>;
+  /** Takes the session off the customer's list; one not listed is fine. */
+  release(customerId: string, sessionId: string): Promise<void>;
+  /** The sessions listed now and when the newest was held (null: none ever). */
+  read(customerId: string): Promise<{ sessionIds: string[]; lastHeldAt: string | null }>;
+  /** Takes these sessions off the list, unless a hold was made after `lastHeldAt` (then false: read again). */
+  forget(customerId: string, sessionIds: readonly string[], lastHeldAt: string): Promise<boolean>;
+}
+
+/** Connect tickets, kept by their hash (lambdas/domain/tickets.ts) until they are used or expire. */
+export interface TicketStore {
+  put(hash: string, ticket: Ticket): Promise<void>;
+  /**
+   * Removes the ticket and returns what it stood for, when it exists and `expires_at` is after `now`; undefined
+   * otherwise. One conditional delete: of any number of handshakes presenting it at once, exactly one gets it.
+   */
+  take(hash: string, now: string): Promise<Ticket | undefined>;
 }
 
 export interface MechanicStore {

@@ -9,18 +9,19 @@
  * whole audience, so nobody), so an accept makes the same few calls however
  * many mechanics were told; the winner's other connections hear
  * `request_taken` with `by_you` from here (one Query of its connections);
- * then the timer is cleared.
+ * the customer's place among their open bookings is freed before that, and
+ * the timer is cleared after (route-request.ts `finishEnding`).
  */
-import { type AcceptRefusal, acceptRefusal, type Booking, timeToMatchMs, wonByFavorite } from '../domain/booking';
+import { type AcceptRefusal, acceptRefusal, timeToMatchMs, wonByFavorite } from '../domain/booking';
 import { isTerminal } from '../domain/lifecycle';
 import { isRequestId, sessionIdOf } from '../domain/ids';
 import { canWork } from '../domain/mechanic';
 import { acceptResult, errorEvent } from '../domain/messages';
 import type { TransitionOutcome } from '../ports';
 import type { Deps } from './deps';
-import { clearTimerQuietly, tellEnd } from './route-request';
+import { finishEnding } from './route-request';
 
-export type AcceptDeps = Pick<Deps, 'bookings' | 'mechanics' | 'connections' | 'pusher' | 'fanOut' | 'timer' | 'clock' | 'log' | 'metrics'>;
+export type AcceptDeps = Pick<Deps, 'bookings' | 'mechanics' | 'connections' | 'openBookings' | 'pusher' | 'fanOut' | 'timer' | 'clock' | 'log' | 'metrics'>;
 
 export interface AcceptInput {
   readonly requestId: string;
@@ -97,10 +98,4 @@ async function refuse(deps: AcceptDeps, input: AcceptInput, reason: AcceptRefusa
   deps.log.info('[Accept] Accept refused', { request_id: input.requestId, mechanic_id: input.mechanicId, reason });
   await deps.pusher.send(input.connectionId, acceptResult(input.requestId, reason));
   return false;
-}
-
-/** The others hear it is taken (and the winner's other connections, by them), then the timer goes (last: a timer still set means this did not finish). */
-async function finishEnding(deps: AcceptDeps, booking: Booking, winningConnectionId: string): Promise<void> {
-  await tellEnd(deps, booking, winningConnectionId);
-  await clearTimerQuietly(deps, booking.request_id);
 }

@@ -3,7 +3,7 @@
  * Every customer-facing use case loads the booking through `ownedBooking`, so
  * another customer's booking is a 404 (ids are not confirmed to strangers).
  */
-import { conflict, notFound } from '../domain/errors';
+import { conflict, notFound, tooManyOpenBookings } from '../domain/errors';
 import { bookingFingerprint, isSessionId, newSessionId, requestIdFor } from '../domain/ids';
 import {
   type AuditEvent,
@@ -19,8 +19,9 @@ import {
   type Vehicle,
 } from '../domain/booking';
 import { type BookingState, isTerminal, nextDeadline } from '../domain/lifecycle';
+import { isStaleHold } from '../domain/open-bookings';
 import type { Deps } from './deps';
-import { armRecovery, clearTimerQuietly, planRouting, type RouteDeps, routeRequest, tellEnd } from './route-request';
+import { armRecovery, clearTimerQuietly, finishEnding, planRouting, type RouteDeps, routeRequest } from './route-request';
 import { tellCustomer } from './tell-customer';
 
 /** The longest an intake or checkout invocation runs: API Gateway's integration timeout (the functions' 29 s, rounded up). */
@@ -44,12 +45,16 @@ export interface IntakeAnswer {
 }
 
 export async function startIntake(
-  deps: RouteDeps & Pick<Deps, 'flag'>,
+  deps: RouteDeps & Pick<Deps, 'flag' | 'maxOpenBookingsPerCustomer'>,
   input: { customerId: string; idempotencyKey?: string; booking: BookingInput },
 ): Promise<IntakeAnswer> {
   const sessionId = newSessionId(input.customerId, input.idempotencyKey);
   const now = deps.clock.now();
   const at = now.toISOString();
+  // First, before anything is armed or written: a refused intake leaves no trace.
+  const held = await holdPlace(deps, input.customerId, sessionId, now);
+  // An Idempotency-Key retry of a booking that exists is answered as before, whatever the limit (it was counted when made).
+  if (!held && !(input.idempotencyKey && (await deps.bookings.get(sessionId)))) throw tooManyOpenBookings(deps.maxOpenBookingsPerCustomer);
   const fingerprint = bookingFingerprint(input.booking);
   const metadata: SessionMetadata = {
     ...(input.booking.preferred_mechanic_id ? { preferred_mechanic_id: input.booking.preferred_mechanic_id } : {}),
@@ -71,6 +76,8 @@ export async function startIntake(
   });
   // The recovery timer was armed for a new booking; an existing one keeps its own deadline (or no timer at all).
   if (!created && routeNow) await restoreTimer(deps, booking);
+  // A retry of a booking that has ended held its place again: it frees it (its ending did already).
+  if (!created && held && isTerminal(booking.state)) await deps.openBookings.release(input.customerId, sessionId);
   if (!created && booking.intake_fingerprint !== fingerprint) {
     throw conflict('idempotency_key_reused', 'Idempotency-Key was already used for a different booking');
   }
@@ -111,6 +118,28 @@ export async function completeCheckout(deps: RouteDeps & Pick<Deps, 'flag'>, inp
 }
 
 /**
+ * Holds a place among the customer's open bookings for this session (lambdas/domain/open-bookings.ts). At the limit,
+ * places whose booking ended, or whose intake died before writing its booking, are freed, and the hold is tried once
+ * more: a lost release never locks a customer out for longer than one intake's lifetime.
+ */
+async function holdPlace(
+  deps: Pick<Deps, 'openBookings' | 'bookings' | 'maxOpenBookingsPerCustomer'>,
+  customerId: string,
+  sessionId: string,
+  now: Date,
+): Promise<boolean> {
+  const hold = () => deps.openBookings.hold(customerId, sessionId, deps.maxOpenBookingsPerCustomer, now.toISOString());
+  if (await hold()) return true;
+  const { sessionIds, lastHeldAt } = await deps.openBookings.read(customerId);
+  if (lastHeldAt === null) return false;
+  const bookings = await Promise.all(sessionIds.map((id) => deps.bookings.get(id)));
+  const stale = sessionIds.filter((_, i) => isStaleHold(bookings[i], lastHeldAt, now, MAX_INVOCATION_SECONDS));
+  // A hold made since the read (`forget` refuses then) may be an intake between its hold and its write: not freed.
+  if (stale.length === 0 || !(await deps.openBookings.forget(customerId, stale, lastHeldAt))) return false;
+  return hold();
+}
+
+/**
  * A retried intake or checkout finds the booking already routed, or routing:
  * it routes only a routing begun longer ago than any invocation may run (its
  * invocation has died), so a retry racing the first attempt sends nothing
@@ -122,7 +151,7 @@ async function finishAbandonedRouting(deps: RouteDeps, booking: Booking): Promis
 }
 
 export async function cancelBooking(
-  deps: Pick<Deps, 'bookings' | 'connections' | 'pusher' | 'fanOut' | 'timer' | 'clock' | 'log' | 'metrics'>,
+  deps: Pick<Deps, 'bookings' | 'connections' | 'openBookings' | 'pusher' | 'fanOut' | 'timer' | 'clock' | 'log' | 'metrics'>,
   input: { customerId: string; sessionId: string },
 ): Promise<{ session_id: string; status: 'cancelled' }> {
   const owned = await ownedBooking(deps, input);
@@ -138,12 +167,13 @@ export async function cancelBooking(
   if (outcome.applied) deps.log.info('[cancel] Session cancelled', { session_id: booking.session_id, request_id: booking.request_id, was: owned.state });
   // A repeated cancel finds the timer still set when the first died after its write (the timer goes last): it finishes that one's work.
   const unfinished = outcome.applied || (booking.routing !== null && (await deps.timer.isSet(booking.request_id)));
-  if (booking.routing !== null && unfinished) {
-    await tellEnd(deps, booking);
-    await clearTimerQuietly(deps, booking.request_id);
+  if (booking.routing !== null && unfinished) await finishEnding(deps, booking);
+  // Cancelled before its checkout: never offered to anyone, so only its customer hears of it. (No timer tells a
+  // repeat that this died before releasing the place: the next intake at the limit frees it, its booking ended.)
+  if (booking.routing === null && outcome.applied) {
+    await deps.openBookings.release(booking.customer_id, booking.session_id);
+    await tellCustomer(deps, booking);
   }
-  // Cancelled before its checkout: never offered to anyone, so only its customer hears of it.
-  if (booking.routing === null && outcome.applied) await tellCustomer(deps, booking);
   return cancelled;
 }
 

@@ -1,10 +1,26 @@
 /** Everything a use case may be given. Each use case names the part it needs with `Pick`. */
-import type { BookingStore, Clock, ConnectionStore, FanOut, FeatureFlag, Logger, MechanicStore, Metrics, Pusher, RequestTimer, TokenVerifier } from '../ports';
+import type {
+  BookingStore,
+  Clock,
+  ConnectionStore,
+  FanOut,
+  FeatureFlag,
+  Logger,
+  MechanicStore,
+  Metrics,
+  OpenBookings,
+  Pusher,
+  RequestTimer,
+  TicketStore,
+  TokenVerifier,
+} from '../ports';
 
 export interface Deps {
   readonly bookings: BookingStore;
   readonly mechanics: MechanicStore;
   readonly connections: ConnectionStore;
+  readonly openBookings: OpenBookings;
+  readonly tickets: TicketStore;
   readonly pusher: Pusher;
   readonly fanOut: FanOut;
   readonly timer: RequestTimer;
@@ -21,4 +37,8 @@ export interface Deps {
   readonly requestTtlSeconds: number;
   /** Messages one WebSocket connection may send per second before the rest of that second is ignored. */
   readonly messageRateLimit: number;
+  /** The most open bookings one customer may hold at once (lambdas/domain/open-bookings.ts). */
+  readonly maxOpenBookingsPerCustomer: number;
+  /** How long a WebSocket connect ticket stays valid. */
+  readonly ticketTtlSeconds: number;
 }

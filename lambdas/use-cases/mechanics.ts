@@ -42,7 +42,7 @@ export async function putMechanic(
 
 export type HandshakeVerdict = { allowed: true; mechanic: Mechanic } | { allowed: false; why: string };
 
-/** `$connect` authorizer: a valid token whose `sub` is an approved mechanic. */
+/** `$connect` authorizer with `?token=`: a valid token whose `sub` is an approved mechanic. */
 export async function authorizeMechanic(deps: Pick<Deps, 'tokens' | 'mechanics' | 'log'>, token: string): Promise<HandshakeVerdict> {
   let subject: string;
   try {
@@ -51,6 +51,11 @@ export async function authorizeMechanic(deps: Pick<Deps, 'tokens' | 'mechanics' 
     deps.log.info('[connect] Handshake refused: invalid token', { error: describeError(error) });
     return { allowed: false, why: 'invalid_token' };
   }
+  return admitMechanic(deps, subject);
+}
+
+/** The mechanic a verified token or a redeemed ticket names may connect when approved. */
+export async function admitMechanic(deps: Pick<Deps, 'mechanics' | 'log'>, subject: string): Promise<HandshakeVerdict> {
   // PUT /mechanics/{id} only makes ids of this shape; any other subject is nobody, and one too long for a table key would make the look-up fail (a 5xx).
   const mechanic = CLIENT_ID.test(subject) ? await deps.mechanics.get(subject) : undefined;
   if (!mechanic || !canWork(mechanic)) {

@@ -8,7 +8,7 @@
 import { nextFavorite } from '../domain/booking';
 import { sessionIdOf } from '../domain/ids';
 import { dueWork, isTerminal, nextDeadline } from '../domain/lifecycle';
-import { armRecovery, clearTimerQuietly, type RouteDeps, routeRequest, tellEnd, windowOverChanges } from './route-request';
+import { armRecovery, clearTimerQuietly, finishEnding, type RouteDeps, routeRequest, windowOverChanges } from './route-request';
 
 /** The longest a firing waits for its deadline: the schedule is set 60 s early and may run 59 s before that. */
 export const MAX_TIMER_WAIT_SECONDS = 120;
@@ -76,8 +76,7 @@ export async function onTimer(deps: RouteDeps, input: { requestId: string; dueAt
       if (!outcome.applied) return { did: 'nothing' };
       deps.log.info('[Timer] Request expired: nobody accepted it', { ...log, open_until: booking!.open_until });
       deps.metrics.count('RequestsExpired');
-      await tellEnd(deps, outcome.booking);
-      await clearTimerQuietly(deps, input.requestId);
+      await finishEnding(deps, outcome.booking);
       return { did: work };
     }
     case 'retell_end':
@@ -88,8 +87,7 @@ export async function onTimer(deps: RouteDeps, input: { requestId: string; dueAt
         return { did: 'nothing' };
       }
       deps.log.info('[Timer] Request ended; repeating request_taken', log);
-      await tellEnd(deps, booking!);
-      await clearTimerQuietly(deps, input.requestId);
+      await finishEnding(deps, booking!);
       return { did: work };
   }
 }

@@ -21,6 +21,7 @@ export type RouteDeps = Pick<
   | 'bookings'
   | 'mechanics'
   | 'connections'
+  | 'openBookings'
   | 'pusher'
   | 'fanOut'
   | 'timer'
@@ -241,6 +242,22 @@ export async function tellEnd(deps: Parameters<typeof tellAudience>[0], booking:
       winningConnectionId ? { exceptConnectionId: winningConnectionId } : {},
     );
   await tellCustomer(deps, booking);
+}
+
+/**
+ * What follows every ending of a routed booking (matched, cancelled, expired), in this order: its customer's place
+ * is freed (lambdas/domain/open-bookings.ts), everyone is told (`tellEnd`), and the timer goes — last, because a
+ * timer still set is how a repeat (the timer's firing, a repeated cancel or accept) knows the ending died before
+ * finishing, and then does all three again (each is harmless twice).
+ */
+export async function finishEnding(
+  deps: Parameters<typeof tellEnd>[0] & Pick<Deps, 'openBookings' | 'timer'>,
+  booking: Booking,
+  winningConnectionId?: string,
+): Promise<void> {
+  await deps.openBookings.release(booking.customer_id, booking.session_id);
+  await tellEnd(deps, booking, winningConnectionId);
+  await clearTimerQuietly(deps, booking.request_id);
 }
 
 /** Best effort: a timer that fires anyway finds the booking ended and only repeats `request_taken`. */

@@ -16,10 +16,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import {
+  DEFAULT_MAX_OPEN_BOOKINGS_PER_CUSTOMER,
   DEFAULT_MESSAGE_RATE_LIMIT,
   DEFAULT_PRIORITY_WINDOW_SECONDS,
   DEFAULT_RECOVERY_DELAY_SECONDS,
   DEFAULT_REQUEST_TTL_SECONDS,
+  DEFAULT_WS_TICKET_TTL_SECONDS,
   ENV,
 } from '../../contract/env';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../contract/metrics';
@@ -55,12 +57,25 @@ export const log = loggerPort(powertoolsLogger);
 export const observe = observer(powertoolsLogger, powertoolsMetrics);
 
 /** What every function has: no AWS client among it. */
-export type Base = Pick<Deps, 'clock' | 'log' | 'metrics' | 'priorityWindowSeconds' | 'recoveryDelaySeconds' | 'requestTtlSeconds' | 'messageRateLimit'>;
+export type Base = Pick<
+  Deps,
+  | 'clock'
+  | 'log'
+  | 'metrics'
+  | 'priorityWindowSeconds'
+  | 'recoveryDelaySeconds'
+  | 'requestTtlSeconds'
+  | 'messageRateLimit'
+  | 'maxOpenBookingsPerCustomer'
+  | 'ticketTtlSeconds'
+>;
 
 const priorityWindowSeconds = once(() => numberEnv(ENV.priorityWindowSeconds, DEFAULT_PRIORITY_WINDOW_SECONDS));
 const recoveryDelaySeconds = once(() => numberEnv(ENV.recoveryDelaySeconds, DEFAULT_RECOVERY_DELAY_SECONDS));
 const requestTtlSeconds = once(() => numberEnv(ENV.requestTtlSeconds, DEFAULT_REQUEST_TTL_SECONDS));
 const messageRateLimit = once(() => numberEnv(ENV.messageRateLimit, DEFAULT_MESSAGE_RATE_LIMIT));
+const maxOpenBookingsPerCustomer = once(() => numberEnv(ENV.maxOpenBookingsPerCustomer, DEFAULT_MAX_OPEN_BOOKINGS_PER_CUSTOMER));
+const ticketTtlSeconds = once(() => numberEnv(ENV.wsTicketTtlSeconds, DEFAULT_WS_TICKET_TTL_SECONDS));
 
 const base: Base = {
   clock: systemClock,
@@ -77,6 +92,12 @@ const base: Base = {
   },
   get messageRateLimit() {
     return messageRateLimit();
+  },
+  get maxOpenBookingsPerCustomer() {
+    return maxOpenBookingsPerCustomer();
+  },
+  get ticketTtlSeconds() {
+    return ticketTtlSeconds();
   },
 };
 

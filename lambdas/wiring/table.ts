@@ -5,6 +5,8 @@ import { ENV } from '../../contract/env';
 import { DynamoDbBookingStore } from '../adapters/dynamodb-booking-store';
 import { DynamoDbConnectionStore } from '../adapters/dynamodb-connection-store';
 import { DynamoDbMechanicStore } from '../adapters/dynamodb-mechanic-store';
+import { DynamoDbOpenBookings } from '../adapters/dynamodb-open-bookings';
+import { DynamoDbTicketStore } from '../adapters/dynamodb-ticket-store';
 import { requireEnv } from '../config';
 import type { Deps } from '../use-cases/deps';
 import { awsClientConfig, once } from '.';
@@ -16,8 +18,10 @@ const tableName = once(() => requireEnv(ENV.tableName));
 const bookings = once(() => new DynamoDbBookingStore(documentClient(), tableName()));
 const mechanics = once(() => new DynamoDbMechanicStore(documentClient(), tableName()));
 const connections = once(() => new DynamoDbConnectionStore(documentClient(), tableName()));
+const openBookings = once(() => new DynamoDbOpenBookings(documentClient(), tableName()));
+const tickets = once(() => new DynamoDbTicketStore(documentClient(), tableName()));
 
-export const table: Pick<Deps, 'bookings' | 'mechanics' | 'connections'> = {
+export const table: Pick<Deps, 'bookings' | 'mechanics' | 'connections' | 'openBookings' | 'tickets'> = {
   get bookings() {
     return bookings();
   },
@@ -26,5 +30,11 @@ export const table: Pick<Deps, 'bookings' | 'mechanics' | 'connections'> = {
   },
   get connections() {
     return connections();
+  },
+  get openBookings() {
+    return openBookings();
+  },
+  get tickets() {
+    return tickets();
   },
 };

@@ -2,7 +2,8 @@
  * The two front doors, built from the manifest in contract/routes.ts. What flows
  * through here: customers and admins call the HTTP API with a JWT that API
  * Gateway checks itself (issuer, audience, and the admin scope on admin
- * routes); mechanics open the WebSocket API with `?token=`, which the REQUEST
+ * routes); mechanics and customers open the WebSocket API with a single-use
+ * `?ticket=` (from `POST /ws/ticket`) or a JWT in `?token=`, which the REQUEST
  * authorizer checks on `$connect` before any other route can be reached.
  * Both stages are throttled per route (contract/throttles.ts): every route
  * has the stage's default bucket, intake and accept/decline tighter ones.
@@ -10,6 +11,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat, CfnAccount } from 'aws-cdk-lib/aws-apigateway';
 import {
+  CfnAuthorizer,
   type CfnStage,
   CorsHttpMethod,
   HttpApi,
@@ -152,9 +154,7 @@ export class Apis extends Construct {
       description: 'priority-dispatch mechanic push channel',
       routeSelectionExpression: WEBSOCKET_ROUTE_SELECTION,
     });
-    const authorizer = new WebSocketLambdaAuthorizer('ConnectAuthorizer', props.functions[webSocketAuthorizer.function], {
-      identitySource: [webSocketAuthorizer.identitySource],
-    });
+    const authorizer = new WebSocketLambdaAuthorizer('ConnectAuthorizer', props.functions[webSocketAuthorizer.function]);
     for (const route of webSocketRoutes) {
       const isConnect = route.routeKey === '$connect';
       const added = this.webSocketApi.addRoute(route.routeKey, {
@@ -162,7 +162,8 @@ export class Apis extends Construct {
         authorizer: isConnect ? authorizer : undefined,
       });
       routesByKey.set(route.routeKey, added);
-      if (!isConnect) {
+      if (isConnect) withoutIdentitySource(added);
+      else {
         acknowledge(
           added,
           'AwsSolutions-APIG4',
@@ -240,6 +241,17 @@ function setRouteThrottles(stage: HttpStage | WebSocketStage, throttles: StageTh
       return [routeKey, { ThrottlingRateLimit: throttle.rateLimit, ThrottlingBurstLimit: throttle.burstLimit }];
     }),
   );
+}
+
+/**
+ * The `$connect` authorizer takes `?ticket=` or `?token=`, so it names no identity source (contract/routes.ts
+ * `webSocketAuthorizer`): the property is left out, as CreateAuthorizer allows for a REQUEST authorizer. The CDK
+ * construct has no way to say "none" (it defaults to the Authorization header), hence the override.
+ */
+function withoutIdentitySource(connectRoute: Construct): void {
+  const authorizers = connectRoute.node.scope!.node.findAll().filter((c): c is CfnAuthorizer => c instanceof CfnAuthorizer && c.authorizerType === 'REQUEST');
+  if (authorizers.length !== 1) throw new Error(`expected the one $connect REQUEST authorizer, found ${authorizers.length}`);
+  authorizers[0]!.addPropertyDeletionOverride('IdentitySource');
 }
 
 const capitalize = (name: string): string => name.charAt(0).toUpperCase() + name.slice(1);

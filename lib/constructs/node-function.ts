@@ -240,6 +240,11 @@ export class ProjectFunction extends Construct {
     this.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [target.arn] }));
   }
 
+  /** `MAX_OPEN_BOOKINGS_PER_CUSTOMER`: the intake holds each customer to it (its table grants come with `bindTable`). */
+  bindOpenBookingsLimit(max: number): void {
+    this.setEnv(ENV.maxOpenBookingsPerCustomer, String(max));
+  }
+
   /** `JWT_ISSUER`, `JWT_AUDIENCE`: the function verifies tokens itself (no AWS permission involved). */
   bindJwt(issuer: string, audience: string): void {
     this.setEnv(ENV.jwtIssuer, issuer);

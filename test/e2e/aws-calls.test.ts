@@ -15,6 +15,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../sandbox/index';
 import type { InvocationRecord } from '../../sandbox/lambda-host';
+import { DEFAULT_MAX_OPEN_BOOKINGS_PER_CUSTOMER } from '../../contract/env';
 import { api, eventually, MechanicClient, registerMechanic, startTestSandbox } from './clients';
 
 let sandbox: Sandbox;
@@ -24,7 +25,8 @@ const table: string[] = [];
 
 beforeAll(async () => {
   // A window long enough to act inside it; expiry far away.
-  sandbox = await startTestSandbox({ flag: 'on', priorityWindowSeconds: 300 });
+  // The stack's open-bookings limit: the refused intake's calls depend on it (each booking on the list is read).
+  sandbox = await startTestSandbox({ flag: 'on', priorityWindowSeconds: 300, maxOpenBookingsPerCustomer: DEFAULT_MAX_OPEN_BOOKINGS_PER_CUSTOMER });
   customerToken = await sandbox.token({ sub: 'customer-calls' });
 });
 
@@ -66,9 +68,12 @@ const note = (path: string, calls: Record<string, number>): void => {
   table.push(`${path.padEnd(44)} ${String(sum(calls)).padStart(3)}  ${JSON.stringify(calls)}`);
 };
 
-async function book(body: Record<string, unknown>): Promise<string> {
+let customers = 0;
+
+/** A booking of a customer of its own (the paths here leave bookings open: one customer would reach the limit), or of `token`'s. */
+async function book(body: Record<string, unknown>, token?: string): Promise<string> {
   const answer = await api<{ request_id: string }>(sandbox, 'POST', '/intake/start', {
-    token: customerToken,
+    token: token ?? (await sandbox.token({ sub: `customer-calls-${++customers}` })),
     body: { plan: 'free', concern: 'Brakes', ...body },
   });
   expect(answer.status).toBe(201);
@@ -82,8 +87,8 @@ describe('AWS calls per path', () => {
     const twelve = await callsOf('intakeStart', () => book({}));
     note('broadcast booking (intake), 12 mechanics', twelve);
     expect(twelve).toEqual(none);
-    // Query: the customer's connections (session_status open).
-    expect(twelve).toEqual({ CreateSchedule: 1, PutItem: 1, Invoke: 1, UpdateItem: 1, UpdateSchedule: 1, Query: 1 });
+    // UpdateItem ×2: the customer's open-bookings hold, then `opened`; Query: the customer's connections (session_status open).
+    expect(twelve).toEqual({ CreateSchedule: 1, PutItem: 1, Invoke: 1, UpdateItem: 2, UpdateSchedule: 1, Query: 1 });
   });
 
   it('a customer watching their booking: the same calls, plus one push of session_status per connection of theirs', async () => {
@@ -94,13 +99,13 @@ describe('AWS calls per path', () => {
     try {
       const calls = await callsOf('intakeStart', () => api(sandbox, 'POST', '/intake/start', { token, body: { plan: 'free', concern: 'Watched' } }));
       note('broadcast booking (intake), customer online', calls);
-      expect(calls).toEqual({ CreateSchedule: 1, PutItem: 1, Invoke: 1, UpdateItem: 1, UpdateSchedule: 1, Query: 1, PostToConnection: 1 });
+      expect(calls).toEqual({ CreateSchedule: 1, PutItem: 1, Invoke: 1, UpdateItem: 2, UpdateSchedule: 1, Query: 1, PostToConnection: 1 });
     } finally {
       await watching.close();
     }
   });
 
-  it('a priority booking: the offer leaves after the flag, the favorite and the timer; 9 calls in all', async () => {
+  it('a priority booking: the offer leaves after the hold, the flag, the favorite and the timer; 10 calls in all', async () => {
     const favorite = await connect();
     const calls = await callsOf('intakeStart', () =>
       book({ preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast', concern: 'Priority calls' }),
@@ -109,8 +114,8 @@ describe('AWS calls per path', () => {
     // GetParameter only when the flag's cache is cold (first priority booking of a container).
     const { GetParameter = 0, ...rest } = calls;
     expect(GetParameter).toBeLessThanOrEqual(1);
-    // Query ×2: the favorite's connections, then the customer's (session_status offered, after the offer left).
-    expect(rest).toEqual({ CreateSchedule: 1, PutItem: 1, GetItem: 1, Query: 2, PostToConnection: 1, UpdateItem: 1, UpdateSchedule: 1 });
+    // Query ×2: the favorite's connections, then the customer's (session_status offered, after the offer left); UpdateItem ×2: the hold, `offer_sent`.
+    expect(rest).toEqual({ CreateSchedule: 1, PutItem: 1, GetItem: 1, Query: 2, PostToConnection: 1, UpdateItem: 2, UpdateSchedule: 1 });
   });
 
   it('accept of an offered request (favorite, one connection), of an open one, and of one already taken', async () => {
@@ -119,16 +124,17 @@ describe('AWS calls per path', () => {
     await favorite.waitFor('priority_session_request', offered);
     const acceptOffered = await callsOf('wsAccept', async () => favorite.accept(offered));
     note('accept (offered to the favorite)', acceptOffered);
-    // The message counted against the connection's limit (UpdateItem); the request, then the mechanic, read; the
-    // favorite was the whole audience: nobody else to tell; one Query of the favorite's own connections (by_you to any
-    // other device; here none) and one of the customer's (session_status matched), no push but the answer.
-    expect(acceptOffered).toEqual({ GetItem: 2, UpdateItem: 2, PostToConnection: 1, Query: 2, DeleteSchedule: 1 });
+    // The message counted against the connection's limit, the win, then the customer's place freed (UpdateItem ×3); the
+    // request, then the mechanic, read; the favorite was the whole audience: nobody else to tell; one Query of the
+    // favorite's own connections (by_you to any other device; here none) and one of the customer's (session_status
+    // matched), no push but the answer.
+    expect(acceptOffered).toEqual({ GetItem: 2, UpdateItem: 3, PostToConnection: 1, Query: 2, DeleteSchedule: 1 });
 
     const open = await book({ concern: 'Accept open' });
     await favorite.waitFor('new_request', open);
     const acceptOpen = await callsOf('wsAccept', async () => favorite.accept(open));
     note('accept (open to everyone)', acceptOpen);
-    expect(acceptOpen).toEqual({ GetItem: 2, UpdateItem: 2, PostToConnection: 1, Invoke: 1, Query: 2, DeleteSchedule: 1 });
+    expect(acceptOpen).toEqual({ GetItem: 2, UpdateItem: 3, PostToConnection: 1, Invoke: 1, Query: 2, DeleteSchedule: 1 });
 
     // An accept of a request already taken: the count, the read that says so, its answer; no mechanic read, no write of the booking, nobody told.
     const loser = clients.find((c) => c !== favorite)!;
@@ -148,11 +154,47 @@ describe('AWS calls per path', () => {
     // request; Query: the customer's connections (open).
     expect(decline).toEqual({ GetItem: 1, UpdateSchedule: 2, UpdateItem: 4, Invoke: 1, Query: 1 });
 
-    const open = await book({ concern: 'Cancel' });
+    const open = await book({ concern: 'Cancel' }, customerToken);
     const sessionId = open.slice('req-'.length);
     const cancel = await callsOf('cancelSession', () => api(sandbox, 'POST', `/sessions/${sessionId}/cancel`, { token: customerToken }));
     note('cancel (open request)', cancel);
-    expect(cancel).toEqual({ GetItem: 1, UpdateItem: 1, Invoke: 1, Query: 1, DeleteSchedule: 1 });
+    // UpdateItem ×2: `cancelled`, then the customer's place freed.
+    expect(cancel).toEqual({ GetItem: 1, UpdateItem: 2, Invoke: 1, Query: 1, DeleteSchedule: 1 });
+  });
+
+  it('an intake at the open-bookings limit: the refused hold, the list and its bookings read (nothing stale), and nothing else', async () => {
+    // Arrange: a customer of their own at the limit
+    const token = await sandbox.token({ sub: 'customer-at-limit' });
+    for (let i = 0; i < DEFAULT_MAX_OPEN_BOOKINGS_PER_CUSTOMER; i++) await book({ concern: `Limit ${i}` }, token);
+
+    // Act
+    const calls = await callsOf('intakeStart', () => api(sandbox, 'POST', '/intake/start', { token, body: { plan: 'free', concern: 'One too many' } }));
+
+    // Assert: UpdateItem (the hold, refused: nothing written), GetItem of the list, one GetItem per booking on it
+    note(`intake refused at the limit (${DEFAULT_MAX_OPEN_BOOKINGS_PER_CUSTOMER} open)`, calls);
+    expect(calls).toEqual({ UpdateItem: 1, GetItem: 1 + DEFAULT_MAX_OPEN_BOOKINGS_PER_CUSTOMER });
+  });
+
+  it('a connect ticket: one PutItem to issue it; one DeleteItem to use it (and the mechanic read, for a mechanic)', async () => {
+    // Arrange
+    const mechanicId = await registerMechanic(sandbox);
+    const token = await sandbox.token({ sub: mechanicId });
+    let ticket = '';
+
+    // Act
+    const issue = await callsOf('wsTicket', async () => {
+      ticket = (await api<{ ticket: string }>(sandbox, 'POST', '/ws/ticket', { token })).body.ticket;
+    });
+    const connect = await callsOf('wsAuthorizer', async () => {
+      const client = await MechanicClient.open(`${sandbox.wsUrl}?ticket=${encodeURIComponent(ticket)}`, mechanicId);
+      await client.close();
+    });
+
+    // Assert
+    note('ws ticket (issue)', issue);
+    note('$connect with a ticket (mechanic)', connect);
+    expect(issue).toEqual({ PutItem: 1 });
+    expect(connect).toEqual({ DeleteItem: 1, GetItem: 1 });
   });
 
   it('sync: the count, one read of the mechanic (paused?), one Query of the pending index per audience (everyone, themselves), one BatchGetItem of their declines, one answer', async () => {

@@ -23,6 +23,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { Sandbox } from '../../sandbox/index';
 import { DEV_AUDIENCE } from '../../sandbox/dev-auth';
 import { httpRoutes, webSocketRoutes } from '../../contract/routes';
+import { TICKET_ROLES } from '../../lambdas/domain/tickets';
 import { awsClientConfig, eventually, startTestSandbox } from './clients';
 
 /** The actions a route takes (contract/routes.ts): a frame naming one is a real message, not noise. */
@@ -45,6 +46,7 @@ const ROUTING_TYPES = ['broadcast', 'priority_broadcast'];
 const MECHANIC_STATUSES = ['approved', 'pending', 'suspended'];
 const BOOKING_FIELDS = ['plan', 'concern', 'vehicle', 'preferred_mechanic_id', 'routing_type', 'workshop_id'];
 const MECHANIC_FIELDS = ['status', 'name', 'workshop_id'];
+const TICKET_FIELDS = ['role'];
 
 let sandbox: Sandbox;
 let baseline: Snapshot;
@@ -280,7 +282,7 @@ function judge(answer: RawAnswer, allowed: readonly number[]): string | undefine
   return undefined;
 }
 
-const NAMES_THE_FIELD = new RegExp(`^(${[...BOOKING_FIELDS, ...MECHANIC_FIELDS, 'body', 'id', 'Idempotency-Key'].join('|')})\\b`);
+const NAMES_THE_FIELD = new RegExp(`^(${[...BOOKING_FIELDS, ...MECHANIC_FIELDS, ...TICKET_FIELDS, 'body', 'id', 'Idempotency-Key'].join('|')})\\b`);
 
 const show = (value: unknown, max = 200): string => {
   const text = typeof value === 'string' ? value : JSON.stringify(value);
@@ -843,6 +845,32 @@ function httpCase(tokens: Tokens): fc.Arbitrary<HttpCase> {
       };
     });
 
+  // POST /ws/ticket: only bodies that are no ticket request (a valid or an empty one would issue a ticket: a write).
+  const badRole = fc.oneof(
+    wrongType('string', 'null'),
+    fc.string({ maxLength: 20 }).filter((role) => !(TICKET_ROLES as readonly string[]).includes(role)),
+    injection,
+  );
+  const ticket = fc
+    .tuple(
+      tokenOf('customer'),
+      common,
+      fc.oneof(
+        notJson.map((text) => ({ text, what: 'invalid JSON' })),
+        notAnObject.map((text) => ({ text, what: 'JSON, not an object' })),
+        fc.tuple(badRole, junkMembers(['role'])).map(([role, junk]) => ({ text: objectText({ role }, junk), what: `role ${show(role, 40)}` })),
+      ),
+    )
+    .map(([token, c, body]): HttpCase => {
+      const raw = bytes(body.text);
+      return {
+        route: 'POST /ws/ticket',
+        what: `POST /ws/ticket, ${token.what}, ${body.what}`,
+        request: { method: 'POST', path: '/ws/ticket', headers: headersOf(token.headers, c), body: raw },
+        allowed: allowedFor(token.kind, raw.length > HANDLER_BODY_LIMIT ? [413] : [400], false),
+      };
+    });
+
   const wrongMethod = fc
     .tuple(
       fc.constantFrom('GET', 'DELETE', 'PATCH', 'OPTIONS', 'PROPFIND', 'get', 'P0ST'),
@@ -864,6 +892,7 @@ function httpCase(tokens: Tokens): fc.Arbitrary<HttpCase> {
     { weight: 11, arbitrary: sessionRoute('POST', '/cancel') },
     { weight: 11, arbitrary: sessionRoute('GET', '') },
     { weight: 24, arbitrary: mechanic },
+    { weight: 8, arbitrary: ticket },
     { weight: 3, arbitrary: wrongMethod },
   );
 }
@@ -1292,6 +1321,7 @@ describe(`bad input never gets a 5xx, a crash, a dropped connection or a write (
     // Assert
     expect(answer.status, answer.body).toBe(201);
     expect(JSON.parse(answer.body)).toMatchObject({ status: 'awaiting_checkout', session_id: expect.any(String) });
-    expect((await snapshot()).records.length).toBe(baseline.records.length + 1);
+    // The booking, and the customer's open-bookings item (the place it holds).
+    expect((await snapshot()).records.length).toBe(baseline.records.length + 2);
   });
 });

@@ -11,6 +11,7 @@ import { newSessionId, requestIdFor } from '../../lambdas/domain/ids';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../sandbox/index';
 import type { LambdaDeadLetter } from '../../sandbox/lambda-async';
 import type { DeadLetter } from '../../sandbox/scheduler';
+import { TEST_MAX_OPEN_BOOKINGS } from '../support/in-memory-ports';
 import { splitSentAt } from '../support/server-messages';
 
 export type Message = { type: string; [field: string]: unknown };
@@ -34,6 +35,8 @@ export const startTestSandbox = (options: SandboxOptions = {}): Promise<Sandbox>
     print: () => undefined,
     schedulerPrecision: 'exact',
     throttles: 'off',
+    // Tests not about the open-bookings limit book freely for one customer; the limit's own tests set theirs.
+    maxOpenBookingsPerCustomer: TEST_MAX_OPEN_BOOKINGS,
     ...options,
   });
 
@@ -79,13 +82,26 @@ export class MechanicClient {
   /** Connects with a token for `mechanicId`; with `role: 'customer'`, as the customer of that id (`&role=customer`: it hears only their bookings' status). */
   static async connect(sandbox: Sandbox, mechanicId: string, options: { role?: 'customer' } = {}): Promise<MechanicClient> {
     const token = await sandbox.token({ sub: mechanicId });
-    const socket = new WebSocket(`${sandbox.wsUrl}?token=${encodeURIComponent(token)}${options.role ? `&role=${options.role}` : ''}`);
+    return MechanicClient.open(`${sandbox.wsUrl}?token=${encodeURIComponent(token)}${options.role ? `&role=${options.role}` : ''}`, mechanicId);
+  }
+
+  /** Connects as `id` the recommended way: a single-use ticket from `POST /ws/ticket` (the JWT only in its Authorization header). */
+  static async connectWithTicket(sandbox: Sandbox, id: string, options: { role?: 'customer' | 'mechanic' } = {}): Promise<MechanicClient> {
+    const token = await sandbox.token({ sub: id });
+    const answer = await api<{ ticket: string }>(sandbox, 'POST', '/ws/ticket', { token, ...(options.role ? { body: { role: options.role } } : {}) });
+    if (answer.status !== 201) throw new Error(`POST /ws/ticket answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+    return MechanicClient.open(`${sandbox.wsUrl}?ticket=${encodeURIComponent(answer.body.ticket)}`, id);
+  }
+
+  /** Connects to a handshake URL of the test's own making (a ticket with extra query parameters, say). */
+  static async open(url: string, id: string): Promise<MechanicClient> {
+    const socket = new WebSocket(url);
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
       socket.once('unexpected-response', (_req, res) => reject(new Error(`handshake refused: ${res.statusCode}`)));
       socket.once('error', reject);
     });
-    return new MechanicClient(mechanicId, socket);
+    return new MechanicClient(id, socket);
   }
 
   send(message: unknown): void {

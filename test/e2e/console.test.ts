@@ -305,6 +305,18 @@ describe.skipIf(missing && !process.env.CI)(
           cancelled,
         ]);
       });
+
+      it('connects its WebSockets with single-use tickets, never a token in the URL', async () => {
+        const page = await open(sandbox, 'mechanic');
+        const urls: string[] = [];
+        page.on('websocket', (socket) => urls.push(socket.url()));
+        await page.getByTestId('mechanic-select').selectOption('mech-carol');
+        await page.getByTestId('mechanic-connect').click();
+        await page.getByTestId('mechanic-connection').filter({ hasText: 'Connected as mech-carol' }).waitFor(WAIT);
+
+        expect(urls).toEqual([expect.stringMatching(/\?ticket=[A-Za-z0-9_-]{43}$/)]);
+        expect(sandbox.logs.some((line) => line.includes('[ticket] Connect ticket issued') && line.includes('mech-carol'))).toBe(true);
+      });
     });
 
     describe('with a 10-minute window and a 20-second request TTL', () => {

@@ -65,32 +65,39 @@ describe('a crash after each AWS call of a broadcast intake', () => {
     await sandbox.stop();
   });
 
-  it.each(['CreateSchedule', 'PutItem', 'Invoke', 'UpdateItem', 'UpdateSchedule'])('after %s: every mechanic gets new_request, once stored', async (call) => {
-    // Arrange
-    const planned = plannedBooking();
-    await crashAfter(sandbox, 'intakeStart', call, planned.idempotencyKey);
+  // UpdateItem: the customer's open-bookings hold (the first call); UpdateItem#2: `opened`.
+  it.each(['UpdateItem', 'CreateSchedule', 'PutItem', 'Invoke', 'UpdateItem#2', 'UpdateSchedule'])(
+    'after %s: every mechanic gets new_request, once stored',
+    async (call) => {
+      // Arrange
+      const planned = plannedBooking();
+      await crashAfter(sandbox, 'intakeStart', call, planned.idempotencyKey);
 
-    // Act
-    const first = await intake(sandbox, planned, { plan: 'free' });
-    await crashed(sandbox, 'intakeStart', call);
+      // Act
+      const first = await intake(sandbox, planned, { plan: 'free' });
+      await crashed(sandbox, 'intakeStart', call);
 
-    // Assert
-    expect(first.status).toBe(500);
-    if (call === 'CreateSchedule') {
-      // Nothing was written: the customer's retry (same Idempotency-Key) books it.
-      expect(await bookingsOfCustomer(sandbox, planned.customer)).toEqual([]);
-      expect((await intake(sandbox, planned, { plan: 'free' })).status).toBe(201);
-    }
-    for (const mechanic of mechanics) await mechanic.waitFor('new_request', planned.requestId);
-    const view = await eventually(async () => {
-      const current = await sessionView(sandbox, planned.customer, planned.sessionId);
-      return current.request?.state === 'open' && current;
-    }, 'the booking to be open');
-    // A crash before the timer moved: its recovery firing finds nothing due and moves it.
-    await eventually(async () => (await timerSchedule(sandbox, planned.requestId)).dueAt === Date.parse(view.request!.open_until!), 'the timer at open_until');
-    expect(await bookingsOfCustomer(sandbox, planned.customer)).toEqual([`BOOKING#${planned.sessionId}`]);
-    await clearFaults(sandbox);
-  });
+      // Assert
+      expect(first.status).toBe(500);
+      if (call === 'UpdateItem' || call === 'CreateSchedule') {
+        // Nothing was written but the hold: the customer's retry (same Idempotency-Key, so the same session, already held) books it.
+        expect(await bookingsOfCustomer(sandbox, planned.customer)).toEqual([]);
+        expect((await intake(sandbox, planned, { plan: 'free' })).status).toBe(201);
+      }
+      for (const mechanic of mechanics) await mechanic.waitFor('new_request', planned.requestId);
+      const view = await eventually(async () => {
+        const current = await sessionView(sandbox, planned.customer, planned.sessionId);
+        return current.request?.state === 'open' && current;
+      }, 'the booking to be open');
+      // A crash before the timer moved: its recovery firing finds nothing due and moves it.
+      await eventually(
+        async () => (await timerSchedule(sandbox, planned.requestId)).dueAt === Date.parse(view.request!.open_until!),
+        'the timer at open_until',
+      );
+      expect(await bookingsOfCustomer(sandbox, planned.customer)).toEqual([`BOOKING#${planned.sessionId}`]);
+      await clearFaults(sandbox);
+    },
+  );
 });
 
 describe('a crash after each AWS call of a priority intake and of its accept', () => {
@@ -109,7 +116,7 @@ describe('a crash after each AWS call of a priority intake and of its accept', (
 
   const priorityBooking = () => ({ plan: 'free', preferred_mechanic_id: favorite.mechanicId, routing_type: 'priority_broadcast' });
 
-  it.each(['CreateSchedule', 'PutItem', 'GetItem', 'Query', 'PostToConnection', 'UpdateItem', 'UpdateSchedule'])(
+  it.each(['UpdateItem', 'CreateSchedule', 'PutItem', 'GetItem', 'Query', 'PostToConnection', 'UpdateItem#2', 'UpdateSchedule'])(
     'intake, after %s: the favorite gets the offer, the request is offered with its timer at expires_at',
     async (call) => {
       // Arrange
@@ -122,7 +129,7 @@ describe('a crash after each AWS call of a priority intake and of its accept', (
 
       // Assert
       expect(first.status).toBe(500);
-      if (call === 'CreateSchedule') expect((await intake(sandbox, planned, priorityBooking())).status).toBe(201);
+      if (call === 'UpdateItem' || call === 'CreateSchedule') expect((await intake(sandbox, planned, priorityBooking())).status).toBe(201);
       await favorite.waitFor('priority_session_request', planned.requestId);
       const view = await eventually(async () => {
         const current = await sessionView(sandbox, planned.customer, planned.sessionId);
@@ -138,7 +145,8 @@ describe('a crash after each AWS call of a priority intake and of its accept', (
     },
   );
 
-  it.each(['GetItem', 'UpdateItem', 'PostToConnection', 'DeleteSchedule'])(
+  // UpdateItem: the win; UpdateItem#2: the customer's place freed, before anyone else is told.
+  it.each(['GetItem', 'UpdateItem', 'PostToConnection', 'UpdateItem#2', 'DeleteSchedule'])(
     'accept of an open request, after %s: the winner hears ok on its retry, the other mechanic hears request_taken, the timer goes',
     async (call) => {
       // Arrange: an open request (no favorite), both mechanics told

@@ -214,7 +214,7 @@ describe('bad tokens → throw "Unauthorized"', () => {
     ['a token without exp', async () => token({ sub: (await wires.addMechanic({ connections: 0 })).mechanicId, omitExp: true }), /"exp"/],
     ['a token without sub', async () => token({}), /"sub"/],
     ['a token that is not a JWT', async () => 'not.a.jwt', /JWSInvalid|JWTInvalid/],
-    // API Gateway refuses these before calling the authorizer (identity source); the handler holds the line too.
+    // The authorizer names no identity source (it takes ?ticket= too), so API Gateway calls it for these: it is the line.
     ['an empty token', async () => '', null],
     ['a missing token', async () => undefined, null],
   ];

@@ -80,7 +80,9 @@ describe('function roles: pinned by hand (a widening anywhere fails here)', () =
     wsDefault: [...logsOf('wsDefault'), `execute-api:ManageConnections on ${CONNECTIONS}`],
     wsConnect: [...logsOf('wsConnect'), `dynamodb:PutItem on ${TABLE}`],
     wsDisconnect: [...logsOf('wsDisconnect'), `dynamodb:DeleteItem on ${TABLE}`],
-    wsAuthorizer: [...logsOf('wsAuthorizer'), `dynamodb:GetItem on ${TABLE}`],
+    // Get: the mechanic; Delete: the ticket it uses up.
+    wsAuthorizer: [...logsOf('wsAuthorizer'), `dynamodb:GetItem on ${TABLE}`, `dynamodb:DeleteItem on ${TABLE}`],
+    wsTicket: [...logsOf('wsTicket'), `dynamodb:PutItem on ${TABLE}`],
     intakeStart: [
       ...logsOf('intakeStart'),
       `dynamodb:PutItem on ${TABLE}`,

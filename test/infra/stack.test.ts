@@ -212,6 +212,7 @@ describe('functions', () => {
     if (spec.fansOut) expected.add(ENV.fanOutFunctionName);
     if (spec.verifiesJwt) for (const n of [ENV.jwtIssuer, ENV.jwtAudience]) expected.add(n);
     if (messageFunctions.includes(name)) expected.add(ENV.messageRateLimit);
+    if (spec.limitsOpenBookings) expected.add(ENV.maxOpenBookingsPerCustomer);
     const env = fnResource(name).Properties.Environment.Variables as Record<string, unknown>;
     expect(sorted(Object.keys(env))).toEqual(sorted(expected));
   });
@@ -237,6 +238,7 @@ describe('functions', () => {
       [ENV.recoveryDelaySeconds]: '120',
       [ENV.requestTtlSeconds]: '1800',
       [ENV.fanOutFunctionName]: { Ref: logicalId(stack.functions[asyncTargets.fanOut].function) },
+      [ENV.maxOpenBookingsPerCustomer]: '3',
     });
     expect(fnResource('wsAuthorizer').Properties.Environment.Variables).toMatchObject({
       [ENV.jwtIssuer]: TEST_ISSUER,
@@ -312,11 +314,11 @@ describe('WebSocket API', () => {
     });
   });
 
-  it('has a REQUEST authorizer reading ?token=, run by the authorizer function', () => {
+  it('has a REQUEST authorizer with no identity source (called on every handshake: ?ticket= or ?token=), run by the authorizer function', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       ApiId: { Ref: wsApiId },
       AuthorizerType: 'REQUEST',
-      IdentitySource: [webSocketAuthorizer.identitySource],
+      IdentitySource: Match.absent(),
       AuthorizerUri: {
         'Fn::Join': ['', Match.arrayWith([getAttArn(logicalId(stack.functions[webSocketAuthorizer.function].function))])],
       },
@@ -536,6 +538,20 @@ describe('props', () => {
     ['90.5 s', Duration.millis(90_500)],
   ])('refuses a recoveryDelay of %s (must be whole seconds, 1–15 min)', (_label, recoveryDelay) => {
     expect(() => new PriorityDispatchStack(buildApp(), 'S', { recoveryDelay })).toThrow(/recoveryDelay must be a whole number of seconds between 60 and 900/);
+  });
+
+  it('maxOpenBookingsPerCustomer reaches the intake (only it holds customers to the limit); 1 and 100 are accepted', () => {
+    for (const max of [1, 100]) {
+      const { stack: s, template: t } = buildStack({ maxOpenBookingsPerCustomer: max });
+      expect(envOf(t, s, 'intakeStart')[ENV.maxOpenBookingsPerCustomer]).toBe(String(max));
+      expect(envOf(t, s, 'cancelSession')[ENV.maxOpenBookingsPerCustomer]).toBeUndefined();
+    }
+  });
+
+  it.each([0, -1, 2.5, 101])('refuses a maxOpenBookingsPerCustomer of %s (a whole number from 1 to 100)', (maxOpenBookingsPerCustomer) => {
+    expect(() => new PriorityDispatchStack(buildApp(), 'S', { maxOpenBookingsPerCustomer })).toThrow(
+      /maxOpenBookingsPerCustomer must be a whole number between 1 and 100/,
+    );
   });
 
   it('accepts the bounds of requestTtl and recoveryDelay', () => {

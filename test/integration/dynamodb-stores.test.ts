@@ -9,6 +9,8 @@ import { DynamoDbBookingStore } from '../../lambdas/adapters/dynamodb-booking-st
 import { bookingIndex, connectionIndex } from '../../lambdas/adapters/dynamodb-keys';
 import { DynamoDbConnectionStore } from '../../lambdas/adapters/dynamodb-connection-store';
 import { DynamoDbMechanicStore } from '../../lambdas/adapters/dynamodb-mechanic-store';
+import { DynamoDbOpenBookings } from '../../lambdas/adapters/dynamodb-open-bookings';
+import { DynamoDbTicketStore } from '../../lambdas/adapters/dynamodb-ticket-store';
 import { describeStoreContract } from '../support/store-contract';
 import { createTestTable } from '../support/table';
 
@@ -18,6 +20,8 @@ describeStoreContract('DynamoDB adapters on dynalite', async () => {
     bookings: new DynamoDbBookingStore(db, tableName),
     mechanics: new DynamoDbMechanicStore(db, tableName),
     connections: new DynamoDbConnectionStore(db, tableName),
+    openBookings: new DynamoDbOpenBookings(db, tableName),
+    tickets: new DynamoDbTicketStore(db, tableName),
   };
 });
 

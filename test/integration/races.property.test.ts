@@ -19,6 +19,8 @@ import { describe, expect, it } from 'vitest';
 import { DynamoDbBookingStore } from '../../lambdas/adapters/dynamodb-booking-store';
 import { DynamoDbConnectionStore } from '../../lambdas/adapters/dynamodb-connection-store';
 import { DynamoDbMechanicStore } from '../../lambdas/adapters/dynamodb-mechanic-store';
+import { DynamoDbOpenBookings } from '../../lambdas/adapters/dynamodb-open-bookings';
+import { DynamoDbTicketStore } from '../../lambdas/adapters/dynamodb-ticket-store';
 import type { Booking } from '../../lambdas/domain/booking';
 import { AppError } from '../../lambdas/domain/errors';
 import {
@@ -240,6 +242,8 @@ describe('races between accept, decline, cancel and the timer', () => {
           bookings: new DynamoDbBookingStore(table.db, table.tableName),
           mechanics: new DynamoDbMechanicStore(table.db, table.tableName),
           connections: new DynamoDbConnectionStore(table.db, table.tableName),
+          openBookings: new DynamoDbOpenBookings(table.db, table.tableName),
+          tickets: new DynamoDbTicketStore(table.db, table.tableName),
           pusher,
           fanOut,
           timer,
@@ -252,6 +256,8 @@ describe('races between accept, decline, cancel and the timer', () => {
           recoveryDelaySeconds: 120,
           requestTtlSeconds: 1800,
           messageRateLimit: 10,
+          maxOpenBookingsPerCustomer: 3,
+          ticketTtlSeconds: 60,
         };
         const run = randomUUID().slice(0, 8);
         const ids = Object.fromEntries(MECHANICS.map((who) => [who, `${who}-${run}`])) as Record<Who, string>;
@@ -381,6 +387,8 @@ describe('an accept refused just before the window ends', () => {
       bookings,
       mechanics: new DynamoDbMechanicStore(table.db, table.tableName),
       connections: new DynamoDbConnectionStore(table.db, table.tableName),
+      openBookings: new DynamoDbOpenBookings(table.db, table.tableName),
+      tickets: new DynamoDbTicketStore(table.db, table.tableName),
       pusher,
       fanOut: new RecordingFanOut(),
       timer: new RecordingTimer(),
@@ -393,6 +401,8 @@ describe('an accept refused just before the window ends', () => {
       recoveryDelaySeconds: 120,
       requestTtlSeconds: 1800,
       messageRateLimit: 10,
+      maxOpenBookingsPerCustomer: 3,
+      ticketTtlSeconds: 60,
     };
     for (const id of ['favorite-race', 'm1-race']) {
       await deps.mechanics.put({ mechanic_id: id, status: 'approved', name: id, workshop_id: null, updated_at: T0 });

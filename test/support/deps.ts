@@ -27,11 +27,14 @@ import {
 } from '@aws-sdk/client-scheduler';
 import { DeleteParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { WebSocket } from 'ws';
+import { DEFAULT_WS_TICKET_TTL_SECONDS } from '../../contract/env';
 import { functions, type FunctionName, isAsyncTarget } from '../../contract/routes';
 import { SignedConnectionsPusher } from '../../lambdas/adapters/signed-connections-pusher';
 import { DynamoDbBookingStore } from '../../lambdas/adapters/dynamodb-booking-store';
 import { DynamoDbConnectionStore } from '../../lambdas/adapters/dynamodb-connection-store';
 import { DynamoDbMechanicStore } from '../../lambdas/adapters/dynamodb-mechanic-store';
+import { DynamoDbOpenBookings } from '../../lambdas/adapters/dynamodb-open-bookings';
+import { DynamoDbTicketStore } from '../../lambdas/adapters/dynamodb-ticket-store';
 import { EventBridgeRequestTimer } from '../../lambdas/adapters/eventbridge-request-timer';
 import { LambdaFanOut } from '../../lambdas/adapters/lambda-fan-out';
 import { SsmFeatureFlag } from '../../lambdas/adapters/ssm-flag';
@@ -54,7 +57,7 @@ import { SchedulerService } from '../../sandbox/scheduler';
 import { SsmService } from '../../sandbox/ssm';
 import { SandboxPrincipals } from '../../sandbox/iam';
 import { startWebSocketGateway } from '../../sandbox/websocket-gateway';
-import { ManualClock, RecordingMetrics } from './in-memory-ports';
+import { ManualClock, RecordingMetrics, TEST_MAX_OPEN_BOOKINGS } from './in-memory-ports';
 import type { TestTable } from './table';
 import { requireSentAt } from './server-messages';
 
@@ -608,6 +611,8 @@ export const SCHEDULE_GROUP = 'priority-dispatch-test';
 export interface HarnessDeps extends Deps {
   readonly bookings: DynamoDbBookingStore;
   readonly connections: DynamoDbConnectionStore;
+  readonly openBookings: DynamoDbOpenBookings;
+  readonly tickets: DynamoDbTicketStore;
   readonly timer: EventBridgeRequestTimer;
   readonly fanOut: LambdaFanOut;
 }
@@ -665,7 +670,13 @@ export interface Harness {
 
 export async function createHarness(
   table: TestTable,
-  options: { priorityWindowSeconds?: number; recoveryDelaySeconds?: number; requestTtlSeconds?: number; flagCacheTtlSeconds?: number } = {},
+  options: {
+    priorityWindowSeconds?: number;
+    recoveryDelaySeconds?: number;
+    requestTtlSeconds?: number;
+    flagCacheTtlSeconds?: number;
+    maxOpenBookingsPerCustomer?: number;
+  } = {},
 ): Promise<Harness> {
   const clock = new ManualClock();
   const logs: LogLine[] = [];
@@ -709,6 +720,8 @@ export async function createHarness(
     bookings: new DynamoDbBookingStore(table.db, table.tableName),
     mechanics: new DynamoDbMechanicStore(table.db, table.tableName),
     connections: new DynamoDbConnectionStore(table.db, table.tableName),
+    openBookings: new DynamoDbOpenBookings(table.db, table.tableName),
+    tickets: new DynamoDbTicketStore(table.db, table.tableName),
     pusher,
     fanOut: new LambdaFanOut(lambdaClient, FAN_OUT_FUNCTION_NAME),
     timer: new EventBridgeRequestTimer(
@@ -727,6 +740,8 @@ export async function createHarness(
     recoveryDelaySeconds,
     requestTtlSeconds,
     messageRateLimit: 10,
+    maxOpenBookingsPerCustomer: options.maxOpenBookingsPerCustomer ?? TEST_MAX_OPEN_BOOKINGS,
+    ticketTtlSeconds: DEFAULT_WS_TICKET_TTL_SECONDS,
   };
   const timer = (requestId: string) => wires.schedule(timerScheduleName(requestId));
 

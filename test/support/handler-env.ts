@@ -45,6 +45,7 @@ import {
   TIMER_FUNCTION_ARN,
 } from './deps';
 import { JWT_AUDIENCE, JWT_ISSUER } from './handler-events';
+import { TEST_MAX_OPEN_BOOKINGS } from './in-memory-ports';
 import { createTestTable, type TestTable } from './table';
 
 export { DEAD_LETTER_QUEUE_ARN, FAN_OUT_FUNCTION_NAME, SCHEDULER_ROLE_ARN, TIMER_FUNCTION_ARN };
@@ -169,6 +170,8 @@ export async function setUpHandlerEnv(overrides: Partial<Record<string, string>>
     [ENV.priorityWindowSeconds]: String(PRIORITY_WINDOW_SECONDS),
     [ENV.recoveryDelaySeconds]: String(RECOVERY_DELAY_SECONDS),
     [ENV.requestTtlSeconds]: String(REQUEST_TTL_SECONDS),
+    // Tests not about the open-bookings limit book freely for one customer; the limit's own tests set theirs.
+    [ENV.maxOpenBookingsPerCustomer]: String(TEST_MAX_OPEN_BOOKINGS),
     [ENV.jwtIssuer]: JWT_ISSUER,
     [ENV.jwtAudience]: JWT_AUDIENCE,
     [ENV.jwksUrl]: 'http://127.0.0.1:9/.well-known/jwks.json',

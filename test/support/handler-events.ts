@@ -171,9 +171,13 @@ export function wsEvent(options: WebSocketEventOptions): WebSocketEvent {
  * event has no `resource`/`path`/`httpMethod` (the REST-shaped type asks for
  * them), so this builds the WebSocket shape and casts.
  */
-export function wsAuthorizerEvent(options: { token?: string; role?: string; connectionId?: string }): APIGatewayRequestAuthorizerEvent {
+export function wsAuthorizerEvent(options: { token?: string; ticket?: string; role?: string; connectionId?: string }): APIGatewayRequestAuthorizerEvent {
   const now = new Date();
-  const query = options.token === undefined ? null : { token: options.token, ...(options.role === undefined ? {} : { role: options.role }) };
+  const given = Object.entries({ token: options.token, ticket: options.ticket, role: options.role }).filter(([, value]) => value !== undefined) as [
+    string,
+    string,
+  ][];
+  const query = given.length ? Object.fromEntries(given) : null;
   return {
     type: 'REQUEST',
     methodArn: `arn:aws:execute-api:us-east-1:${ACCOUNT}:${WS_API_ID}/${STAGE}/$connect`,

@@ -9,7 +9,13 @@
  * nothing. test/support/store-contract.ts runs the same suite on both. Every
  * read and write copies (structuredClone), so no caller can change stored state.
  */
-import { DEFAULT_MESSAGE_RATE_LIMIT, DEFAULT_PRIORITY_WINDOW_SECONDS, DEFAULT_RECOVERY_DELAY_SECONDS, DEFAULT_REQUEST_TTL_SECONDS } from '../../contract/env';
+import {
+  DEFAULT_MESSAGE_RATE_LIMIT,
+  DEFAULT_PRIORITY_WINDOW_SECONDS,
+  DEFAULT_RECOVERY_DELAY_SECONDS,
+  DEFAULT_REQUEST_TTL_SECONDS,
+  DEFAULT_WS_TICKET_TTL_SECONDS,
+} from '../../contract/env';
 import type { MetricName } from '../../contract/metrics';
 import { CONNECTION_SHARDS } from '../../contract/table-schema';
 import type { Audience, AuditEvent, Booking, BookingSummary, RequestMetadata } from '../../lambdas/domain/booking';
@@ -18,6 +24,7 @@ import { timerScheduleName } from '../../lambdas/domain/ids';
 import { type GuardContext, guardHolds, type LifecycleEvent, pendingEntry, TRANSITIONS } from '../../lambdas/domain/lifecycle';
 import type { Connection, Mechanic, MechanicProfile } from '../../lambdas/domain/mechanic';
 import type { ServerMessage } from '../../lambdas/domain/messages';
+import type { Ticket } from '../../lambdas/domain/tickets';
 import type {
   BookingStore,
   Clock,
@@ -29,10 +36,12 @@ import type {
   MechanicStore,
   MessageCount,
   Metrics,
+  OpenBookings,
   PendingRequest,
   PushResult,
   Pusher,
   RequestTimer,
+  TicketStore,
   TransitionChanges,
   TransitionOutcome,
 } from '../../lambdas/ports';
@@ -175,6 +184,51 @@ export class InMemoryBookingStore implements BookingStore {
 }
 
 const withoutUndefined = <T extends object>(value: T): Partial<T> => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+/** DynamoDbOpenBookings: each method is the adapter's one conditional UpdateItem written as plain ifs. */
+export class InMemoryOpenBookings implements OpenBookings {
+  private readonly lists = new Map<string, { sessionIds: Set<string>; lastHeldAt: string }>();
+
+  async hold(customerId: string, sessionId: string, max: number, at: string): Promise<boolean> {
+    const held = this.lists.get(customerId)?.sessionIds ?? new Set<string>();
+    if (!(held.size < max || held.has(sessionId))) return false;
+    this.lists.set(customerId, { sessionIds: new Set([...held, sessionId]), lastHeldAt: at });
+    return true;
+  }
+
+  async release(customerId: string, sessionId: string): Promise<void> {
+    this.lists.get(customerId)?.sessionIds.delete(sessionId);
+  }
+
+  async read(customerId: string): Promise<{ sessionIds: string[]; lastHeldAt: string | null }> {
+    const list = this.lists.get(customerId);
+    return { sessionIds: [...(list?.sessionIds ?? [])], lastHeldAt: list?.lastHeldAt ?? null };
+  }
+
+  async forget(customerId: string, sessionIds: readonly string[], lastHeldAt: string): Promise<boolean> {
+    const list = this.lists.get(customerId);
+    if (list?.lastHeldAt !== lastHeldAt) return false;
+    for (const sessionId of sessionIds) list.sessionIds.delete(sessionId);
+    return true;
+  }
+}
+
+/** DynamoDbTicketStore: `take` removes the ticket when it exists and has not expired, in one step. */
+export class InMemoryTicketStore implements TicketStore {
+  private readonly items = new Map<string, Ticket>();
+
+  async put(hash: string, ticket: Ticket): Promise<void> {
+    if (this.items.has(hash)) throw new Error('ConditionalCheckFailedException: a ticket with this hash exists');
+    this.items.set(hash, { ...ticket });
+  }
+
+  async take(hash: string, now: string): Promise<Ticket | undefined> {
+    const ticket = this.items.get(hash);
+    if (!ticket || ticket.expires_at <= now) return undefined;
+    this.items.delete(hash);
+    return { ...ticket };
+  }
+}
 
 /** DynamoDbMechanicStore; `gets` lists every id looked up, so a test can show a mechanic was never read. */
 export class InMemoryMechanicStore implements MechanicStore {
@@ -417,6 +471,8 @@ export interface InMemoryDeps extends Deps {
   readonly bookings: InMemoryBookingStore;
   readonly mechanics: InMemoryMechanicStore;
   readonly connections: InMemoryConnectionStore;
+  readonly openBookings: InMemoryOpenBookings;
+  readonly tickets: InMemoryTicketStore;
   readonly pusher: RecordingPusher;
   readonly fanOut: RecordingFanOut;
   readonly timer: RecordingTimer;
@@ -426,7 +482,10 @@ export interface InMemoryDeps extends Deps {
   readonly metrics: RecordingMetrics;
 }
 
-/** A full set of in-memory deps on a fresh ManualClock, with the stack's defaults for the windows. */
+/**
+ * A full set of in-memory deps on a fresh ManualClock, with the stack's defaults for the windows; the open-bookings
+ * limit is generous (TEST_MAX_OPEN_BOOKINGS) unless a test of the limit sets it.
+ */
 export function inMemoryDeps(
   options: {
     priorityEnabled?: boolean;
@@ -434,12 +493,15 @@ export function inMemoryDeps(
     recoveryDelaySeconds?: number;
     requestTtlSeconds?: number;
     messageRateLimit?: number;
+    maxOpenBookingsPerCustomer?: number;
   } = {},
 ): InMemoryDeps {
   return {
     bookings: new InMemoryBookingStore(),
     mechanics: new InMemoryMechanicStore(),
     connections: new InMemoryConnectionStore(),
+    openBookings: new InMemoryOpenBookings(),
+    tickets: new InMemoryTicketStore(),
     pusher: new RecordingPusher(),
     fanOut: new RecordingFanOut(),
     timer: new RecordingTimer(),
@@ -452,5 +514,10 @@ export function inMemoryDeps(
     recoveryDelaySeconds: options.recoveryDelaySeconds ?? DEFAULT_RECOVERY_DELAY_SECONDS,
     requestTtlSeconds: options.requestTtlSeconds ?? DEFAULT_REQUEST_TTL_SECONDS,
     messageRateLimit: options.messageRateLimit ?? DEFAULT_MESSAGE_RATE_LIMIT,
+    maxOpenBookingsPerCustomer: options.maxOpenBookingsPerCustomer ?? TEST_MAX_OPEN_BOOKINGS,
+    ticketTtlSeconds: DEFAULT_WS_TICKET_TTL_SECONDS,
   };
 }
+
+/** Tests that are not about the open-bookings limit book freely for one customer; the limit's own tests set theirs. */
+export const TEST_MAX_OPEN_BOOKINGS = 100;

@@ -24,12 +24,14 @@ import {
 } from '../../lambdas/domain/lifecycle';
 import type { CustomerConnection } from '../../lambdas/domain/customer';
 import type { Connection, MechanicProfile } from '../../lambdas/domain/mechanic';
-import type { BookingStore, ConnectionStore, MechanicStore } from '../../lambdas/ports';
+import type { BookingStore, ConnectionStore, MechanicStore, OpenBookings, TicketStore } from '../../lambdas/ports';
 
 export interface Stores {
   readonly bookings: BookingStore;
   readonly mechanics: MechanicStore;
   readonly connections: ConnectionStore;
+  readonly openBookings: OpenBookings;
+  readonly tickets: TicketStore;
 }
 
 const T0 = '2026-11-24T12:00:00.000Z';
@@ -651,6 +653,130 @@ export function describeStoreContract(name: string, makeStores: () => Promise<St
           const tally = (what: string) => counts.filter((c) => c === what).length;
           expect({ within: tally('within'), over: tally('over'), over_again: tally('over_again') }).toEqual({ within: 5, over: 1, over_again: 14 });
         });
+      });
+    });
+
+    describe('OpenBookings', () => {
+      it('holds up to max sessions per customer; a session already held is held again at the limit; another customer is apart', async () => {
+        // Arrange
+        const [customer, other] = [`cust-${uid()}`, `cust-${uid()}`];
+        const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+
+        // Act
+        const first = [await stores.openBookings.hold(customer, a, 2, T0), await stores.openBookings.hold(customer, b, 2, T1)];
+        const third = await stores.openBookings.hold(customer, c, 2, T2);
+        const again = await stores.openBookings.hold(customer, a, 2, T2);
+        const others = await stores.openBookings.hold(other, c, 2, T2);
+
+        // Assert
+        expect(first).toEqual([true, true]);
+        expect(third).toBe(false);
+        expect(again).toBe(true);
+        expect(others).toBe(true);
+        const read = await stores.openBookings.read(customer);
+        expect(read.sessionIds.sort()).toEqual([a, b].sort());
+        expect(read.lastHeldAt).toBe(T2);
+        expect(await stores.openBookings.read(other)).toEqual({ sessionIds: [c], lastHeldAt: T2 });
+      });
+
+      it('a refused hold writes nothing (its time is not kept)', async () => {
+        // Arrange
+        const customer = `cust-${uid()}`;
+        await stores.openBookings.hold(customer, randomUUID(), 1, T0);
+
+        // Act
+        const refused = await stores.openBookings.hold(customer, randomUUID(), 1, T1);
+
+        // Assert
+        expect(refused).toBe(false);
+        expect((await stores.openBookings.read(customer)).lastHeldAt).toBe(T0);
+      });
+
+      it('release frees a place (twice is fine; a session never held, or a customer with none, too)', async () => {
+        // Arrange
+        const customer = `cust-${uid()}`;
+        const [a, b] = [randomUUID(), randomUUID()];
+        await stores.openBookings.hold(customer, a, 1, T0);
+
+        // Act
+        await stores.openBookings.release(customer, a);
+        await stores.openBookings.release(customer, a);
+        await stores.openBookings.release(customer, randomUUID());
+        await stores.openBookings.release(`cust-${uid()}`, a);
+        const freed = await stores.openBookings.hold(customer, b, 1, T1);
+
+        // Assert
+        expect(freed).toBe(true);
+        expect((await stores.openBookings.read(customer)).sessionIds).toEqual([b]);
+        expect(await stores.openBookings.read(`cust-${uid()}`)).toEqual({ sessionIds: [], lastHeldAt: null });
+      });
+
+      it('forget drops the sessions named, unless a hold was made after the one read', async () => {
+        // Arrange
+        const customer = `cust-${uid()}`;
+        const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+        await stores.openBookings.hold(customer, a, 3, T0);
+        await stores.openBookings.hold(customer, b, 3, T1);
+
+        // Act
+        const late = await stores.openBookings.forget(customer, [a], T0);
+        const onTime = await stores.openBookings.forget(customer, [a], T1);
+        await stores.openBookings.hold(customer, c, 3, T2);
+
+        // Assert
+        expect(late).toBe(false);
+        expect(onTime).toBe(true);
+        expect((await stores.openBookings.read(customer)).sessionIds.sort()).toEqual([b, c].sort());
+      });
+    });
+
+    describe('TicketStore', () => {
+      it('take returns the ticket once, and only before it expires; an unknown hash is nothing', async () => {
+        // Arrange
+        const [used, expired] = [`hash-${uid()}`, `hash-${uid()}`];
+        const ticket = { subject: `mech-${uid()}`, role: 'mechanic' as const, expires_at: T3 };
+        await stores.tickets.put(used, ticket);
+        await stores.tickets.put(expired, { ...ticket, expires_at: T1 });
+
+        // Act
+        const first = await stores.tickets.take(used, NOW);
+        const replay = await stores.tickets.take(used, NOW);
+        const late = await stores.tickets.take(expired, NOW);
+        const atTheSecond = await stores.tickets.take(expired, T1);
+        const forged = await stores.tickets.take(`hash-${uid()}`, NOW);
+
+        // Assert
+        expect(first).toEqual(ticket);
+        expect(replay).toBeUndefined();
+        expect(late).toBeUndefined();
+        expect(atTheSecond).toBeUndefined();
+        expect(forged).toBeUndefined();
+      });
+
+      it('of many takes at once, exactly one gets the ticket', async () => {
+        // Arrange
+        const hash = `hash-${uid()}`;
+        await stores.tickets.put(hash, { subject: `cust-${uid()}`, role: 'customer', expires_at: T3 });
+
+        // Act
+        const takes = await Promise.all(Array.from({ length: 10 }, () => stores.tickets.take(hash, NOW)));
+
+        // Assert
+        expect(takes.filter(Boolean)).toHaveLength(1);
+      });
+
+      it('a hash already stored is never rebound to someone else', async () => {
+        // Arrange
+        const hash = `hash-${uid()}`;
+        const original = { subject: `cust-${uid()}`, role: 'customer' as const, expires_at: T3 };
+        await stores.tickets.put(hash, original);
+
+        // Act
+        const overwrite = stores.tickets.put(hash, { subject: `mech-${uid()}`, role: 'mechanic', expires_at: T3 });
+
+        // Assert
+        await expect(overwrite).rejects.toThrow();
+        expect(await stores.tickets.take(hash, NOW)).toEqual(original);
       });
     });
   });

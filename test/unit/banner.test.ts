@@ -38,7 +38,7 @@ describe('banner', () => {
     // Assert
     for (const address of [
       'http://127.0.0.1:3000',
-      'ws://127.0.0.1:3001/local?token=<JWT>',
+      'ws://127.0.0.1:3001/local?ticket=<from POST /ws/ticket> (or ?token=<JWT>)',
       'http://127.0.0.1:3001/local/@connections/{id}',
       'http://127.0.0.1:4566',
     ])

@@ -7,13 +7,23 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { pong, requestTaken } from '../../lambdas/domain/messages';
-import { InMemoryBookingStore, InMemoryConnectionStore, InMemoryMechanicStore, RecordingPusher, RecordingTimer } from '../support/in-memory-ports';
+import {
+  InMemoryBookingStore,
+  InMemoryConnectionStore,
+  InMemoryMechanicStore,
+  InMemoryOpenBookings,
+  InMemoryTicketStore,
+  RecordingPusher,
+  RecordingTimer,
+} from '../support/in-memory-ports';
 import { describeStoreContract } from '../support/store-contract';
 
 describeStoreContract('in-memory stores', async () => ({
   bookings: new InMemoryBookingStore(),
   mechanics: new InMemoryMechanicStore(),
   connections: new InMemoryConnectionStore(),
+  openBookings: new InMemoryOpenBookings(),
+  tickets: new InMemoryTicketStore(),
 }));
 
 describe('RecordingPusher', () => {

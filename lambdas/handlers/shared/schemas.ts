@@ -8,6 +8,7 @@ import { invalidRequest } from '../../domain/errors';
 import { CLIENT_ID } from '../../domain/ids';
 import { MECHANIC_STATUSES } from '../../domain/mechanic';
 import { PLANS, ROUTING_TYPES } from '../../domain/booking';
+import { TICKET_ROLES } from '../../domain/tickets';
 
 /** Ids we accept from clients: printable, no separators our keys use. */
 const id = z.string().min(1).max(128).regex(CLIENT_ID, 'must be 1-128 letters, digits or _ . : @ -');
@@ -70,6 +71,14 @@ export const mechanicSchema = z.object({
 });
 
 export const mechanicIdSchema = id;
+
+/** `POST /ws/ticket`: which connection the ticket opens; a mechanic's when not said, as on the WebSocket without `role`. */
+export const ticketRequestSchema = z.object({
+  role: z
+    .enum(TICKET_ROLES)
+    .nullish()
+    .transform((v) => v ?? 'mechanic'),
+});
 
 /** WebSocket accept/decline body. */
 export const requestActionSchema = z.object({ action: z.string(), request_id: z.string().min(1).max(128) });
