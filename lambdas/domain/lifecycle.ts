@@ -69,6 +69,8 @@ export interface Guard {
  * effects after it tell people. Each is done by the use case named in `by`.
  */
 export type Effect =
+  /** The customer's place among their open bookings (domain/open-bookings.ts): refused at the limit, before anything else. */
+  | 'hold_customer_place'
   | 'arm_timer_for_recovery'
   | 'push_offer_to_favorite'
   | 'write'
@@ -80,6 +82,8 @@ export type Effect =
   | 'tell_audience_request_taken'
   /** `session_status` to the customer's connections (use-cases/tell-customer.ts); `routing` is never told. */
   | 'tell_customer'
+  /** The place given back (route-request.ts `finishEnding`), before the timer goes, so the timer's repeat of a dead ending frees it too. */
+  | 'free_customer_place'
   | 'clear_timer';
 
 export interface Transition {
@@ -91,8 +95,13 @@ export interface Transition {
 }
 
 export const TRANSITIONS: Record<LifecycleEvent, Transition> = {
-  booked_unpaid: { to: 'awaiting_checkout', guard: { from: ['new'] }, effects: ['write', 'tell_customer'], by: 'booking.startIntake' },
-  booked: { to: 'routing', guard: { from: ['new'] }, effects: ['arm_timer_for_recovery', 'write', 'route'], by: 'booking.startIntake' },
+  booked_unpaid: { to: 'awaiting_checkout', guard: { from: ['new'] }, effects: ['hold_customer_place', 'write', 'tell_customer'], by: 'booking.startIntake' },
+  booked: {
+    to: 'routing',
+    guard: { from: ['new'] },
+    effects: ['hold_customer_place', 'arm_timer_for_recovery', 'write', 'route'],
+    by: 'booking.startIntake',
+  },
   checkout_completed: {
     to: 'routing',
     guard: { from: ['awaiting_checkout'] },
@@ -140,19 +149,19 @@ export const TRANSITIONS: Record<LifecycleEvent, Transition> = {
   accepted: {
     to: 'matched',
     guard: { from: ACCEPTING_STATES, actorInAudience: true },
-    effects: ['write', 'reply_accept_result', 'tell_audience_request_taken', 'tell_customer', 'clear_timer'],
+    effects: ['write', 'reply_accept_result', 'free_customer_place', 'tell_audience_request_taken', 'tell_customer', 'clear_timer'],
     by: 'accept-request.acceptRequest',
   },
   cancelled: {
     to: 'cancelled',
     guard: { from: ['awaiting_checkout', ...ACCEPTING_STATES] },
-    effects: ['write', 'tell_audience_request_taken', 'tell_customer', 'clear_timer'],
+    effects: ['write', 'free_customer_place', 'tell_audience_request_taken', 'tell_customer', 'clear_timer'],
     by: 'booking.cancelBooking',
   },
   expired: {
     to: 'expired',
     guard: { from: ['open'], deadlinePassed: 'open_until' },
-    effects: ['write', 'tell_audience_request_taken', 'tell_customer', 'clear_timer'],
+    effects: ['write', 'free_customer_place', 'tell_audience_request_taken', 'tell_customer', 'clear_timer'],
     by: 'request-timer.onTimer',
   },
 };
