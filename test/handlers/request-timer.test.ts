@@ -367,10 +367,11 @@ describe('recovery: a routing an invocation left undone', () => {
     const sessionId = stuck!.request_id.replace(/^req-/, '');
     const before = (await readBooking(table, sessionId))!;
     expect(before).toMatchObject({ state: 'routing', concern: 'Half-way', route_to: 'everyone' });
-    // (armed a moment after the routing's start was taken: the clock is the real one here)
+    // (armed a moment after the routing's start was taken: the clock is the real one here, and a loaded machine
+    // stretches that moment, so the bound is loose; the recovery delay is what it must not lose)
     const lateBy = Date.parse(stuck!.due_at) - (Date.parse(before.routing_since!) + RECOVERY_DELAY_SECONDS * 1000);
     expect(lateBy).toBeGreaterThanOrEqual(0);
-    expect(lateBy).toBeLessThan(1000);
+    expect(lateBy).toBeLessThan(10_000);
     expect(await wires.pushed()).toEqual([]);
 
     // Act: the timer fires (it waits for its due_at)

@@ -44,13 +44,11 @@ describe('containers', () => {
     const before = sandbox.containers().requestTimer ?? 0;
 
     // Act
-    const started = Date.now();
     const answers = await Promise.all(events.map(invokeTimer));
-    const elapsed = Date.now() - started;
 
-    // Assert: side by side (not 4.5 s one after another), and three containers
+    // Assert: side by side, three containers (a container runs one invocation at a time, and the next test shows a
+    // free one is reused, so three containers mean the three overlapped; a stopwatch would measure the machine's load)
     expect(answers.map((a) => a.payload)).toEqual([{ did: 'nothing' }, { did: 'nothing' }, { did: 'nothing' }]);
-    expect(elapsed).toBeLessThan(4500);
     expect(sandbox.containers().requestTimer).toBe(Math.max(before, 3));
     // The warm container was not cold; every container started for the overlap was.
     expect(coldStartsOf(events.map((e) => e.request_id)).filter(Boolean).length).toBeGreaterThanOrEqual(3 - before);

@@ -33,6 +33,11 @@ import { SsmService } from '../../sandbox/ssm';
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const ROLE = 'arn:aws:iam::000000000000:role/scheduler';
 const TICK_MS = 50;
+/**
+ * "On time": at most this long after the moment due. The scheduler checks every TICK_MS, and a loaded machine
+ * delays any timer by up to a second or so; every moment these tests tell apart is tens of seconds away.
+ */
+const ON_TIME_MS = 2_000;
 
 interface Call {
   arn: string;
@@ -313,7 +318,7 @@ describe('schedule groups', () => {
 });
 
 describe('firing', () => {
-  it('fires an at() schedule within 250 ms of its time with its input, then deletes it (ActionAfterCompletion DELETE)', async () => {
+  it('fires an at() schedule on time (within ON_TIME_MS) with its input, then deletes it (ActionAfterCompletion DELETE)', async () => {
     const name = unique('ontime');
     const at = soon();
 
@@ -323,7 +328,7 @@ describe('firing', () => {
 
     expect(call!.input).toBe(JSON.stringify({ schedule: name }));
     expect(call!.at).toBeGreaterThanOrEqual(at);
-    expect(call!.at - at).toBeLessThan(250);
+    expect(call!.at - at).toBeLessThan(ON_TIME_MS);
     await eventually(async () => !(await exists(h, name)), 'the schedule to delete itself');
     expect(h.logs.some((line) => line.includes(`deleted default/${name} after completion`))).toBe(true);
   });
@@ -349,7 +354,7 @@ describe('firing', () => {
     const calls = await eventually(() => callsTo(h, name).length === 2 && callsTo(h, name), 'the second firing');
 
     expect(calls[1]!.at).toBeGreaterThanOrEqual(again);
-    expect(calls[1]!.at - again).toBeLessThan(250);
+    expect(calls[1]!.at - again).toBeLessThan(ON_TIME_MS);
   });
 
   it('reads at() in the schedule time zone', async () => {
@@ -492,7 +497,7 @@ describe('precision', () => {
       const [call] = await eventually(() => callsTo(own, name).length > 0 && callsTo(own, name), 'the schedule to fire');
 
       expect(call!.at).toBeGreaterThanOrEqual(fireAt);
-      expect(call!.at - fireAt).toBeLessThan(250);
+      expect(call!.at - fireAt).toBeLessThan(ON_TIME_MS);
       expect(Math.abs(call!.at - at)).toBeGreaterThan(29_000);
     });
   });
@@ -507,7 +512,7 @@ describe('precision', () => {
       await own.client.send(new CreateScheduleCommand(oneShot(name, at)));
       const [call] = await eventually(() => callsTo(own, name).length > 0 && callsTo(own, name), 'the schedule to fire');
 
-      expect(call!.at - created).toBeLessThan(500);
+      expect(call!.at - created).toBeLessThan(ON_TIME_MS);
     });
   });
 
@@ -520,7 +525,7 @@ describe('precision', () => {
       const [call] = await eventually(() => callsTo(own, name).length > 0 && callsTo(own, name), 'the schedule to fire');
 
       expect(call!.at).toBeGreaterThanOrEqual(at);
-      expect(call!.at - at).toBeLessThan(250);
+      expect(call!.at - at).toBeLessThan(ON_TIME_MS);
     });
   });
 
