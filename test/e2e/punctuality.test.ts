@@ -13,9 +13,10 @@
  * issue #8's "at most a second late" is a goal of the bench (`npm run bench`,
  * the fallback figure, beside its floor), and here it is printed. What this
  * test bounds is lateness Scheduler's minute would cause: a timer left to fire
- * anywhere in its minute ends a window 0–59 s late, within 10 s one time in
- * six, so ten windows all within 10 s of their deadline mean the wait did its
- * work. (Measured: 7–20 ms idle; up to 1.8 s at a load average of 10.)
+ * anywhere in its minute ends a window 0–59 s late, within 20 s one time in
+ * three, so ten windows all within 20 s of their deadline (by chance: once in
+ * 59,000 runs) mean the wait did its work. Measured: 7–20 ms idle; up to 3 s
+ * at a load average of 8 (three test files and two busy loops on 2 cores).
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -27,10 +28,10 @@ const WINDOW_SECONDS = 70;
 const BOOKINGS = 10;
 /** Bookings start this far apart, so each window ends in its own second and the fallbacks do not queue behind one another. */
 const STAGGER_MS = 1_000;
-/** The window ends (the broadcast starts) at most this long after `expires_at`: a sixth of Scheduler's minute. */
-const MAX_LATE_MS = 10_000;
+/** The window ends (the broadcast starts) at most this long after `expires_at`: a third of Scheduler's minute. */
+const MAX_LATE_MS = 20_000;
 /** A mechanic receives the fallback at most this long after `expires_at`: the window end plus a fan-out on a loaded machine. */
-const MAX_RECEIVED_LATE_MS = 15_000;
+const MAX_RECEIVED_LATE_MS = 30_000;
 
 let sandbox: Sandbox;
 const clients: MechanicClient[] = [];
