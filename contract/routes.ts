@@ -215,6 +215,9 @@ export interface HttpRoute {
   readonly auth: HttpAuth;
 }
 
+/** `POST /intake/start`: how API Gateway names an HTTP route (route settings, access logs, the event's `routeKey`). */
+export const httpRouteKey = (route: Pick<HttpRoute, 'method' | 'path'>): string => `${route.method} ${route.path}`;
+
 export const httpRoutes: readonly HttpRoute[] = [
   { method: 'POST', path: '/intake/start', function: 'intakeStart', auth: 'customer' },
   { method: 'POST', path: '/sessions/{id}/checkout/complete', function: 'checkoutComplete', auth: 'customer' },

@@ -15,7 +15,7 @@
  *
  * Plain data (no aws-cdk-lib import): the stack, the sandbox and the tests read it.
  */
-import { httpRoutes } from './routes';
+import { httpRouteKey, httpRoutes } from './routes';
 
 export interface Throttle {
   /** Steady requests per second the route's bucket refills with (API Gateway `ThrottlingRateLimit`). */
@@ -57,7 +57,7 @@ export interface StageThrottles {
 
 const intakeRoute = httpRoutes.find((route) => route.function === 'intakeStart')!;
 /** The HTTP route key API Gateway names intake by. */
-export const INTAKE_ROUTE_KEY = `${intakeRoute.method} ${intakeRoute.path}`;
+export const INTAKE_ROUTE_KEY = httpRouteKey(intakeRoute);
 /** The WebSocket route keys throttled as `acceptDecline`. */
 export const ACCEPT_DECLINE_ROUTE_KEYS = ['accept', 'decline'] as const;
 

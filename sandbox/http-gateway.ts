@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
-import { httpRoutes, type FunctionName, type HttpRoute } from '../contract/routes';
+import { httpRouteKey, httpRoutes, type FunctionName, type HttpRoute } from '../contract/routes';
 import { ADMIN_SCOPE } from '../contract/scopes';
 import { AwsError, lowerCaseHeaders, readBody } from './aws-wire';
 import { DEV_AUDIENCE, type DevAuth } from './dev-auth';
@@ -85,7 +85,7 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     if (match === 'bad_request') return reply(res, 400, { message: 'Bad Request' });
     if (!match) return reply(res, 404, { message: 'Not Found' });
     // Throttled before the authorizer and the integration run: a refused request costs neither.
-    if (!throttle.take(routeKeyOf(match.route))) return reply(res, TOO_MANY_REQUESTS.status, { message: TOO_MANY_REQUESTS.message });
+    if (!throttle.take(httpRouteKey(match.route))) return reply(res, TOO_MANY_REQUESTS.status, { message: TOO_MANY_REQUESTS.message });
 
     const claims = await authorize(req, match.route);
     if (claims === 'unauthorized') return reply(res, 401, { message: 'Unauthorized' }, { 'www-authenticate': 'Bearer' });
@@ -137,9 +137,6 @@ function findRoute(method: string, path: string): { route: HttpRoute; pathParame
   return undefined;
 }
 
-/** `POST /intake/start`: how API Gateway names a route (access logs, route settings, the event's `routeKey`). */
-const routeKeyOf = (route: HttpRoute): string => `${route.method} ${route.path}`;
-
 /** `scope` (space separated) or `scp` (array), as API Gateway reads them. */
 const scopesOf = (payload: JWTPayload): string[] =>
   typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : Array.isArray(payload.scp) ? payload.scp.map(String) : [];
@@ -158,7 +155,7 @@ function payloadV2(
   for (const [name, value] of url.searchParams) query[name] = query[name] === undefined ? value : `${query[name]},${value}`;
   const textual = /^(application\/(json|.*\+json|x-www-form-urlencoded|xml)|text\/)/i.test(headers['content-type'] ?? 'application/json');
   const now = new Date();
-  const routeKey = routeKeyOf(match.route);
+  const routeKey = httpRouteKey(match.route);
   const scopes = scopesOf(claims);
   const { port } = server.address() as AddressInfo;
   return {

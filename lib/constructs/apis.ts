@@ -27,7 +27,7 @@ import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct, type IConstruct } from 'constructs';
-import { type FunctionName, WEBSOCKET_ROUTE_SELECTION, httpRoutes, webSocketAuthorizer, webSocketRoutes } from '../../contract/routes';
+import { type FunctionName, WEBSOCKET_ROUTE_SELECTION, httpRouteKey, httpRoutes, webSocketAuthorizer, webSocketRoutes } from '../../contract/routes';
 import { ADMIN_SCOPE } from '../../contract/scopes';
 import { type StageThrottles, type Throttles, httpStageThrottles, webSocketStageThrottles } from '../../contract/throttles';
 import { acknowledge } from './nag';
@@ -144,7 +144,7 @@ export class Apis extends Construct {
         authorizer: jwt,
         authorizationScopes: route.auth === 'admin' ? [ADMIN_SCOPE] : undefined,
       });
-      for (const httpRoute of added) routesByKey.set(`${route.method} ${route.path}`, httpRoute);
+      for (const httpRoute of added) routesByKey.set(httpRouteKey(route), httpRoute);
     }
     setRouteThrottles(this.httpStage, httpThrottles, routesByKey);
 
