@@ -13,5 +13,6 @@ export const handler = httpHandler(async (event) => {
   const { role } = parseWith(ticketRequestSchema, event.body ? jsonBody(event) : {});
   const answer = await issueTicket(deps, { subject, role });
   // A credential until used: no cache along the way may keep it.
-  return { ...json(201, answer), headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } };
+  const response = json(201, answer);
+  return { ...response, headers: { ...response.headers, 'cache-control': 'no-store' } };
 });
